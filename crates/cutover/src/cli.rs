@@ -1,0 +1,64 @@
+//! The command line, as product.md specifies it.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about = "Lock-safe PostgreSQL schema migrations", propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the statements that turn the --from schema into the --to schema.
+    Diff(DiffArgs),
+}
+
+/// Where schemas come from and how they are compared.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The current schema: a postgres:// URL (only read), a .sql file, or a directory of .sql files.
+    #[arg(long, value_name = "SRC")]
+    pub from: String,
+    /// The desired schema, in the same forms as --from.
+    #[arg(long, value_name = "SRC")]
+    pub to: String,
+    /// A PostgreSQL server where SQL sources are applied to scratch databases
+    /// (default: a throwaway server started from the installed PostgreSQL binaries).
+    #[arg(long, value_name = "URL", env = "CUTOVER_DEV_URL")]
+    pub dev_url: Option<String>,
+    /// Only compare objects in this schema (repeatable).
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+    /// Never compare objects in this schema (repeatable).
+    #[arg(long = "exclude-schema", value_name = "NAME")]
+    pub exclude_schemas: Vec<String>,
+    /// Also compare privileges (GRANT and REVOKE).
+    #[arg(long)]
+    pub with_privileges: bool,
+    /// Also compare extension versions (ALTER EXTENSION ... UPDATE).
+    #[arg(long)]
+    pub extension_versions: bool,
+    /// Only create extensions that --to has and --from lacks; change nothing else.
+    #[arg(long)]
+    pub create_extensions_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Sql)]
+    pub format: DiffFormat,
+    /// Exit with code 1 when there are differences.
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Sql,
+    Json,
+}

@@ -1,0 +1,60 @@
+//! One module per command; each returns an [`Outcome`] or an error for exit code 2.
+
+mod diff;
+
+use crate::cli::{Cli, Command, SourceArgs};
+use anyhow::Context;
+use cutover_db_postgres::introspect::IntrospectOptions;
+use cutover_db_postgres::scratch::DevServer;
+use cutover_db_postgres::source::SqlSource;
+use cutover_plan::DiffOptions;
+use cutover_schema::Catalog;
+use std::process::ExitCode;
+
+/// How a command that ran to the end finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    /// Lint errors, differences with --exit-code, failed verification.
+    Findings,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(outcome: Outcome) -> ExitCode {
+        match outcome {
+            Outcome::Success => ExitCode::SUCCESS,
+            Outcome::Findings => ExitCode::from(1),
+        }
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Diff(args) => diff::run(args).await,
+    }
+}
+
+impl SourceArgs {
+    pub fn diff_options(&self) -> DiffOptions {
+        DiffOptions {
+            privileges: self.with_privileges,
+            extension_versions: self.extension_versions,
+            schemas: self.schemas.clone(),
+            exclude_schemas: self.exclude_schemas.clone(),
+            create_extensions_only: self.create_extensions_only,
+        }
+    }
+
+    /// Reads both schemas, concurrently, sharing one dev server.
+    pub async fn load(&self) -> anyhow::Result<(Catalog, Catalog)> {
+        let from = SqlSource::parse(&self.from).context("invalid --from")?;
+        let to = SqlSource::parse(&self.to).context("invalid --to")?;
+        let dev = DevServer::new(self.dev_url.clone());
+        let options = IntrospectOptions::default();
+        let (current, desired) = tokio::try_join!(
+            async { from.load(&dev, &options).await.context("could not read the --from schema") },
+            async { to.load(&dev, &options).await.context("could not read the --to schema") },
+        )?;
+        Ok((current, desired))
+    }
+}

@@ -1,0 +1,119 @@
+//! Helpers shared by the integration tests: load SQL into a fresh database, read it back,
+//! apply a diff, and check convergence.
+
+#![allow(dead_code)]
+
+use cutover_db_postgres::introspect::{introspect, IntrospectOptions};
+use cutover_db_postgres::source::apply_sql;
+use cutover_plan::{diff, Diff, DiffOptions};
+use cutover_schema::Catalog;
+use cutover_test_support::TestDb;
+use std::path::Path;
+
+/// A fresh database with `sql` applied.
+pub async fn db_with(sql: &str, origin: &str) -> Result<TestDb, String> {
+    let db = TestDb::new().await;
+    let client = db.connect().await;
+    apply_sql(&client, Path::new(origin), sql).await.map_err(|e| format!("loading {origin}: {e}"))?;
+    Ok(db)
+}
+
+pub async fn read(db: &TestDb) -> Result<Catalog, String> {
+    let client = db.connect().await;
+    introspect(&client, &IntrospectOptions::default()).await.map_err(|e| format!("introspecting {}: {e}", db.name))
+}
+
+/// Runs every statement of `diff` on `db`, one at a time, outside a transaction.
+pub async fn apply(db: &TestDb, diff: &Diff) -> Result<(), String> {
+    let client = db.connect().await;
+    for (i, change) in diff.changes.iter().enumerate() {
+        let sql = change.sql();
+        if let Err(e) = client.batch_execute(&sql).await {
+            return Err(format!(
+                "statement {} of {} failed: {}\n{sql}\n--- whole diff ---\n{}",
+                i + 1,
+                diff.changes.len(),
+                cutover_db_postgres::error_text(&e),
+                diff.to_sql()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The catalog as the diff sees it under `options`, for equality checks.
+pub fn comparable(catalog: &Catalog, options: &DiffOptions) -> Catalog {
+    let mut out = cutover_plan::diff::filter(catalog, options).canonical();
+    if !options.privileges {
+        for s in out.schemas.values_mut() {
+            s.grants.clear();
+        }
+        for t in out.types.values_mut() {
+            t.grants.clear();
+        }
+        for s in out.sequences.values_mut() {
+            s.grants.clear();
+        }
+        for t in out.tables.values_mut() {
+            t.grants.clear();
+            for c in &mut t.columns {
+                c.grants.clear();
+            }
+        }
+        for v in out.views.values_mut() {
+            v.grants.clear();
+        }
+        for f in out.functions.values_mut() {
+            f.grants.clear();
+        }
+    }
+    if !options.extension_versions {
+        for e in out.extensions.values_mut() {
+            e.version.clear();
+        }
+    }
+    out
+}
+
+/// Diffs `from` against `to`, applies the diff to `from`, and checks that a second diff is
+/// empty and that both databases now hold the same schema. Returns the first diff.
+pub async fn converge(from: &TestDb, to: &TestDb, options: &DiffOptions, check_models: bool) -> Result<Diff, String> {
+    let current = read(from).await?;
+    let desired = read(to).await?;
+    let first = diff(&current, &desired, options);
+    if first.ordering_cycles > 0 {
+        return Err(format!("the dependency order had {} cycle(s):\n{}", first.ordering_cycles, first.to_sql()));
+    }
+    apply(from, &first).await?;
+    let after = read(from).await?;
+    let second = diff(&after, &desired, options);
+    if !second.is_empty() {
+        return Err(format!(
+            "no convergence: after applying\n{}\nthe diff is still\n{}",
+            first.to_sql(),
+            second.to_sql()
+        ));
+    }
+    if check_models {
+        let (a, b) = (comparable(&after, options), comparable(&desired, options));
+        if a != b {
+            return Err(format!("the diff is empty but the models differ:\n{}", model_difference(&a, &b)));
+        }
+    }
+    Ok(first)
+}
+
+/// A readable description of where two catalogs differ (first differing lines of their JSON).
+pub fn model_difference(a: &Catalog, b: &Catalog) -> String {
+    let a = serde_json::to_string_pretty(a).unwrap_or_default();
+    let b = serde_json::to_string_pretty(b).unwrap_or_default();
+    let al: Vec<&str> = a.lines().collect();
+    let bl: Vec<&str> = b.lines().collect();
+    let first = al.iter().zip(&bl).position(|(x, y)| x != y).unwrap_or(al.len().min(bl.len()));
+    let start = first.saturating_sub(8);
+    format!(
+        "--- after applying (line {first}) ---\n{}\n--- desired ---\n{}",
+        al[start..(first + 8).min(al.len())].join("\n"),
+        bl[start..(first + 8).min(bl.len())].join("\n")
+    )
+}

@@ -1,0 +1,236 @@
+//! A throwaway PostgreSQL cluster started from the installed server binaries.
+//!
+//! `initdb` refuses to run as root, so when Cutover runs as root the cluster is created and
+//! run as the `postgres` system user (which every distribution package creates). The
+//! cluster listens on a free loopback port, trusts local connections, skips fsync, and is
+//! shut down and deleted when the [`TempCluster`] is dropped.
+
+use crate::Error;
+use std::fs;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The exact command that installs PostgreSQL on Debian and Ubuntu, for error messages.
+pub const INSTALL_HINT: &str = "apt-get install -y postgresql postgresql-contrib";
+
+/// Where PostgreSQL server binaries live: `$CUTOVER_PG_BINDIR`, `pg_config --bindir`, the
+/// newest `/usr/lib/postgresql/*/bin` (Debian), or `initdb` on `PATH`.
+pub fn find_server_binaries() -> Option<PathBuf> {
+    let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Some(dir) = std::env::var_os("CUTOVER_PG_BINDIR").map(PathBuf::from) {
+        return has_server(&dir).then_some(dir);
+    }
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if out.status.success() && has_server(&dir) {
+            return Some(dir);
+        }
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, dir)| has_server(dir))
+        .collect();
+    versions.sort();
+    if let Some((_, dir)) = versions.pop() {
+        return Some(dir);
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/local/pgsql/bin".into(), "/opt/homebrew/bin".into()])
+        .find(|d| has_server(d))
+}
+
+/// A running throwaway cluster. Dropping it stops the server and deletes its files.
+#[derive(Debug)]
+pub struct TempCluster {
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl TempCluster {
+    /// Creates and starts a cluster; takes about a second.
+    pub fn start() -> Result<TempCluster, Error> {
+        let bin = find_server_binaries().ok_or_else(|| {
+            Error::Cluster(format!(
+                "no PostgreSQL server binaries found (looked at $CUTOVER_PG_BINDIR, pg_config, /usr/lib/postgresql/*/bin and PATH); install them with `{INSTALL_HINT}` or pass --dev-url"
+            ))
+        })?;
+        let run_as = run_as_user()?;
+        let dir = tempfile::Builder::new()
+            .prefix("cutover-pg-")
+            .tempdir_in(short_temp_dir())
+            .map_err(|e| Error::Cluster(format!("could not create a temporary directory: {e}")))?
+            .keep();
+        let mut cluster = TempCluster { dir, port: 0, child: None };
+        if let Some((uid, gid)) = run_as {
+            nix::unistd::chown(&cluster.dir, Some(uid.into()), Some(gid.into()))
+                .map_err(|e| Error::Cluster(format!("could not hand {} to the postgres user: {e}", cluster.dir.display())))?;
+        }
+        let data = cluster.dir.join("data");
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+            .stdin(Stdio::null());
+        as_user(&mut initdb, run_as);
+        let out = initdb.output().map_err(|e| Error::Cluster(format!("could not run initdb: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::Cluster(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+
+        let mut last_error = String::new();
+        for _ in 0..5 {
+            let port = free_port()?;
+            let log = fs::File::create(cluster.dir.join("server.log"))
+                .map_err(|e| Error::Cluster(format!("could not create the server log: {e}")))?;
+            let log_err = log.try_clone().map_err(|e| Error::Cluster(e.to_string()))?;
+            if let Some((uid, gid)) = run_as {
+                let _ = nix::unistd::chown(&cluster.dir.join("server.log"), Some(uid.into()), Some(gid.into()));
+            }
+            let mut postgres = Command::new(bin.join("postgres"));
+            postgres
+                .arg("-D")
+                .arg(&data)
+                .arg("-p")
+                .arg(port.to_string())
+                .arg("-k")
+                .arg(&cluster.dir)
+                .args([
+                    "-c", "listen_addresses=127.0.0.1",
+                    "-c", "fsync=off",
+                    "-c", "synchronous_commit=off",
+                    "-c", "full_page_writes=off",
+                    "-c", "max_connections=300",
+                    "-c", "max_locks_per_transaction=256",
+                ])
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log_err);
+            as_user(&mut postgres, run_as);
+            let child = postgres.spawn().map_err(|e| Error::Cluster(format!("could not start postgres: {e}")))?;
+            cluster.child = Some(child);
+            cluster.port = port;
+            match cluster.wait_ready(Duration::from_secs(60)) {
+                Ok(()) => return Ok(cluster),
+                Err(e) => {
+                    last_error = e;
+                    cluster.stop();
+                    if !last_error.contains("could not bind") && !last_error.contains("Address already in use") {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(Error::Cluster(format!("postgres did not start: {last_error}")))
+    }
+
+    /// A URL for database `dbname` as the `postgres` superuser.
+    pub fn url(&self, dbname: &str) -> String {
+        format!("postgresql://postgres@127.0.0.1:{}/{dbname}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
+        let started = Instant::now();
+        let pid_file = self.dir.join("data").join("postmaster.pid");
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                return Err(format!("postgres exited with {status}: {}", self.log_tail()));
+            }
+            // Line 8 of postmaster.pid is the postmaster status, `ready` once it accepts
+            // connections (PostgreSQL 10+); this is what pg_ctl waits for.
+            if let Ok(text) = fs::read_to_string(&pid_file)
+                && text.lines().nth(7).is_some_and(|l| l.trim() == "ready")
+            {
+                return Ok(());
+            }
+            if started.elapsed() > timeout {
+                return Err(format!("timed out after {timeout:?}: {}", self.log_tail()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join(" | ")
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGINT is PostgreSQL's "fast shutdown": abort sessions, stop cleanly.
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if Instant::now() > deadline => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TempCluster {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The uid and gid to run the server as: `None` unless we are root.
+fn run_as_user() -> Result<Option<(u32, u32)>, Error> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    let user = nix::unistd::User::from_name("postgres")
+        .map_err(|e| Error::Cluster(format!("could not look up the postgres user: {e}")))?
+        .ok_or_else(|| {
+            Error::Cluster(
+                "initdb cannot run as root and there is no `postgres` user to run it as; create one with `useradd --system --home /var/lib/postgresql postgres`".into(),
+            )
+        })?;
+    Ok(Some((user.uid.as_raw(), user.gid.as_raw())))
+}
+
+fn as_user(cmd: &mut Command, run_as: Option<(u32, u32)>) {
+    if let Some((uid, gid)) = run_as {
+        cmd.uid(uid).gid(gid).current_dir("/");
+    }
+}
+
+/// Unix socket paths are limited to 107 bytes, so prefer /tmp over a long $TMPDIR.
+fn short_temp_dir() -> PathBuf {
+    let tmp = std::env::temp_dir();
+    if tmp.as_os_str().len() > 40 { PathBuf::from("/tmp") } else { tmp }
+}
+
+fn free_port() -> Result<u16, Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Cluster(format!("could not find a free port: {e}")))?;
+    Ok(listener.local_addr().map_err(|e| Error::Cluster(e.to_string()))?.port())
+}

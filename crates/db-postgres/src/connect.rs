@@ -1,0 +1,119 @@
+//! Opening connections, and showing connection strings without their passwords.
+
+use crate::Error;
+use std::str::FromStr;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// A parsed connection target that remembers how to show itself without a password.
+#[derive(Clone)]
+pub struct Target {
+    pub config: Config,
+    /// The connection string as given, password redacted.
+    pub display: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target, Error> {
+        let config = Config::from_str(url)
+            .map_err(|e| Error::InvalidSource(format!("{} is not a valid PostgreSQL connection string: {e}", redact(url))))?;
+        Ok(Target { config, display: redact(url) })
+    }
+
+    /// The same server and credentials, another database.
+    pub fn with_dbname(&self, dbname: &str) -> Target {
+        let mut config = self.config.clone();
+        config.dbname(dbname);
+        Target { config, display: format!("{} (database {dbname})", self.display) }
+    }
+
+    pub fn dbname(&self) -> Option<&str> {
+        self.config.get_dbname()
+    }
+
+    pub async fn connect(&self) -> Result<Client, Error> {
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|source| Error::Connect { url: self.display.clone(), source })?;
+        tokio::spawn(async move {
+            // The connection ends when the client is dropped; an error here surfaces on the
+            // client's next call, so there is nothing more to report.
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+}
+
+/// Connects to `url` (a `postgres://` URL or a key=value connection string).
+pub async fn connect(url: &str) -> Result<Client, Error> {
+    Target::parse(url)?.connect().await
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://")) {
+        let scheme = &url[..url.len() - rest.len()];
+        let (authority, tail) = match rest.find(['/', '?']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let authority = match authority.rfind('@') {
+            Some(at) => {
+                let (userinfo, host) = authority.split_at(at);
+                match userinfo.find(':') {
+                    Some(colon) => format!("{}:***{}", &userinfo[..colon], host),
+                    None => authority.to_string(),
+                }
+            }
+            None => authority.to_string(),
+        };
+        return format!("{scheme}{authority}{}", redact_query_password(tail));
+    }
+    // key=value form
+    url.split_whitespace()
+        .map(|pair| if pair.starts_with("password=") { "password=***" } else { pair })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn redact_query_password(tail: &str) -> String {
+    let Some(q) = tail.find('?') else {
+        return tail.to_string();
+    };
+    let (path, query) = tail.split_at(q + 1);
+    let query = query
+        .split('&')
+        .map(|p| if p.starts_with("password=") { "password=***" } else { p })
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{path}{query}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear_in_redacted_urls() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/prod"), "postgres://app:***@db:5432/prod");
+        assert_eq!(
+            redact("postgresql://app@db/prod?password=s3cret&sslmode=disable"),
+            "postgresql://app@db/prod?password=***&sslmode=disable"
+        );
+        assert_eq!(redact("host=db user=app password=s3cret"), "host=db user=app password=***");
+        assert_eq!(redact("postgres://db/prod"), "postgres://db/prod");
+    }
+
+    #[test]
+    fn debug_of_a_target_hides_the_password() {
+        let target = Target::parse("postgres://app:s3cret@db:5432/prod").unwrap();
+        assert!(!format!("{target:?}").contains("s3cret"));
+    }
+}

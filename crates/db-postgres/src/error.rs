@@ -1,0 +1,50 @@
+//! The failure modes of the PostgreSQL adapter.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not connect to {url}: {source}")]
+    Connect { url: String, source: tokio_postgres::Error },
+
+    #[error("{what} failed: {message}")]
+    Query { what: String, message: String },
+
+    #[error("{path}:{line}:{column}: {message}")]
+    SourceSql { path: PathBuf, line: usize, column: usize, message: String },
+
+    #[error("could not read {path}: {source}")]
+    ReadSource { path: PathBuf, source: std::io::Error },
+
+    #[error("{0}")]
+    InvalidSource(String),
+
+    #[error("{0}")]
+    Cluster(String),
+
+    #[error("the server is PostgreSQL {found}; Cutover supports PostgreSQL 12 and later")]
+    UnsupportedVersion { found: String },
+}
+
+impl Error {
+    pub(crate) fn query(what: impl Into<String>, err: tokio_postgres::Error) -> Self {
+        Error::Query { what: what.into(), message: describe(&err) }
+    }
+}
+
+/// PostgreSQL's own message with its detail and hint, or the client error.
+pub fn describe(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{}: {}", db.severity(), db.message());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!(" (detail: {detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!(" (hint: {hint})"));
+            }
+            text
+        }
+        None => err.to_string(),
+    }
+}

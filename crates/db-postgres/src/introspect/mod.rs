@@ -1,0 +1,670 @@
+//! Reading a [`Catalog`] from a live database.
+//!
+//! Introspection runs in one `REPEATABLE READ READ ONLY` transaction with an empty
+//! `search_path`, issues a fixed set of catalog queries (pipelined on one connection), and
+//! builds the model in memory. It never writes to the database and takes no table locks.
+
+mod queries;
+
+use crate::Error;
+use cutover_schema::*;
+use queries::Queries;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tokio_postgres::{Client, Row};
+
+/// What to read besides the schema itself (reserved for options such as skipping facts).
+#[derive(Debug, Clone, Default)]
+pub struct IntrospectOptions {}
+
+/// The oldest PostgreSQL release Cutover reads.
+pub const MIN_SERVER_VERSION: u32 = 120000;
+
+// Fixed OIDs of the system catalogs that appear as `classid` in pg_depend; they are the
+// same in every PostgreSQL release.
+const PG_TYPE: u32 = 1247;
+const PG_PROC: u32 = 1255;
+const PG_CLASS: u32 = 1259;
+const PG_ATTRDEF: u32 = 2604;
+const PG_CONSTRAINT: u32 = 2606;
+const PG_NAMESPACE: u32 = 2615;
+const PG_REWRITE: u32 = 2618;
+const PG_TRIGGER: u32 = 2620;
+const PG_EXTENSION: u32 = 3079;
+const PG_POLICY: u32 = 3256;
+const PG_COLLATION: u32 = 3456;
+
+/// Reads the catalog of the database `client` is connected to.
+pub async fn introspect(client: &Client, _options: &IntrospectOptions) -> Result<Catalog, Error> {
+    client
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(|e| Error::query("starting the read-only introspection transaction", e))?;
+    let result = read(client).await;
+    // Nothing was written; ending the transaction either way is the same.
+    let _ = client.batch_execute("ROLLBACK").await;
+    result
+}
+
+async fn read(client: &Client) -> Result<Catalog, Error> {
+    client
+        .batch_execute("SET LOCAL search_path = ''")
+        .await
+        .map_err(|e| Error::query("setting an empty search_path", e))?;
+    let row = client
+        .query_one("SELECT current_setting('server_version_num')::int4, current_setting('server_version')", &[])
+        .await
+        .map_err(|e| Error::query("reading the server version", e))?;
+    let version = row.get::<_, i32>(0) as u32;
+    if version < MIN_SERVER_VERSION {
+        return Err(Error::UnsupportedVersion { found: row.get(1) });
+    }
+    let q = Queries::for_version(version);
+    let run = |name: &'static str, sql: &'_ str| {
+        let sql = sql.to_string();
+        async move { client.query(&sql, &[]).await.map_err(|e| Error::query(format!("reading {name}"), e)) }
+    };
+    let (schemas, extensions, members, collations, types, domain_constraints, sequences, relations) = tokio::try_join!(
+        run("schemas", &q.schemas),
+        run("extensions", &q.extensions),
+        run("extension members", &q.extension_members),
+        run("collations", &q.collations),
+        run("types", &q.types),
+        run("domain constraints", &q.domain_constraints),
+        run("sequences", &q.sequences),
+        run("relations", &q.relations),
+    )?;
+    let (columns, constraints, indexes, triggers, policies, functions, dependencies) = tokio::try_join!(
+        run("columns", &q.columns),
+        run("constraints", &q.constraints),
+        run("indexes", &q.indexes),
+        run("triggers", &q.triggers),
+        run("policies", &q.policies),
+        run("functions", &q.functions),
+        run("dependencies", &q.dependencies),
+    )?;
+
+    let mut b = Builder { catalog: Catalog::default(), oids: Oids::default() };
+    b.catalog.facts.server_version_num = version;
+    b.schemas(&schemas)?;
+    b.extensions(&extensions, &members);
+    b.collations(&collations);
+    b.types(&types, &domain_constraints)?;
+    b.sequences(&sequences)?;
+    let relations = b.relations(&relations)?;
+    b.columns(&columns, &relations)?;
+    b.constraints(&constraints, &relations);
+    b.indexes(&indexes, &relations);
+    b.triggers(&triggers, &relations);
+    b.policies(&policies, &relations);
+    b.functions(&functions)?;
+    b.dependencies(&dependencies);
+    Ok(b.catalog)
+}
+
+/// Where each OID of the database went in the model, to translate `pg_depend`.
+#[derive(Default)]
+struct Oids {
+    class: HashMap<u32, ObjId>,
+    attnames: HashMap<(u32, i32), String>,
+    types: HashMap<u32, ObjId>,
+    procs: HashMap<u32, ObjId>,
+    constraints: HashMap<u32, ObjId>,
+    attrdefs: HashMap<u32, ObjId>,
+    rewrites: HashMap<u32, ObjId>,
+    triggers: HashMap<u32, ObjId>,
+    policies: HashMap<u32, ObjId>,
+    namespaces: HashMap<u32, ObjId>,
+    extensions: HashMap<u32, ObjId>,
+    collations: HashMap<u32, ObjId>,
+    extension_members: HashMap<(u32, u32), ObjId>,
+}
+
+impl Oids {
+    fn resolve(&self, classid: u32, objid: u32, subid: i32) -> Option<ObjId> {
+        if let Some(ext) = self.extension_members.get(&(classid, objid)) {
+            return Some(ext.clone());
+        }
+        let map = match classid {
+            PG_CLASS => {
+                let base = self.class.get(&objid)?;
+                return match base {
+                    ObjId::Table { name } if subid > 0 => Some(ObjId::Column {
+                        table: name.clone(),
+                        name: self.attnames.get(&(objid, subid))?.clone(),
+                    }),
+                    other => Some(other.clone()),
+                };
+            }
+            PG_TYPE => &self.types,
+            PG_PROC => &self.procs,
+            PG_CONSTRAINT => &self.constraints,
+            PG_ATTRDEF => &self.attrdefs,
+            PG_REWRITE => &self.rewrites,
+            PG_TRIGGER => &self.triggers,
+            PG_POLICY => &self.policies,
+            PG_NAMESPACE => &self.namespaces,
+            PG_EXTENSION => &self.extensions,
+            PG_COLLATION => &self.collations,
+            _ => return None,
+        };
+        map.get(&objid).cloned()
+    }
+}
+
+/// What a `pg_class` OID of a table or view is, to attach its columns and sub-objects.
+struct Relations {
+    by_oid: HashMap<u32, (QualName, RelKind)>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum RelKind {
+    Table,
+    View,
+    Composite,
+}
+
+struct Builder {
+    catalog: Catalog,
+    oids: Oids,
+}
+
+fn oid(row: &Row, i: usize) -> u32 {
+    row.get::<_, u32>(i)
+}
+
+fn opt_oid(row: &Row, i: usize) -> Option<u32> {
+    row.get::<_, Option<u32>>(i)
+}
+
+fn text(row: &Row, i: usize) -> String {
+    row.get::<_, String>(i)
+}
+
+fn opt_text(row: &Row, i: usize) -> Option<String> {
+    row.get::<_, Option<String>>(i)
+}
+
+fn grants(row: &Row, i: usize) -> Result<BTreeSet<Grant>, Error> {
+    let Some(json) = opt_text(row, i) else {
+        return Ok(BTreeSet::new());
+    };
+    let items: Vec<(String, String, bool)> = serde_json::from_str(&json)
+        .map_err(|e| Error::Query { what: "reading privileges".into(), message: e.to_string() })?;
+    Ok(items
+        .into_iter()
+        .map(|(grantee, privilege, grantable)| Grant { grantee, privilege, grantable })
+        .collect())
+}
+
+fn first_char(s: &str) -> char {
+    s.chars().next().unwrap_or(' ')
+}
+
+impl Builder {
+    fn schemas(&mut self, rows: &[Row]) -> Result<(), Error> {
+        for row in rows {
+            let name = text(row, 1);
+            self.oids.namespaces.insert(oid(row, 0), ObjId::Schema { name: name.clone() });
+            self.catalog.schemas.insert(name, Namespace { comment: opt_text(row, 2), grants: grants(row, 3)? });
+        }
+        Ok(())
+    }
+
+    fn extensions(&mut self, rows: &[Row], members: &[Row]) {
+        for row in rows {
+            let name = text(row, 1);
+            self.oids.extensions.insert(oid(row, 0), ObjId::Extension { name: name.clone() });
+            self.catalog.extensions.insert(
+                name,
+                Extension { schema: text(row, 2), version: text(row, 3), comment: opt_text(row, 4) },
+            );
+        }
+        for row in members {
+            self.oids
+                .extension_members
+                .insert((oid(row, 0), oid(row, 1)), ObjId::Extension { name: text(row, 2) });
+        }
+    }
+
+    fn collations(&mut self, rows: &[Row]) {
+        for row in rows {
+            let name = QualName::new(text(row, 1), text(row, 2));
+            self.oids.collations.insert(oid(row, 0), ObjId::Collation { name: name.clone() });
+            let provider = match text(row, 3).as_str() {
+                "i" => "icu",
+                "b" => "builtin",
+                "c" => "libc",
+                _ => "default",
+            };
+            self.catalog.collations.insert(
+                name,
+                Collation {
+                    provider: provider.into(),
+                    locale: opt_text(row, 4),
+                    lc_collate: opt_text(row, 5),
+                    lc_ctype: opt_text(row, 6),
+                    deterministic: row.get(7),
+                    comment: opt_text(row, 8),
+                },
+            );
+        }
+    }
+
+    fn types(&mut self, rows: &[Row], domain_constraints: &[Row]) -> Result<(), Error> {
+        let mut domains_by_oid: HashMap<u32, QualName> = HashMap::new();
+        for row in rows {
+            let type_oid = oid(row, 0);
+            let name = QualName::new(text(row, 1), text(row, 2));
+            let id = ObjId::Type { name: name.clone() };
+            self.oids.types.insert(type_oid, id.clone());
+            let collation = |schema: usize, coll: usize| -> Option<QualName> {
+                Some(QualName::new(opt_text(row, schema)?, opt_text(row, coll)?))
+            };
+            let kind = match text(row, 3).as_str() {
+                "e" => TypeKind::Enum { labels: row.get::<_, Option<Vec<String>>>(6).unwrap_or_default() },
+                "d" => {
+                    domains_by_oid.insert(type_oid, name.clone());
+                    TypeKind::Domain {
+                        base_type: opt_text(row, 7).unwrap_or_default(),
+                        not_null: row.get(8),
+                        default: opt_text(row, 9),
+                        collation: collation(10, 11),
+                        constraints: BTreeMap::new(),
+                    }
+                }
+                "c" => {
+                    self.oids.class.insert(oid(row, 12), id.clone());
+                    TypeKind::Composite { attributes: Vec::new() }
+                }
+                _ => {
+                    if let Some(multi) = opt_oid(row, 19) {
+                        self.oids.types.insert(multi, id.clone());
+                    }
+                    TypeKind::Range {
+                        subtype: opt_text(row, 13).unwrap_or_default(),
+                        subtype_opclass: opt_text(row, 14),
+                        collation: opt_text(row, 15).and_then(|q| {
+                            q.split_once('.').map(|(s, n)| QualName::new(s, n))
+                        }),
+                        canonical: opt_text(row, 16),
+                        subtype_diff: opt_text(row, 17),
+                        multirange: opt_text(row, 18),
+                    }
+                }
+            };
+            self.catalog.types.insert(name, TypeDef { kind, comment: opt_text(row, 4), grants: grants(row, 5)? });
+        }
+        for row in domain_constraints {
+            let Some(domain) = domains_by_oid.get(&oid(row, 1)) else { continue };
+            self.oids.constraints.insert(oid(row, 0), ObjId::Type { name: domain.clone() });
+            let validated: bool = row.get(4);
+            let definition = strip_not_valid(text(row, 3), validated);
+            if let Some(TypeDef { kind: TypeKind::Domain { constraints, .. }, .. }) = self.catalog.types.get_mut(domain) {
+                constraints.insert(text(row, 2), DomainConstraint { definition, validated });
+            }
+        }
+        Ok(())
+    }
+
+    fn sequences(&mut self, rows: &[Row]) -> Result<(), Error> {
+        for row in rows {
+            let name = QualName::new(text(row, 1), text(row, 2));
+            self.oids.class.insert(oid(row, 0), ObjId::Sequence { name: name.clone() });
+            let owned_by = match (opt_text(row, 13), opt_text(row, 14), opt_text(row, 15)) {
+                (Some(schema), Some(table), Some(column)) => Some((QualName::new(schema, table), column)),
+                _ => None,
+            };
+            self.catalog.sequences.insert(
+                name,
+                Sequence {
+                    data_type: text(row, 3),
+                    options: SequenceOptions {
+                        start: row.get(4),
+                        increment: row.get(5),
+                        min_value: row.get(6),
+                        max_value: row.get(7),
+                        cache: row.get(8),
+                        cycle: row.get(9),
+                    },
+                    owned_by,
+                    unlogged: row.get(10),
+                    comment: opt_text(row, 11),
+                    grants: grants(row, 12)?,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn relations(&mut self, rows: &[Row]) -> Result<Relations, Error> {
+        let mut by_oid = HashMap::new();
+        for row in rows {
+            let rel_oid = oid(row, 0);
+            let name = QualName::new(text(row, 1), text(row, 2));
+            let relkind = text(row, 3);
+            let mut options: Vec<String> = row.get::<_, Option<Vec<String>>>(7).unwrap_or_default();
+            options.sort();
+            let parents: Vec<QualName> = row
+                .get::<_, Vec<String>>(12)
+                .into_iter()
+                .zip(row.get::<_, Vec<String>>(13))
+                .map(|(s, n)| QualName::new(s, n))
+                .collect();
+            let is_partition: bool = row.get(14);
+            if let Some(rewrite) = opt_oid(row, 19) {
+                self.oids.rewrites.insert(rewrite, ObjId::View { name: name.clone() });
+            }
+            match relkind.as_str() {
+                "v" | "m" => {
+                    let id = ObjId::View { name: name.clone() };
+                    self.oids.class.insert(rel_oid, id.clone());
+                    self.oids.types.insert(oid(row, 20), id);
+                    by_oid.insert(rel_oid, (name.clone(), RelKind::View));
+                    self.catalog.views.insert(
+                        name,
+                        View {
+                            materialized: relkind == "m",
+                            definition: opt_text(row, 15).unwrap_or_default(),
+                            columns: Vec::new(),
+                            options,
+                            populated: relkind == "m" && row.get::<_, bool>(16),
+                            indexes: BTreeMap::new(),
+                            triggers: BTreeMap::new(),
+                            comment: opt_text(row, 10),
+                            grants: grants(row, 11)?,
+                        },
+                    );
+                }
+                _ => {
+                    let id = ObjId::Table { name: name.clone() };
+                    self.oids.class.insert(rel_oid, id.clone());
+                    self.oids.types.insert(oid(row, 20), id);
+                    by_oid.insert(rel_oid, (name.clone(), RelKind::Table));
+                    let reltuples: f64 = row.get(17);
+                    self.catalog.facts.tables.insert(
+                        name.clone(),
+                        TableFacts {
+                            rows: (reltuples >= 0.0).then_some(reltuples.round() as u64),
+                            bytes: row.get::<_, i64>(18).max(0) as u64,
+                        },
+                    );
+                    let (partition_of, inherits) = if is_partition {
+                        let parent = parents.into_iter().next();
+                        (parent.map(|parent| PartitionOf { parent, bound: opt_text(row, 6).unwrap_or_default() }), Vec::new())
+                    } else {
+                        (None, parents)
+                    };
+                    self.catalog.tables.insert(
+                        name,
+                        Table {
+                            kind: if relkind == "p" { TableKind::Partitioned } else { TableKind::Ordinary },
+                            unlogged: text(row, 4) == "u",
+                            columns: Vec::new(),
+                            partition_key: opt_text(row, 5),
+                            partition_of,
+                            inherits,
+                            constraints: BTreeMap::new(),
+                            indexes: BTreeMap::new(),
+                            triggers: BTreeMap::new(),
+                            policies: BTreeMap::new(),
+                            rls_enabled: row.get(8),
+                            rls_forced: row.get(9),
+                            options,
+                            comment: opt_text(row, 10),
+                            grants: grants(row, 11)?,
+                        },
+                    );
+                }
+            }
+        }
+        for (class_oid, id) in &self.oids.class {
+            if let ObjId::Type { name } = id {
+                by_oid.insert(*class_oid, (name.clone(), RelKind::Composite));
+            }
+        }
+        Ok(Relations { by_oid })
+    }
+
+    fn columns(&mut self, rows: &[Row], relations: &Relations) -> Result<(), Error> {
+        for row in rows {
+            let rel_oid = oid(row, 0);
+            let Some((rel, kind)) = relations.by_oid.get(&rel_oid) else { continue };
+            let attnum: i16 = row.get(1);
+            let name = text(row, 2);
+            self.oids.attnames.insert((rel_oid, attnum as i32), name.clone());
+            let data_type = text(row, 3);
+            let collation = match (opt_text(row, 9), opt_text(row, 10)) {
+                (Some(s), Some(n)) => Some(QualName::new(s, n)),
+                _ => None,
+            };
+            match kind {
+                RelKind::View => {
+                    if let Some(view) = self.catalog.views.get_mut(rel) {
+                        view.columns.push(ViewColumn { name, data_type, comment: opt_text(row, 12) });
+                    }
+                }
+                RelKind::Composite => {
+                    if let Some(TypeDef { kind: TypeKind::Composite { attributes }, .. }) = self.catalog.types.get_mut(rel) {
+                        attributes.push(Attribute { name, data_type, collation });
+                    }
+                }
+                RelKind::Table => {
+                    let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
+                    if let Some(attrdef) = opt_oid(row, 5) {
+                        self.oids
+                            .attrdefs
+                            .insert(attrdef, ObjId::ColumnDefault { table: rel.clone(), column: name.clone() });
+                    }
+                    let expr = opt_text(row, 6);
+                    let generated_kind = text(row, 8);
+                    let (default, generated) = match generated_kind.as_str() {
+                        "s" | "v" => (None, expr.map(|expression| Generated { expression, stored: generated_kind == "s" })),
+                        _ => (expr, None),
+                    };
+                    let identity = match text(row, 7).as_str() {
+                        kind @ ("a" | "d") => Some(Identity {
+                            always: kind == "a",
+                            sequence: SequenceOptions {
+                                start: row.get::<_, Option<i64>>(14).unwrap_or(1),
+                                increment: row.get::<_, Option<i64>>(15).unwrap_or(1),
+                                min_value: row.get::<_, Option<i64>>(16).unwrap_or(1),
+                                max_value: row.get::<_, Option<i64>>(17).unwrap_or(i64::MAX),
+                                cache: row.get::<_, Option<i64>>(18).unwrap_or(1),
+                                cycle: row.get::<_, Option<bool>>(19).unwrap_or(false),
+                            },
+                        }),
+                        _ => None,
+                    };
+                    let is_local = table.partition_of.is_none() && row.get::<_, bool>(11);
+                    table.columns.push(Column {
+                        name,
+                        data_type,
+                        not_null: row.get(4),
+                        default,
+                        identity,
+                        generated,
+                        collation,
+                        is_local,
+                        comment: opt_text(row, 12),
+                        grants: grants(row, 13)?,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn constraints(&mut self, rows: &[Row], relations: &Relations) {
+        for row in rows {
+            let Some((rel, RelKind::Table)) = relations.by_oid.get(&oid(row, 1)) else { continue };
+            let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
+            let name = text(row, 2);
+            self.oids
+                .constraints
+                .insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: name.clone() });
+            let kind = match text(row, 3).as_str() {
+                "p" => ConstraintKind::PrimaryKey,
+                "u" => ConstraintKind::Unique,
+                "f" => ConstraintKind::ForeignKey,
+                "c" => ConstraintKind::Check,
+                _ => ConstraintKind::Exclusion,
+            };
+            let validated: bool = row.get(5);
+            let foreign_key = match (kind, opt_text(row, 9), opt_text(row, 10)) {
+                (ConstraintKind::ForeignKey, Some(schema), Some(ref_table)) => Some(ForeignKey {
+                    referenced_table: QualName::new(schema, ref_table),
+                    referenced_columns: row.get(11),
+                    on_update: first_char(&text(row, 12)),
+                    on_delete: first_char(&text(row, 13)),
+                    match_type: first_char(&text(row, 14)),
+                }),
+                _ => None,
+            };
+            table.constraints.insert(
+                name,
+                Constraint {
+                    kind,
+                    definition: strip_not_valid(text(row, 4), validated),
+                    columns: row.get(8),
+                    validated,
+                    deferrable: row.get(6),
+                    initially_deferred: row.get(7),
+                    foreign_key,
+                    index: opt_text(row, 15),
+                    comment: opt_text(row, 16),
+                },
+            );
+        }
+    }
+
+    fn indexes(&mut self, rows: &[Row], relations: &Relations) {
+        for row in rows {
+            let Some((rel, _)) = relations.by_oid.get(&oid(row, 1)) else { continue };
+            let name = text(row, 2);
+            if let Some(constraint) = opt_text(row, 14) {
+                // The index of a primary key, unique or exclusion constraint is the constraint.
+                self.oids
+                    .class
+                    .insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: constraint });
+                continue;
+            }
+            self.oids
+                .class
+                .insert(oid(row, 0), ObjId::Index { name: QualName::new(rel.schema.clone(), name.clone()) });
+            let parent_index = match (opt_text(row, 11), opt_text(row, 12)) {
+                (Some(s), Some(n)) => Some(QualName::new(s, n)),
+                _ => None,
+            };
+            let index = Index {
+                definition: text(row, 3),
+                method: text(row, 4),
+                unique: row.get(5),
+                key_columns: row.get(6),
+                include_columns: row.get(7),
+                predicate: opt_text(row, 8),
+                nulls_not_distinct: row.get(9),
+                valid: row.get(10),
+                parent_index,
+                comment: opt_text(row, 13),
+            };
+            if let Some(table) = self.catalog.tables.get_mut(rel) {
+                table.indexes.insert(name, index);
+            } else if let Some(view) = self.catalog.views.get_mut(rel) {
+                view.indexes.insert(name, index);
+            }
+        }
+    }
+
+    fn triggers(&mut self, rows: &[Row], relations: &Relations) {
+        for row in rows {
+            let Some((rel, _)) = relations.by_oid.get(&oid(row, 1)) else { continue };
+            let name = text(row, 2);
+            self.oids.triggers.insert(oid(row, 0), ObjId::Trigger { table: rel.clone(), name: name.clone() });
+            let trigger = Trigger {
+                definition: text(row, 3),
+                enabled: first_char(&text(row, 4)),
+                function: FunctionId { name: QualName::new(text(row, 5), text(row, 6)), identity_args: text(row, 7) },
+                comment: opt_text(row, 8),
+            };
+            if let Some(table) = self.catalog.tables.get_mut(rel) {
+                table.triggers.insert(name, trigger);
+            } else if let Some(view) = self.catalog.views.get_mut(rel) {
+                view.triggers.insert(name, trigger);
+            }
+        }
+    }
+
+    fn policies(&mut self, rows: &[Row], relations: &Relations) {
+        for row in rows {
+            let Some((rel, RelKind::Table)) = relations.by_oid.get(&oid(row, 1)) else { continue };
+            let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
+            let name = text(row, 2);
+            self.oids.policies.insert(oid(row, 0), ObjId::Policy { table: rel.clone(), name: name.clone() });
+            let command = match text(row, 3).as_str() {
+                "r" => "SELECT",
+                "a" => "INSERT",
+                "w" => "UPDATE",
+                "d" => "DELETE",
+                _ => "ALL",
+            };
+            table.policies.insert(
+                name,
+                Policy {
+                    command: command.into(),
+                    permissive: row.get(4),
+                    roles: row.get(5),
+                    using: opt_text(row, 6),
+                    with_check: opt_text(row, 7),
+                    comment: opt_text(row, 8),
+                },
+            );
+        }
+    }
+
+    fn functions(&mut self, rows: &[Row]) -> Result<(), Error> {
+        for row in rows {
+            let id = FunctionId { name: QualName::new(text(row, 1), text(row, 2)), identity_args: text(row, 7) };
+            self.oids.procs.insert(oid(row, 0), ObjId::Function { id: id.clone() });
+            self.catalog.functions.insert(
+                id,
+                Function {
+                    kind: if text(row, 3) == "p" { RoutineKind::Procedure } else { RoutineKind::Function },
+                    definition: text(row, 4),
+                    language: text(row, 5),
+                    arguments: text(row, 6),
+                    result: opt_text(row, 8),
+                    comment: opt_text(row, 9),
+                    grants: grants(row, 10)?,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn dependencies(&mut self, rows: &[Row]) {
+        for row in rows {
+            let (classid, objid, subid) = (oid(row, 0), oid(row, 1), row.get::<_, i32>(2));
+            let (refclassid, refobjid, refsubid) = (oid(row, 3), oid(row, 4), row.get::<_, i32>(5));
+            let deptype = text(row, 6);
+            let Some(mut dependent) = self.oids.resolve(classid, objid, subid) else { continue };
+            let Some(referenced) = self.oids.resolve(refclassid, refobjid, refsubid) else { continue };
+            if matches!(dependent, ObjId::Extension { .. }) || dependent == referenced {
+                continue;
+            }
+            // A sequence's automatic dependency on a column is its OWNED BY link.
+            if let (ObjId::Sequence { name }, ObjId::Column { .. }, "a") = (&dependent, &referenced, deptype.as_str()) {
+                dependent = ObjId::SequenceOwner { name: name.clone() };
+            }
+            self.catalog.dependencies.insert(Dependency { dependent, referenced });
+        }
+    }
+}
+
+/// `pg_get_constraintdef` appends ` NOT VALID` to unvalidated constraints; the model keeps
+/// validity as a flag of its own.
+fn strip_not_valid(definition: String, validated: bool) -> String {
+    if !validated && let Some(stripped) = definition.strip_suffix(" NOT VALID") {
+        return stripped.to_string();
+    }
+    definition
+}

@@ -1,0 +1,274 @@
+//! The catalog queries. Each returns every object of its kind in one round trip, so
+//! introspection costs the same number of queries for ten tables or ten thousand.
+//!
+//! All queries run with an empty `search_path`, so every name that `format_type`,
+//! `pg_get_expr` and the `pg_get_*def` functions print is schema-qualified.
+
+/// Namespaces that hold application objects.
+const USER_NS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'";
+
+/// Objects that belong to an extension are the extension's business, not the schema's.
+fn not_extension_member(catalog: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass \
+         AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+}
+
+/// Grants on an object as a JSON array of `[grantee, privilege, grantable]`, with a NULL
+/// ACL read as the built-in default and the owner's own privileges left out (an owner
+/// always holds them, and owners differ between environments).
+fn grants(acl: &str, kind: char, owner: &str) -> String {
+    format!(
+        "(SELECT json_agg(json_build_array(CASE WHEN g.grantee = 0 THEN 'PUBLIC' \
+         ELSE pg_get_userbyid(g.grantee)::text END, g.privilege_type, g.is_grantable)) \
+         FROM aclexplode(coalesce({acl}, acldefault('{kind}', {owner}))) g \
+         WHERE g.grantee <> {owner})::text"
+    )
+}
+
+pub struct Queries {
+    pub schemas: String,
+    pub extensions: String,
+    pub extension_members: String,
+    pub collations: String,
+    pub types: String,
+    pub domain_constraints: String,
+    pub sequences: String,
+    pub relations: String,
+    pub columns: String,
+    pub constraints: String,
+    pub indexes: String,
+    pub triggers: String,
+    pub policies: String,
+    pub functions: String,
+    pub dependencies: String,
+}
+
+impl Queries {
+    pub fn for_version(version: u32) -> Queries {
+        let collation_locale = if version >= 170000 {
+            "c.colllocale"
+        } else if version >= 150000 {
+            "c.colliculocale"
+        } else {
+            "NULL::text"
+        };
+        let nulls_not_distinct = if version >= 150000 { "i.indnullsnotdistinct" } else { "false" };
+        // Triggers cloned onto partitions point at their parent from PostgreSQL 13 on; on 12
+        // they are marked internal.
+        let trigger_parent = if version >= 130000 { "AND t.tgparentid = 0" } else { "" };
+        let multirange = if version >= 140000 {
+            "(SELECT m.typname::text FROM pg_type m WHERE m.oid = r.rngmultitypid), r.rngmultitypid"
+        } else {
+            "NULL::text, NULL::oid"
+        };
+
+        Queries {
+            schemas: format!(
+                "SELECT n.oid, n.nspname::text, obj_description(n.oid, 'pg_namespace'), {grants} \
+                 FROM pg_namespace n WHERE {USER_NS} AND {ext}",
+                grants = grants("n.nspacl", 'n', "n.nspowner"),
+                ext = not_extension_member("pg_namespace", "n.oid"),
+            ),
+            extensions: "SELECT e.oid, e.extname::text, n.nspname::text, e.extversion, \
+                 obj_description(e.oid, 'pg_extension') \
+                 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+                 WHERE e.extname <> 'plpgsql'"
+                .into(),
+            extension_members: "SELECT d.classid, d.objid, e.extname::text FROM pg_depend d \
+                 JOIN pg_extension e ON e.oid = d.refobjid \
+                 WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'"
+                .into(),
+            collations: format!(
+                "SELECT c.oid, n.nspname::text, c.collname::text, c.collprovider::text, \
+                 {collation_locale}, c.collcollate, c.collctype, c.collisdeterministic, \
+                 obj_description(c.oid, 'pg_collation') \
+                 FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace \
+                 WHERE {USER_NS} AND {ext}",
+                ext = not_extension_member("pg_collation", "c.oid"),
+            ),
+            types: format!(
+                "SELECT t.oid, n.nspname::text, t.typname::text, t.typtype::text, \
+                 obj_description(t.oid, 'pg_type'), {grants}, \
+                 CASE WHEN t.typtype = 'e' THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e \
+                   WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) END, \
+                 CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END, \
+                 t.typnotnull, pg_get_expr(t.typdefaultbin, 0), \
+                 CASE WHEN t.typcollation <> 0 AND t.typcollation <> coalesce(b.typcollation, 0) THEN cn.nspname::text END, \
+                 CASE WHEN t.typcollation <> 0 AND t.typcollation <> coalesce(b.typcollation, 0) THEN co.collname::text END, \
+                 t.typrelid, \
+                 format_type(r.rngsubtype, NULL), \
+                 CASE WHEN NOT opc.opcdefault THEN opn.nspname::text || '.' || opc.opcname::text END, \
+                 CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation THEN rcn.nspname::text || '.' || rco.collname::text END, \
+                 CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::regproc::text END, \
+                 CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::regproc::text END, \
+                 {multirange} \
+                 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+                 LEFT JOIN pg_type b ON b.oid = t.typbasetype \
+                 LEFT JOIN pg_collation co ON co.oid = t.typcollation \
+                 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+                 LEFT JOIN pg_range r ON r.rngtypid = t.oid \
+                 LEFT JOIN pg_type st ON st.oid = r.rngsubtype \
+                 LEFT JOIN pg_opclass opc ON opc.oid = r.rngsubopc \
+                 LEFT JOIN pg_namespace opn ON opn.oid = opc.opcnamespace \
+                 LEFT JOIN pg_collation rco ON rco.oid = r.rngcollation \
+                 LEFT JOIN pg_namespace rcn ON rcn.oid = rco.collnamespace \
+                 WHERE {USER_NS} AND {ext} AND (t.typtype IN ('e', 'd', 'r') \
+                   OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_class k WHERE k.oid = t.typrelid AND k.relkind = 'c')))",
+                grants = grants("t.typacl", 'T', "t.typowner"),
+                ext = not_extension_member("pg_type", "t.oid"),
+            ),
+            domain_constraints: "SELECT con.oid, con.contypid, con.conname::text, \
+                 pg_get_constraintdef(con.oid), con.convalidated \
+                 FROM pg_constraint con WHERE con.contypid <> 0 AND con.contype = 'c'"
+                .into(),
+            sequences: format!(
+                "SELECT c.oid, n.nspname::text, c.relname::text, format_type(s.seqtypid, NULL), \
+                 s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
+                 c.relpersistence = 'u', obj_description(c.oid, 'pg_class'), {grants}, \
+                 own.nspname, own.relname, own.attname \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_sequence s ON s.seqrelid = c.oid \
+                 LEFT JOIN LATERAL (SELECT tn.nspname::text, tc.relname::text, a.attname::text, d.deptype \
+                   FROM pg_depend d JOIN pg_class tc ON tc.oid = d.refobjid \
+                   JOIN pg_namespace tn ON tn.oid = tc.relnamespace \
+                   JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid \
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0 \
+                   AND d.deptype IN ('a', 'i') LIMIT 1) own ON true \
+                 WHERE c.relkind = 'S' AND {USER_NS} AND {ext} AND own.deptype IS DISTINCT FROM 'i'",
+                grants = grants("c.relacl", 's', "c.relowner"),
+                ext = not_extension_member("pg_class", "c.oid"),
+            ),
+            relations: format!(
+                "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text, \
+                 pg_get_partkeydef(c.oid), CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
+                 c.reloptions::text[], c.relrowsecurity, c.relforcerowsecurity, \
+                 obj_description(c.oid, 'pg_class'), {grants}, \
+                 ARRAY(SELECT pn.nspname::text FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent \
+                   JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid ORDER BY i.inhseqno), \
+                 ARRAY(SELECT pc.relname::text FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent \
+                   WHERE i.inhrelid = c.oid ORDER BY i.inhseqno), \
+                 c.relispartition, \
+                 CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, \
+                 c.relispopulated, c.reltuples::float8, c.relpages::int8 * current_setting('block_size')::int8, \
+                 (SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), \
+                 c.reltype \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {USER_NS} AND {ext}",
+                grants = grants("c.relacl", 'r', "c.relowner"),
+                ext = not_extension_member("pg_class", "c.oid"),
+            ),
+            columns: format!(
+                "SELECT a.attrelid, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+                 a.attnotnull, ad.oid, pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, \
+                 a.attgenerated::text, \
+                 CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname::text END, \
+                 CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END, \
+                 a.attislocal, col_description(a.attrelid, a.attnum), \
+                 CASE WHEN a.attacl IS NOT NULL THEN {grants} END, \
+                 s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle \
+                 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_type t ON t.oid = a.atttypid \
+                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+                 LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+                 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
+                 LEFT JOIN pg_depend sd ON a.attidentity <> '' AND sd.refclassid = 'pg_class'::regclass \
+                   AND sd.refobjid = a.attrelid AND sd.refobjsubid = a.attnum \
+                   AND sd.classid = 'pg_class'::regclass AND sd.deptype = 'i' \
+                 LEFT JOIN pg_sequence s ON s.seqrelid = sd.objid \
+                 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'c') \
+                 AND {USER_NS} AND {ext} \
+                 ORDER BY a.attrelid, a.attnum",
+                grants = grants("a.attacl", 'c', "c.relowner"),
+                ext = not_extension_member("pg_class", "c.oid"),
+            ),
+            constraints: format!(
+                "SELECT con.oid, con.conrelid, con.conname::text, con.contype::text, \
+                 pg_get_constraintdef(con.oid), con.convalidated, con.condeferrable, con.condeferred, \
+                 ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) \
+                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord), \
+                 fn.nspname::text, fc.relname::text, \
+                 ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) \
+                   JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord), \
+                 con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text, \
+                 ic.relname::text, obj_description(con.oid, 'pg_constraint') \
+                 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
+                 LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
+                 LEFT JOIN pg_class ic ON ic.oid = con.conindid AND con.contype IN ('p', 'u', 'x') \
+                 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0 AND con.conislocal \
+                 AND {USER_NS} AND {ext}",
+                ext = not_extension_member("pg_class", "c.oid"),
+            ),
+            indexes: format!(
+                "SELECT i.indexrelid, i.indrelid, ic.relname::text, pg_get_indexdef(i.indexrelid), \
+                 am.amname::text, i.indisunique, \
+                 ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) \
+                   LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
+                   WHERE k.ord <= i.indnkeyatts ORDER BY k.ord), \
+                 ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) \
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
+                   WHERE k.ord > i.indnkeyatts ORDER BY k.ord), \
+                 pg_get_expr(i.indpred, i.indrelid), {nulls_not_distinct}, i.indisvalid, \
+                 pn.nspname::text, pc.relname::text, obj_description(i.indexrelid, 'pg_class'), \
+                 con.conname::text \
+                 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+                 JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_am am ON am.oid = ic.relam \
+                 LEFT JOIN pg_inherits inh ON inh.inhrelid = i.indexrelid \
+                 LEFT JOIN pg_class pc ON pc.oid = inh.inhparent \
+                 LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
+                 LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid \
+                   AND con.contype IN ('p', 'u', 'x') \
+                 WHERE c.relkind IN ('r', 'p', 'm') AND {USER_NS} AND {ext}",
+                ext = not_extension_member("pg_class", "c.oid"),
+            ),
+            triggers: format!(
+                "SELECT t.oid, t.tgrelid, t.tgname::text, pg_get_triggerdef(t.oid), t.tgenabled::text, \
+                 pn.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), \
+                 obj_description(t.oid, 'pg_trigger') \
+                 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_namespace pn ON pn.oid = p.pronamespace \
+                 WHERE NOT t.tgisinternal {trigger_parent} AND {USER_NS} AND {ext}",
+                ext = not_extension_member("pg_class", "c.oid"),
+            ),
+            policies: format!(
+                "SELECT p.oid, p.polrelid, p.polname::text, p.polcmd::text, p.polpermissive, \
+                 ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END \
+                   FROM unnest(p.polroles) r ORDER BY 1), \
+                 pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid), \
+                 obj_description(p.oid, 'pg_policy') \
+                 FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS} AND {ext}",
+                ext = not_extension_member("pg_class", "c.oid"),
+            ),
+            functions: format!(
+                "SELECT p.oid, n.nspname::text, p.proname::text, p.prokind::text, pg_get_functiondef(p.oid), \
+                 l.lanname::text, pg_get_function_arguments(p.oid), pg_get_function_identity_arguments(p.oid), \
+                 CASE WHEN p.prokind = 'f' THEN pg_get_function_result(p.oid) END, \
+                 obj_description(p.oid, 'pg_proc'), {grants} \
+                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                 JOIN pg_language l ON l.oid = p.prolang \
+                 WHERE p.prokind IN ('f', 'p') AND {USER_NS} AND {ext}",
+                grants = grants("p.proacl", 'f', "p.proowner"),
+                ext = not_extension_member("pg_proc", "p.oid"),
+            ),
+            // Array types stand for their element type, so a column of type `mood[]`
+            // depends on `mood`. Objects below FirstNormalObjectId (16384) are built in.
+            dependencies: "SELECT d.classid, d.objid, d.objsubid, d.refclassid, \
+                 CASE WHEN d.refclassid = 'pg_type'::regclass THEN coalesce((SELECT t.typelem FROM pg_type t \
+                   WHERE t.oid = d.refobjid AND t.typcategory = 'A' AND t.typelem <> 0), d.refobjid) \
+                   ELSE d.refobjid END, \
+                 d.refobjsubid, d.deptype::text \
+                 FROM pg_depend d WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S') \
+                 AND d.objid >= 16384 AND d.refobjid >= 16384"
+                .into(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The PostgreSQL adapter: everything Cutover does to or reads from a PostgreSQL server.
+//!
+//! - [`cluster`] starts a throwaway PostgreSQL from the installed server binaries.
+//! - [`connect`] opens connections and keeps passwords out of messages.
+//! - [`scratch`] creates and drops scratch databases on a dev server.
+//! - [`source`] turns a SQL source (a live database, a `.sql` file or a directory) into a
+//!   [`cutover_schema::Catalog`].
+//! - [`introspect`] reads a catalog from a live database in a fixed number of queries,
+//!   inside a read-only transaction.
+
+pub mod cluster;
+pub mod connect;
+mod error;
+pub mod introspect;
+pub mod scratch;
+pub mod source;
+
+pub use error::{describe as error_text, Error};

@@ -1,0 +1,185 @@
+//! Ordering statements by what they create, drop and depend on.
+//!
+//! Every statement is a [`Node`] that says which objects it creates (or alters into their
+//! new form), which it drops, which names it frees (`vacates`), which objects of the new
+//! catalog it needs (`requires`) and which objects of the old catalog it stops needing
+//! (`releases`). From these the edges follow:
+//!
+//! 1. a creator of X runs before every statement that requires X;
+//! 2. a statement that releases X runs before every statement that drops X;
+//! 3. a *drop* that releases X also runs before every statement that vacates X (so a
+//!    dependent is gone before its referent is renamed away or altered in place);
+//! 4. a statement that vacates X runs before the statement that creates X again.
+//!
+//! Ties are broken by a rank (drops of dependents, then creates, then table changes, then
+//! late drops, then comments and grants) and then by generation order, which keeps the
+//! output stable and readable.
+
+use crate::hazard::Hazard;
+use cutover_schema::ObjId;
+use cutover_sql::ddl::Stmt;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+/// Tie-breaking ranks; lower runs earlier when the dependencies allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    Session = 0,
+    DropTriggersPolicies = 10,
+    DropViews = 11,
+    DropForeignKeys = 12,
+    DropConstraintsIndexes = 13,
+    DropRoutines = 14,
+    CreateSchemas = 20,
+    CreateExtensions = 21,
+    CreateCollations = 22,
+    Types = 23,
+    CreateSequences = 24,
+    CreateRoutines = 25,
+    Tables = 30,
+    DropColumns = 31,
+    SequenceOwners = 35,
+    CreateSqlRoutines = 40,
+    CreateViews = 45,
+    AddConstraintsIndexes = 50,
+    AddForeignKeys = 52,
+    CreateTriggersPolicies = 55,
+    DropTables = 60,
+    DropSequences = 62,
+    DropLateRoutines = 63,
+    DropTypes = 64,
+    DropCollations = 65,
+    DropExtensions = 68,
+    DropSchemas = 69,
+    Comments = 70,
+    Grants = 71,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub stmt: Stmt,
+    pub hazards: Vec<Hazard>,
+    pub rank: Rank,
+    pub creates: Vec<ObjId>,
+    pub drops: Vec<ObjId>,
+    pub vacates: Vec<ObjId>,
+    pub requires: Vec<ObjId>,
+    pub releases: Vec<ObjId>,
+    /// Nodes (by index) that must run before this one, beyond what the objects imply.
+    pub after: Vec<usize>,
+}
+
+impl Node {
+    pub fn new(stmt: Stmt, rank: Rank) -> Node {
+        Node {
+            stmt,
+            hazards: Vec::new(),
+            rank,
+            creates: Vec::new(),
+            drops: Vec::new(),
+            vacates: Vec::new(),
+            requires: Vec::new(),
+            releases: Vec::new(),
+            after: Vec::new(),
+        }
+    }
+
+    fn is_drop(&self) -> bool {
+        !self.drops.is_empty()
+    }
+}
+
+/// The nodes in an order that satisfies every edge; `cycles` counts the times no node was
+/// ready and the lowest-ranked one was taken anyway (zero unless dependencies are circular).
+pub struct Ordered {
+    pub nodes: Vec<Node>,
+    pub cycles: usize,
+}
+
+pub fn order(nodes: Vec<Node>) -> Ordered {
+    let n = nodes.len();
+    let mut creators: HashMap<&ObjId, Vec<usize>> = HashMap::new();
+    let mut droppers: HashMap<&ObjId, Vec<usize>> = HashMap::new();
+    let mut vacaters: HashMap<&ObjId, Vec<usize>> = HashMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        for id in &node.creates {
+            creators.entry(id).or_default().push(i);
+        }
+        for id in &node.drops {
+            droppers.entry(id).or_default().push(i);
+        }
+        for id in &node.vacates {
+            vacaters.entry(id).or_default().push(i);
+        }
+    }
+
+    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut edge = |from: usize, to: usize| {
+        if from != to {
+            successors[from].push(to);
+        }
+    };
+    for (i, node) in nodes.iter().enumerate() {
+        for id in &node.requires {
+            for &c in creators.get(id).into_iter().flatten() {
+                edge(c, i);
+            }
+        }
+        for id in &node.releases {
+            for &d in droppers.get(id).into_iter().flatten() {
+                edge(i, d);
+            }
+            if node.is_drop() {
+                for &v in vacaters.get(id).into_iter().flatten() {
+                    edge(i, v);
+                }
+            }
+        }
+        for id in &node.vacates {
+            for &c in creators.get(id).into_iter().flatten() {
+                edge(i, c);
+            }
+        }
+        for &a in &node.after {
+            edge(a, i);
+        }
+    }
+    for s in &mut successors {
+        s.sort_unstable();
+        s.dedup();
+    }
+    let mut indegree = vec![0usize; n];
+    for s in &successors {
+        for &t in s {
+            indegree[t] += 1;
+        }
+    }
+
+    let key = |i: usize| Reverse((nodes[i].rank, i));
+    let mut ready: BinaryHeap<Reverse<(Rank, usize)>> = (0..n).filter(|&i| indegree[i] == 0).map(key).collect();
+    let mut done = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    let mut cycles = 0;
+    while order.len() < n {
+        let next = match ready.pop() {
+            Some(Reverse((_, i))) if !done[i] => i,
+            Some(_) => continue,
+            None => {
+                // A cycle: take the lowest-ranked remaining node and carry on.
+                cycles += 1;
+                (0..n).filter(|&i| !done[i]).min_by_key(|&i| (nodes[i].rank, i)).expect("nodes remain")
+            }
+        };
+        done[next] = true;
+        order.push(next);
+        for &s in &successors[next] {
+            indegree[s] = indegree[s].saturating_sub(1);
+            if indegree[s] == 0 && !done[s] {
+                ready.push(key(s));
+            }
+        }
+    }
+
+    let mut slots: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
+    Ordered { nodes: order.into_iter().map(|i| slots[i].take().expect("each node once")).collect(), cycles }
+}

@@ -1,0 +1,61 @@
+//! Comments and privileges, which every kind of object can carry.
+
+use super::ctx::Ctx;
+use super::graph::Rank;
+use cutover_schema::{Grant, ObjId};
+use cutover_sql::ddl::{Stmt, Target};
+use std::collections::BTreeSet;
+
+/// Sets the comment when it differs. `old` is `None` when the object is new or recreated.
+pub fn comment(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&Option<String>>, new: &Option<String>) {
+    let old = old.cloned().flatten();
+    if old == *new {
+        return;
+    }
+    let node = ctx.alter(Stmt::Comment { target, text: new.clone() }, Rank::Comments, vec![object]);
+    ctx.push(node);
+}
+
+/// The privileges a newly created object starts with, besides its owner's.
+pub fn default_grants(target: &Target) -> BTreeSet<Grant> {
+    let public = |privilege: &str| Grant { grantee: "PUBLIC".into(), privilege: privilege.into(), grantable: false };
+    match target {
+        Target::Routine(..) => [public("EXECUTE")].into(),
+        Target::Type(_) | Target::Domain(_) => [public("USAGE")].into(),
+        _ => BTreeSet::new(),
+    }
+}
+
+/// Grants and revokes so that `new` holds. `old` is `None` when the object is new or
+/// recreated, in which case it starts from the default privileges.
+pub fn grants(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&BTreeSet<Grant>>, new: &BTreeSet<Grant>) {
+    if !ctx.opts.privileges {
+        return;
+    }
+    let defaults;
+    let old = match old {
+        Some(old) => old,
+        None => {
+            defaults = if matches!(target, Target::Column(..)) { BTreeSet::new() } else { default_grants(&target) };
+            &defaults
+        }
+    };
+    let mut revokes = Vec::new();
+    for grant in old.difference(new) {
+        let mut node = ctx.alter(Stmt::Revoke { target: target.clone(), grant: grant.clone() }, Rank::Grants, vec![object.clone()]);
+        node.hazards.push(crate::Hazard::new(
+            crate::HazardCode::PrivilegesChange,
+            format!("revokes {} on {} from {}", grant.privilege, target, grant.grantee),
+        ));
+        revokes.push(ctx.push(node));
+    }
+    for grant in new.difference(old) {
+        let mut node = ctx.alter(Stmt::Grant { target: target.clone(), grant: grant.clone() }, Rank::Grants, vec![object.clone()]);
+        node.hazards.push(crate::Hazard::new(
+            crate::HazardCode::PrivilegesChange,
+            format!("grants {} on {} to {}", grant.privilege, target, grant.grantee),
+        ));
+        node.after = revokes.clone();
+        ctx.push(node);
+    }
+}

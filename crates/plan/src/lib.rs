@@ -1,0 +1,12 @@
+//! Pure: from two catalogs to the statements that turn one into the other.
+//!
+//! - [`diff`] compares a current and a desired [`cutover_schema::Catalog`] and returns the
+//!   DDL that makes the current one converge, ordered by the dependencies PostgreSQL
+//!   records, with `data_loss` hazards on destructive statements.
+//! - [`hazard`] holds the hazard codes of product.md.
+
+pub mod diff;
+pub mod hazard;
+
+pub use diff::{diff, Change, Diff, DiffOptions};
+pub use hazard::{Hazard, HazardCode};

@@ -1,0 +1,391 @@
+//! The catalog and its objects.
+
+use crate::{Dependency, FunctionId, QualName};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Everything an application schema holds, as read from one database.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub schemas: BTreeMap<String, Namespace>,
+    pub extensions: BTreeMap<String, Extension>,
+    pub collations: BTreeMap<QualName, Collation>,
+    pub types: BTreeMap<QualName, TypeDef>,
+    pub sequences: BTreeMap<QualName, Sequence>,
+    pub tables: BTreeMap<QualName, Table>,
+    pub views: BTreeMap<QualName, View>,
+    pub functions: BTreeMap<FunctionId, Function>,
+    /// What depends on what, from `pg_depend`, between objects of this catalog.
+    pub dependencies: BTreeSet<Dependency>,
+    /// Facts about the server and the data; not part of the schema (ignored when comparing).
+    pub facts: Facts,
+}
+
+/// Facts about the database a catalog was read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facts {
+    /// `server_version_num`, e.g. 150004.
+    pub server_version_num: u32,
+    /// Row estimates and sizes of tables, from `pg_class`.
+    pub tables: BTreeMap<QualName, TableFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableFacts {
+    /// `reltuples`; `None` when the table was never analyzed or vacuumed.
+    pub rows: Option<u64>,
+    /// Heap size in bytes (`relpages * block size`).
+    pub bytes: u64,
+}
+
+/// A privilege granted on an object: `GRANT privilege ON object TO grantee`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Grant {
+    /// A role name, or `PUBLIC`.
+    pub grantee: String,
+    /// Upper-case privilege keyword: `SELECT`, `USAGE`, `EXECUTE`, ...
+    pub privilege: String,
+    pub grantable: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {
+    pub comment: Option<String>,
+    pub grants: BTreeSet<Grant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub schema: String,
+    pub version: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collation {
+    /// `libc`, `icu` or `builtin`.
+    pub provider: String,
+    pub locale: Option<String>,
+    pub lc_collate: Option<String>,
+    pub lc_ctype: Option<String>,
+    pub deterministic: bool,
+    pub comment: Option<String>,
+}
+
+/// A user-defined type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeDef {
+    pub kind: TypeKind,
+    pub comment: Option<String>,
+    pub grants: BTreeSet<Grant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TypeKind {
+    Enum {
+        labels: Vec<String>,
+    },
+    Domain {
+        /// The base type as `format_type` prints it.
+        base_type: String,
+        not_null: bool,
+        default: Option<String>,
+        collation: Option<QualName>,
+        constraints: BTreeMap<String, DomainConstraint>,
+    },
+    Composite {
+        attributes: Vec<Attribute>,
+    },
+    Range {
+        subtype: String,
+        subtype_opclass: Option<String>,
+        collation: Option<QualName>,
+        canonical: Option<String>,
+        subtype_diff: Option<String>,
+        multirange: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainConstraint {
+    /// `CHECK (...)` as `pg_get_constraintdef` prints it, without `NOT VALID`.
+    pub definition: String,
+    pub validated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribute {
+    pub name: String,
+    pub data_type: String,
+    pub collation: Option<QualName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sequence {
+    /// `smallint`, `integer` or `bigint`.
+    pub data_type: String,
+    pub options: SequenceOptions,
+    /// `OWNED BY table.column`.
+    pub owned_by: Option<(QualName, String)>,
+    pub unlogged: bool,
+    pub comment: Option<String>,
+    pub grants: BTreeSet<Grant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SequenceOptions {
+    pub start: i64,
+    pub increment: i64,
+    pub min_value: i64,
+    pub max_value: i64,
+    pub cache: i64,
+    pub cycle: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableKind {
+    Ordinary,
+    Partitioned,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub kind: TableKind,
+    pub unlogged: bool,
+    /// In attribute order.
+    pub columns: Vec<Column>,
+    /// `PARTITION BY` clause of a partitioned table, e.g. `RANGE (created_at)`.
+    pub partition_key: Option<String>,
+    /// Set when this table is a partition of another.
+    pub partition_of: Option<PartitionOf>,
+    /// Parents of a table that uses (non-partition) inheritance, in order.
+    pub inherits: Vec<QualName>,
+    pub constraints: BTreeMap<String, Constraint>,
+    /// Standalone indexes, by index name (indexes live in the table's schema).
+    pub indexes: BTreeMap<String, Index>,
+    pub triggers: BTreeMap<String, Trigger>,
+    pub policies: BTreeMap<String, Policy>,
+    pub rls_enabled: bool,
+    pub rls_forced: bool,
+    /// Storage parameters, `name=value`, sorted.
+    pub options: Vec<String>,
+    pub comment: Option<String>,
+    pub grants: BTreeSet<Grant>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionOf {
+    pub parent: QualName,
+    /// `FOR VALUES ...` or `DEFAULT`, as `pg_get_expr(relpartbound)` prints it.
+    pub bound: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// As `format_type` prints it, with modifiers: `character varying(20)`, `numeric(10,2)[]`.
+    pub data_type: String,
+    pub not_null: bool,
+    pub default: Option<String>,
+    pub identity: Option<Identity>,
+    /// Set for a `GENERATED ALWAYS AS (...)` column.
+    pub generated: Option<Generated>,
+    /// Set only when it differs from the type's default collation.
+    pub collation: Option<QualName>,
+    /// False for a column that only exists because a parent table has it.
+    pub is_local: bool,
+    pub comment: Option<String>,
+    /// Column-level privileges.
+    pub grants: BTreeSet<Grant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generated {
+    pub expression: String,
+    /// `STORED`; false for PostgreSQL 18's `VIRTUAL` columns.
+    pub stored: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// `ALWAYS` or `BY DEFAULT`.
+    pub always: bool,
+    pub sequence: SequenceOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstraintKind {
+    PrimaryKey,
+    Unique,
+    ForeignKey,
+    Check,
+    Exclusion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Constraint {
+    pub kind: ConstraintKind,
+    /// As `pg_get_constraintdef` prints it, without a trailing `NOT VALID`.
+    pub definition: String,
+    /// Constrained columns, in key order.
+    pub columns: Vec<String>,
+    /// False when added `NOT VALID` and never validated.
+    pub validated: bool,
+    pub deferrable: bool,
+    pub initially_deferred: bool,
+    pub foreign_key: Option<ForeignKey>,
+    /// For primary keys, unique and exclusion constraints: the name of the implementing index.
+    pub index: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub referenced_table: QualName,
+    pub referenced_columns: Vec<String>,
+    /// `a` no action, `r` restrict, `c` cascade, `n` set null, `d` set default.
+    pub on_update: char,
+    pub on_delete: char,
+    /// `s` simple, `f` full, `p` partial.
+    pub match_type: char,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    /// `CREATE [UNIQUE] INDEX name ON table USING method (...)` as `pg_get_indexdef` prints it.
+    pub definition: String,
+    pub method: String,
+    pub unique: bool,
+    /// Key columns by name; `None` entries are expressions.
+    pub key_columns: Vec<Option<String>>,
+    pub include_columns: Vec<String>,
+    pub predicate: Option<String>,
+    pub nulls_not_distinct: bool,
+    /// False for an index left behind by a failed `CREATE INDEX CONCURRENTLY`.
+    pub valid: bool,
+    /// The partitioned index this partition's index is attached to.
+    pub parent_index: Option<QualName>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// `CREATE TRIGGER ...` as `pg_get_triggerdef` prints it.
+    pub definition: String,
+    pub function: FunctionId,
+    /// `O` origin (enabled), `D` disabled, `R` replica, `A` always.
+    pub enabled: char,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// `ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`.
+    pub command: String,
+    pub permissive: bool,
+    /// Role names, or `PUBLIC`; sorted.
+    pub roles: Vec<String>,
+    pub using: Option<String>,
+    pub with_check: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct View {
+    pub materialized: bool,
+    /// The query as `pg_get_viewdef` prints it.
+    pub definition: String,
+    pub columns: Vec<ViewColumn>,
+    /// `check_option`, `security_barrier`, `security_invoker` and other reloptions, sorted.
+    pub options: Vec<String>,
+    /// Materialized views only: whether it holds data.
+    pub populated: bool,
+    /// Materialized views only: their indexes.
+    pub indexes: BTreeMap<String, Index>,
+    /// `INSTEAD OF` and other triggers on the view.
+    pub triggers: BTreeMap<String, Trigger>,
+    pub comment: Option<String>,
+    pub grants: BTreeSet<Grant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewColumn {
+    pub name: String,
+    pub data_type: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutineKind {
+    Function,
+    Procedure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    pub kind: RoutineKind,
+    /// `CREATE OR REPLACE FUNCTION ...` as `pg_get_functiondef` prints it.
+    pub definition: String,
+    pub language: String,
+    /// Arguments with names and defaults, as `pg_get_function_arguments` prints them.
+    pub arguments: String,
+    /// As `pg_get_function_result` prints it; `None` for procedures.
+    pub result: Option<String>,
+    pub comment: Option<String>,
+    pub grants: BTreeSet<Grant>,
+}
+
+impl Catalog {
+    /// The object a name refers to in `pg_class` terms: table, view or sequence.
+    pub fn relation_kind(&self, name: &QualName) -> Option<&'static str> {
+        if self.tables.contains_key(name) {
+            Some("table")
+        } else if self.views.contains_key(name) {
+            Some("view")
+        } else if self.sequences.contains_key(name) {
+            Some("sequence")
+        } else {
+            None
+        }
+    }
+
+    /// Number of objects, for summaries.
+    pub fn object_count(&self) -> usize {
+        self.schemas.len()
+            + self.extensions.len()
+            + self.collations.len()
+            + self.types.len()
+            + self.sequences.len()
+            + self.views.len()
+            + self.functions.len()
+            + self
+                .tables
+                .values()
+                .map(|t| 1 + t.columns.len() + t.constraints.len() + t.indexes.len() + t.triggers.len() + t.policies.len())
+                .sum::<usize>()
+    }
+}
+
+impl Catalog {
+    /// The catalog in the form used to decide whether two catalogs hold the same schema:
+    /// facts cleared and table columns sorted by name (a column added later lands at the
+    /// end of the table, which changes nothing a query can see by name).
+    pub fn canonical(&self) -> Catalog {
+        let mut out = self.clone();
+        out.facts = Facts::default();
+        for table in out.tables.values_mut() {
+            table.columns.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        out
+    }
+}

@@ -1,0 +1,716 @@
+//! Typed DDL statements and their rendering.
+//!
+//! Every statement Cutover emits is a [`Stmt`]; `Display` renders it as one executable
+//! statement without the terminating semicolon. Texts that came from the server's own
+//! deparsers (expressions, index and constraint definitions, view queries, routine
+//! definitions) are embedded as they are; every name is quoted by [`crate::quote`].
+
+use crate::quote::{ident, literal, qualified};
+use cutover_schema::{
+    Collation, Column, FunctionId, Grant, Identity, Policy, QualName, RoutineKind, SequenceOptions, Table, TypeKind,
+    View,
+};
+use std::fmt::{self, Display, Formatter, Write};
+
+/// One DDL statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stmt {
+    CreateSchema { name: String },
+    DropSchema { name: String },
+    CreateExtension { name: String, schema: String, version: Option<String> },
+    AlterExtensionUpdate { name: String, version: String },
+    DropExtension { name: String },
+    CreateCollation { name: QualName, collation: Collation },
+    DropCollation { name: QualName },
+    CreateType { name: QualName, kind: TypeKind },
+    DropType { name: QualName, domain: bool },
+    RenameType { name: QualName, new_name: String, domain: bool },
+    AddEnumValue { name: QualName, value: String, position: Option<EnumPosition> },
+    AlterDomain { name: QualName, action: DomainAction },
+    AlterComposite { name: QualName, action: CompositeAction },
+    CreateSequence { name: QualName, data_type: String, options: SequenceOptions, unlogged: bool },
+    AlterSequence { name: QualName, data_type: Option<String>, options: SequenceOptions, changed: SequenceChanges },
+    SetSequenceOwner { name: QualName, owner: Option<(QualName, String)> },
+    DropSequence { name: QualName },
+    CreateTable { name: QualName, table: Box<Table> },
+    DropTable { name: QualName },
+    AlterTable { name: QualName, action: TableAction },
+    CreateIndex { definition: String, concurrently: bool },
+    DropIndex { name: QualName, concurrently: bool },
+    CreateView { name: QualName, view: Box<View> },
+    DropView { name: QualName, materialized: bool },
+    RefreshMaterializedView { name: QualName },
+    CreateFunction { definition: String },
+    DropFunction { id: FunctionId, kind: RoutineKind },
+    CreateTrigger { definition: String },
+    DropTrigger { table: QualName, name: String },
+    CreatePolicy { table: QualName, name: String, policy: Policy },
+    AlterPolicy { table: QualName, name: String, policy: Policy },
+    DropPolicy { table: QualName, name: String },
+    Comment { target: Target, text: Option<String> },
+    Grant { target: Target, grant: Grant },
+    Revoke { target: Target, grant: Grant },
+    SetCheckFunctionBodies { on: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnumPosition {
+    Before(String),
+    After(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DomainAction {
+    SetDefault(String),
+    DropDefault,
+    SetNotNull,
+    DropNotNull,
+    AddConstraint { name: String, definition: String, not_valid: bool },
+    DropConstraint { name: String },
+    ValidateConstraint { name: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompositeAction {
+    AddAttribute { name: String, data_type: String, collation: Option<QualName> },
+    DropAttribute { name: String },
+    AlterAttributeType { name: String, data_type: String, collation: Option<QualName> },
+}
+
+/// Which sequence options an `ALTER SEQUENCE` sets.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SequenceChanges {
+    pub start: bool,
+    pub increment: bool,
+    pub min_value: bool,
+    pub max_value: bool,
+    pub cache: bool,
+    pub cycle: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableAction {
+    AddColumn(Box<Column>),
+    DropColumn { column: String },
+    AlterColumnType { column: String, data_type: String, collation: Option<QualName>, using: Option<String> },
+    SetDefault { column: String, expression: String },
+    DropDefault { column: String },
+    SetNotNull { column: String },
+    DropNotNull { column: String },
+    AddIdentity { column: String, identity: Identity, data_type: String },
+    SetIdentity { column: String, identity: Identity, data_type: String },
+    DropIdentity { column: String },
+    SetExpression { column: String, expression: String },
+    DropExpression { column: String },
+    SetLogged,
+    SetUnlogged,
+    SetOptions(Vec<String>),
+    ResetOptions(Vec<String>),
+    Inherit { parent: QualName },
+    NoInherit { parent: QualName },
+    AttachPartition { partition: QualName, bound: String },
+    DetachPartition { partition: QualName, concurrently: bool },
+    RowLevelSecurity { enable: bool },
+    ForceRowLevelSecurity { force: bool },
+    AddConstraint { name: String, definition: String, not_valid: bool },
+    DropConstraint { name: String },
+    ValidateConstraint { name: String },
+    SetTriggerEnabled { trigger: String, enabled: char },
+}
+
+/// An object that a comment or a grant is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    Schema(String),
+    Extension(String),
+    Collation(QualName),
+    Type(QualName),
+    Domain(QualName),
+    Sequence(QualName),
+    Table(QualName),
+    Column(QualName, String),
+    Constraint(QualName, String),
+    DomainConstraint(QualName, String),
+    Index(QualName),
+    View(QualName),
+    MaterializedView(QualName),
+    Routine(FunctionId, RoutineKind),
+    Trigger(QualName, String),
+    Policy(QualName, String),
+}
+
+impl Display for Target {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Schema(n) => write!(f, "SCHEMA {}", ident(n)),
+            Target::Extension(n) => write!(f, "EXTENSION {}", ident(n)),
+            Target::Collation(n) => write!(f, "COLLATION {}", qualified(n)),
+            Target::Type(n) => write!(f, "TYPE {}", qualified(n)),
+            Target::Domain(n) => write!(f, "DOMAIN {}", qualified(n)),
+            Target::Sequence(n) => write!(f, "SEQUENCE {}", qualified(n)),
+            Target::Table(n) => write!(f, "TABLE {}", qualified(n)),
+            Target::Column(t, c) => write!(f, "COLUMN {}.{}", qualified(t), ident(c)),
+            Target::Constraint(t, c) => write!(f, "CONSTRAINT {} ON {}", ident(c), qualified(t)),
+            Target::DomainConstraint(d, c) => write!(f, "CONSTRAINT {} ON DOMAIN {}", ident(c), qualified(d)),
+            Target::Index(n) => write!(f, "INDEX {}", qualified(n)),
+            Target::View(n) => write!(f, "VIEW {}", qualified(n)),
+            Target::MaterializedView(n) => write!(f, "MATERIALIZED VIEW {}", qualified(n)),
+            Target::Routine(id, kind) => write!(f, "{} {}", routine_keyword(*kind), routine_signature(id)),
+            Target::Trigger(t, n) => write!(f, "TRIGGER {} ON {}", ident(n), qualified(t)),
+            Target::Policy(t, n) => write!(f, "POLICY {} ON {}", ident(n), qualified(t)),
+        }
+    }
+}
+
+impl Target {
+    /// The object keyword and name as GRANT spells them (GRANT has no VIEW keyword: views
+    /// and materialized views are granted `ON TABLE`).
+    fn grant_object(&self) -> String {
+        match self {
+            Target::View(n) | Target::MaterializedView(n) | Target::Table(n) | Target::Column(n, _) => {
+                format!("TABLE {}", qualified(n))
+            }
+            Target::Domain(n) => format!("DOMAIN {}", qualified(n)),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn routine_keyword(kind: RoutineKind) -> &'static str {
+    match kind {
+        RoutineKind::Function => "FUNCTION",
+        RoutineKind::Procedure => "PROCEDURE",
+    }
+}
+
+fn routine_signature(id: &FunctionId) -> String {
+    format!("{}({})", qualified(&id.name), id.identity_args)
+}
+
+fn grantee(name: &str) -> String {
+    if name == "PUBLIC" { "PUBLIC".into() } else { ident(name) }
+}
+
+/// The options `CREATE SEQUENCE ... AS data_type` picks when none are given.
+pub fn default_sequence_options(data_type: &str, increment: i64) -> SequenceOptions {
+    let (type_min, type_max) = match data_type {
+        "smallint" => (i16::MIN as i64, i16::MAX as i64),
+        "integer" => (i32::MIN as i64, i32::MAX as i64),
+        _ => (i64::MIN, i64::MAX),
+    };
+    let (min_value, max_value) = if increment > 0 { (1, type_max) } else { (type_min, -1) };
+    SequenceOptions {
+        start: if increment > 0 { min_value } else { max_value },
+        increment,
+        min_value,
+        max_value,
+        cache: 1,
+        cycle: false,
+    }
+}
+
+/// Sequence option clauses that differ from the defaults for `data_type`.
+fn sequence_option_clauses(data_type: &str, options: &SequenceOptions) -> Vec<String> {
+    let defaults = default_sequence_options(data_type, options.increment);
+    let mut out = Vec::new();
+    if options.increment != 1 {
+        out.push(format!("INCREMENT BY {}", options.increment));
+    }
+    if options.min_value != defaults.min_value {
+        out.push(format!("MINVALUE {}", options.min_value));
+    }
+    if options.max_value != defaults.max_value {
+        out.push(format!("MAXVALUE {}", options.max_value));
+    }
+    let default_start = if options.increment > 0 { options.min_value } else { options.max_value };
+    if options.start != default_start {
+        out.push(format!("START WITH {}", options.start));
+    }
+    if options.cache != 1 {
+        out.push(format!("CACHE {}", options.cache));
+    }
+    if options.cycle {
+        out.push("CYCLE".into());
+    }
+    out
+}
+
+fn identity_clause(identity: &Identity, data_type: &str) -> String {
+    let mut text = format!("GENERATED {} AS IDENTITY", if identity.always { "ALWAYS" } else { "BY DEFAULT" });
+    let options = sequence_option_clauses(data_type, &identity.sequence);
+    if !options.is_empty() {
+        write!(text, " ({})", options.join(" ")).unwrap();
+    }
+    text
+}
+
+fn collate_clause(collation: &Option<QualName>) -> String {
+    collation.as_ref().map(|c| format!(" COLLATE {}", qualified(c))).unwrap_or_default()
+}
+
+/// A column as it appears in `CREATE TABLE` and `ADD COLUMN`.
+pub fn column_definition(column: &Column) -> String {
+    let mut text = format!("{} {}{}", ident(&column.name), column.data_type, collate_clause(&column.collation));
+    if let Some(generated) = &column.generated {
+        write!(
+            text,
+            " GENERATED ALWAYS AS ({}) {}",
+            generated.expression,
+            if generated.stored { "STORED" } else { "VIRTUAL" }
+        )
+        .unwrap();
+    }
+    if let Some(identity) = &column.identity {
+        write!(text, " {}", identity_clause(identity, &column.data_type)).unwrap();
+    }
+    if let Some(default) = &column.default {
+        write!(text, " DEFAULT {default}").unwrap();
+    }
+    if column.not_null {
+        text.push_str(" NOT NULL");
+    }
+    text
+}
+
+fn options_list(options: &[String]) -> String {
+    options.join(", ")
+}
+
+fn policy_roles(roles: &[String]) -> String {
+    roles.iter().map(|r| grantee(r)).collect::<Vec<_>>().join(", ")
+}
+
+impl Display for Stmt {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Stmt::CreateSchema { name } => write!(f, "CREATE SCHEMA {}", ident(name)),
+            Stmt::DropSchema { name } => write!(f, "DROP SCHEMA {}", ident(name)),
+            Stmt::CreateExtension { name, schema, version } => {
+                write!(f, "CREATE EXTENSION IF NOT EXISTS {} WITH SCHEMA {}", ident(name), ident(schema))?;
+                if let Some(version) = version {
+                    write!(f, " VERSION {}", literal(version))?;
+                }
+                Ok(())
+            }
+            Stmt::AlterExtensionUpdate { name, version } => {
+                write!(f, "ALTER EXTENSION {} UPDATE TO {}", ident(name), literal(version))
+            }
+            Stmt::DropExtension { name } => write!(f, "DROP EXTENSION {}", ident(name)),
+            Stmt::CreateCollation { name, collation } => {
+                let mut parts = vec![format!("provider = {}", collation.provider)];
+                match (&collation.locale, &collation.lc_collate, &collation.lc_ctype) {
+                    (Some(locale), _, _) => parts.push(format!("locale = {}", literal(locale))),
+                    (None, Some(collate), Some(ctype)) if collate == ctype => {
+                        parts.push(format!("locale = {}", literal(collate)))
+                    }
+                    (None, collate, ctype) => {
+                        if let Some(c) = collate {
+                            parts.push(format!("lc_collate = {}", literal(c)));
+                        }
+                        if let Some(c) = ctype {
+                            parts.push(format!("lc_ctype = {}", literal(c)));
+                        }
+                    }
+                }
+                if !collation.deterministic {
+                    parts.push("deterministic = false".into());
+                }
+                write!(f, "CREATE COLLATION {} ({})", qualified(name), parts.join(", "))
+            }
+            Stmt::DropCollation { name } => write!(f, "DROP COLLATION {}", qualified(name)),
+            Stmt::CreateType { name, kind } => render_create_type(f, name, kind),
+            Stmt::DropType { name, domain } => {
+                write!(f, "DROP {} {}", if *domain { "DOMAIN" } else { "TYPE" }, qualified(name))
+            }
+            Stmt::RenameType { name, new_name, domain } => write!(
+                f,
+                "ALTER {} {} RENAME TO {}",
+                if *domain { "DOMAIN" } else { "TYPE" },
+                qualified(name),
+                ident(new_name)
+            ),
+            Stmt::AddEnumValue { name, value, position } => {
+                write!(f, "ALTER TYPE {} ADD VALUE {}", qualified(name), literal(value))?;
+                match position {
+                    Some(EnumPosition::Before(label)) => write!(f, " BEFORE {}", literal(label)),
+                    Some(EnumPosition::After(label)) => write!(f, " AFTER {}", literal(label)),
+                    None => Ok(()),
+                }
+            }
+            Stmt::AlterDomain { name, action } => {
+                write!(f, "ALTER DOMAIN {} ", qualified(name))?;
+                match action {
+                    DomainAction::SetDefault(expr) => write!(f, "SET DEFAULT {expr}"),
+                    DomainAction::DropDefault => f.write_str("DROP DEFAULT"),
+                    DomainAction::SetNotNull => f.write_str("SET NOT NULL"),
+                    DomainAction::DropNotNull => f.write_str("DROP NOT NULL"),
+                    DomainAction::AddConstraint { name, definition, not_valid } => write!(
+                        f,
+                        "ADD CONSTRAINT {} {definition}{}",
+                        ident(name),
+                        if *not_valid { " NOT VALID" } else { "" }
+                    ),
+                    DomainAction::DropConstraint { name } => write!(f, "DROP CONSTRAINT {}", ident(name)),
+                    DomainAction::ValidateConstraint { name } => write!(f, "VALIDATE CONSTRAINT {}", ident(name)),
+                }
+            }
+            Stmt::AlterComposite { name, action } => {
+                write!(f, "ALTER TYPE {} ", qualified(name))?;
+                match action {
+                    CompositeAction::AddAttribute { name, data_type, collation } => {
+                        write!(f, "ADD ATTRIBUTE {} {data_type}{}", ident(name), collate_clause(collation))
+                    }
+                    CompositeAction::DropAttribute { name } => write!(f, "DROP ATTRIBUTE {}", ident(name)),
+                    CompositeAction::AlterAttributeType { name, data_type, collation } => write!(
+                        f,
+                        "ALTER ATTRIBUTE {} SET DATA TYPE {data_type}{}",
+                        ident(name),
+                        collate_clause(collation)
+                    ),
+                }
+            }
+            Stmt::CreateSequence { name, data_type, options, unlogged } => {
+                write!(f, "CREATE {}SEQUENCE {}", if *unlogged { "UNLOGGED " } else { "" }, qualified(name))?;
+                if data_type != "bigint" {
+                    write!(f, " AS {data_type}")?;
+                }
+                for clause in sequence_option_clauses(data_type, options) {
+                    write!(f, " {clause}")?;
+                }
+                Ok(())
+            }
+            Stmt::AlterSequence { name, data_type, options, changed } => {
+                write!(f, "ALTER SEQUENCE {}", qualified(name))?;
+                if let Some(data_type) = data_type {
+                    write!(f, " AS {data_type}")?;
+                }
+                if changed.increment {
+                    write!(f, " INCREMENT BY {}", options.increment)?;
+                }
+                if changed.min_value {
+                    write!(f, " MINVALUE {}", options.min_value)?;
+                }
+                if changed.max_value {
+                    write!(f, " MAXVALUE {}", options.max_value)?;
+                }
+                if changed.start {
+                    write!(f, " START WITH {}", options.start)?;
+                }
+                if changed.cache {
+                    write!(f, " CACHE {}", options.cache)?;
+                }
+                if changed.cycle {
+                    f.write_str(if options.cycle { " CYCLE" } else { " NO CYCLE" })?;
+                }
+                Ok(())
+            }
+            Stmt::SetSequenceOwner { name, owner } => match owner {
+                Some((table, column)) => write!(
+                    f,
+                    "ALTER SEQUENCE {} OWNED BY {}.{}",
+                    qualified(name),
+                    qualified(table),
+                    ident(column)
+                ),
+                None => write!(f, "ALTER SEQUENCE {} OWNED BY NONE", qualified(name)),
+            },
+            Stmt::DropSequence { name } => write!(f, "DROP SEQUENCE {}", qualified(name)),
+            Stmt::CreateTable { name, table } => render_create_table(f, name, table),
+            Stmt::DropTable { name } => write!(f, "DROP TABLE {}", qualified(name)),
+            Stmt::AlterTable { name, action } => render_alter_table(f, name, action),
+            Stmt::CreateIndex { definition, concurrently } => {
+                if *concurrently {
+                    // pg_get_indexdef prints "CREATE [UNIQUE] INDEX name ON ..."; the keyword
+                    // goes right after INDEX.
+                    match definition.split_once(" INDEX ") {
+                        Some((head, tail)) => write!(f, "{head} INDEX CONCURRENTLY {tail}"),
+                        None => f.write_str(definition),
+                    }
+                } else {
+                    f.write_str(definition)
+                }
+            }
+            Stmt::DropIndex { name, concurrently } => write!(
+                f,
+                "DROP INDEX {}{}",
+                if *concurrently { "CONCURRENTLY " } else { "" },
+                qualified(name)
+            ),
+            Stmt::CreateView { name, view } => {
+                let definition = view.definition.trim_end().trim_end_matches(';');
+                if view.materialized {
+                    write!(f, "CREATE MATERIALIZED VIEW {}", qualified(name))?;
+                    if !view.options.is_empty() {
+                        write!(f, " WITH ({})", options_list(&view.options))?;
+                    }
+                    write!(f, " AS\n{definition}")?;
+                    if !view.populated {
+                        f.write_str("\nWITH NO DATA")?;
+                    }
+                    Ok(())
+                } else {
+                    write!(f, "CREATE VIEW {}", qualified(name))?;
+                    if !view.options.is_empty() {
+                        write!(f, " WITH ({})", options_list(&view.options))?;
+                    }
+                    write!(f, " AS\n{definition}")
+                }
+            }
+            Stmt::DropView { name, materialized } => write!(
+                f,
+                "DROP {}VIEW {}",
+                if *materialized { "MATERIALIZED " } else { "" },
+                qualified(name)
+            ),
+            Stmt::RefreshMaterializedView { name } => write!(f, "REFRESH MATERIALIZED VIEW {}", qualified(name)),
+            Stmt::CreateFunction { definition } => f.write_str(definition.trim_end()),
+            Stmt::DropFunction { id, kind } => {
+                write!(f, "DROP {} {}", routine_keyword(*kind), routine_signature(id))
+            }
+            Stmt::CreateTrigger { definition } => f.write_str(definition),
+            Stmt::DropTrigger { table, name } => write!(f, "DROP TRIGGER {} ON {}", ident(name), qualified(table)),
+            Stmt::CreatePolicy { table, name, policy } => {
+                write!(f, "CREATE POLICY {} ON {}", ident(name), qualified(table))?;
+                if !policy.permissive {
+                    f.write_str(" AS RESTRICTIVE")?;
+                }
+                if policy.command != "ALL" {
+                    write!(f, " FOR {}", policy.command)?;
+                }
+                write!(f, " TO {}", policy_roles(&policy.roles))?;
+                if let Some(using) = &policy.using {
+                    write!(f, " USING ({using})")?;
+                }
+                if let Some(check) = &policy.with_check {
+                    write!(f, " WITH CHECK ({check})")?;
+                }
+                Ok(())
+            }
+            Stmt::AlterPolicy { table, name, policy } => {
+                write!(f, "ALTER POLICY {} ON {} TO {}", ident(name), qualified(table), policy_roles(&policy.roles))?;
+                if let Some(using) = &policy.using {
+                    write!(f, " USING ({using})")?;
+                }
+                if let Some(check) = &policy.with_check {
+                    write!(f, " WITH CHECK ({check})")?;
+                }
+                Ok(())
+            }
+            Stmt::DropPolicy { table, name } => write!(f, "DROP POLICY {} ON {}", ident(name), qualified(table)),
+            Stmt::Comment { target, text } => match text {
+                Some(text) => write!(f, "COMMENT ON {target} IS {}", literal(text)),
+                None => write!(f, "COMMENT ON {target} IS NULL"),
+            },
+            Stmt::Grant { target, grant } => {
+                write!(f, "GRANT {}", grant.privilege)?;
+                if let Target::Column(_, column) = target {
+                    write!(f, " ({})", ident(column))?;
+                }
+                write!(f, " ON {} TO {}", target.grant_object(), grantee(&grant.grantee))?;
+                if grant.grantable {
+                    f.write_str(" WITH GRANT OPTION")?;
+                }
+                Ok(())
+            }
+            Stmt::Revoke { target, grant } => {
+                write!(f, "REVOKE {}", grant.privilege)?;
+                if let Target::Column(_, column) = target {
+                    write!(f, " ({})", ident(column))?;
+                }
+                write!(f, " ON {} FROM {}", target.grant_object(), grantee(&grant.grantee))
+            }
+            Stmt::SetCheckFunctionBodies { on } => {
+                write!(f, "SET check_function_bodies = {}", if *on { "on" } else { "off" })
+            }
+        }
+    }
+}
+
+fn render_create_type(f: &mut Formatter<'_>, name: &QualName, kind: &TypeKind) -> fmt::Result {
+    match kind {
+        TypeKind::Enum { labels } => write!(
+            f,
+            "CREATE TYPE {} AS ENUM ({})",
+            qualified(name),
+            labels.iter().map(|l| literal(l)).collect::<Vec<_>>().join(", ")
+        ),
+        TypeKind::Domain { base_type, not_null, default, collation, constraints } => {
+            write!(f, "CREATE DOMAIN {} AS {base_type}{}", qualified(name), collate_clause(collation))?;
+            if let Some(default) = default {
+                write!(f, " DEFAULT {default}")?;
+            }
+            if *not_null {
+                f.write_str(" NOT NULL")?;
+            }
+            for (constraint, c) in constraints {
+                // A NOT VALID domain constraint can only be added by ALTER DOMAIN; the diff
+                // adds those separately.
+                if c.validated {
+                    write!(f, " CONSTRAINT {} {}", ident(constraint), c.definition)?;
+                }
+            }
+            Ok(())
+        }
+        TypeKind::Composite { attributes } => {
+            write!(f, "CREATE TYPE {} AS (", qualified(name))?;
+            for (i, a) in attributes.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "\n    {} {}{}", ident(&a.name), a.data_type, collate_clause(&a.collation))?;
+            }
+            if !attributes.is_empty() {
+                f.write_str("\n")?;
+            }
+            f.write_str(")")
+        }
+        TypeKind::Range { subtype, subtype_opclass, collation, canonical, subtype_diff, multirange } => {
+            let mut parts = vec![format!("SUBTYPE = {subtype}")];
+            if let Some(opclass) = subtype_opclass {
+                parts.push(format!("SUBTYPE_OPCLASS = {opclass}"));
+            }
+            if let Some(collation) = collation {
+                parts.push(format!("COLLATION = {}", qualified(collation)));
+            }
+            if let Some(canonical) = canonical {
+                parts.push(format!("CANONICAL = {canonical}"));
+            }
+            if let Some(diff) = subtype_diff {
+                parts.push(format!("SUBTYPE_DIFF = {diff}"));
+            }
+            if let Some(multirange) = multirange {
+                parts.push(format!(
+                    "MULTIRANGE_TYPE_NAME = {}",
+                    qualified(&QualName::new(name.schema.clone(), multirange.clone()))
+                ));
+            }
+            write!(f, "CREATE TYPE {} AS RANGE ({})", qualified(name), parts.join(", "))
+        }
+    }
+}
+
+fn render_create_table(f: &mut Formatter<'_>, name: &QualName, table: &Table) -> fmt::Result {
+    write!(f, "CREATE {}TABLE {}", if table.unlogged { "UNLOGGED " } else { "" }, qualified(name))?;
+    // Foreign keys and NOT VALID constraints are added by separate statements.
+    let inline_constraints: Vec<_> = table
+        .constraints
+        .iter()
+        .filter(|(_, c)| c.kind != cutover_schema::ConstraintKind::ForeignKey && c.validated)
+        .collect();
+    let mut elements: Vec<String> = Vec::new();
+    if let Some(partition) = &table.partition_of {
+        write!(f, " PARTITION OF {}", qualified(&partition.parent))?;
+        for (cname, c) in &inline_constraints {
+            elements.push(format!("CONSTRAINT {} {}", ident(cname), c.definition));
+        }
+        if !elements.is_empty() {
+            write!(f, " (\n    {}\n)", elements.join(",\n    "))?;
+        }
+        write!(f, " {}", partition.bound)?;
+    } else {
+        for column in table.columns.iter().filter(|c| c.is_local) {
+            elements.push(column_definition(column));
+        }
+        for (cname, c) in &inline_constraints {
+            elements.push(format!("CONSTRAINT {} {}", ident(cname), c.definition));
+        }
+        if elements.is_empty() {
+            f.write_str(" ()")?;
+        } else {
+            write!(f, " (\n    {}\n)", elements.join(",\n    "))?;
+        }
+        if !table.inherits.is_empty() {
+            write!(f, " INHERITS ({})", table.inherits.iter().map(qualified).collect::<Vec<_>>().join(", "))?;
+        }
+    }
+    if let Some(key) = &table.partition_key {
+        write!(f, " PARTITION BY {key}")?;
+    }
+    if !table.options.is_empty() {
+        write!(f, " WITH ({})", options_list(&table.options))?;
+    }
+    Ok(())
+}
+
+fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableAction) -> fmt::Result {
+    write!(f, "ALTER TABLE {} ", qualified(name))?;
+    match action {
+        TableAction::AddColumn(column) => write!(f, "ADD COLUMN {}", column_definition(column)),
+        TableAction::DropColumn { column } => write!(f, "DROP COLUMN {}", ident(column)),
+        TableAction::AlterColumnType { column, data_type, collation, using } => {
+            write!(f, "ALTER COLUMN {} TYPE {data_type}{}", ident(column), collate_clause(collation))?;
+            if let Some(using) = using {
+                write!(f, " USING {using}")?;
+            }
+            Ok(())
+        }
+        TableAction::SetDefault { column, expression } => {
+            write!(f, "ALTER COLUMN {} SET DEFAULT {expression}", ident(column))
+        }
+        TableAction::DropDefault { column } => write!(f, "ALTER COLUMN {} DROP DEFAULT", ident(column)),
+        TableAction::SetNotNull { column } => write!(f, "ALTER COLUMN {} SET NOT NULL", ident(column)),
+        TableAction::DropNotNull { column } => write!(f, "ALTER COLUMN {} DROP NOT NULL", ident(column)),
+        TableAction::AddIdentity { column, identity, data_type } => {
+            write!(f, "ALTER COLUMN {} ADD {}", ident(column), identity_clause(identity, data_type))
+        }
+        TableAction::SetIdentity { column, identity, data_type } => {
+            let s = &identity.sequence;
+            let _ = data_type;
+            write!(
+                f,
+                "ALTER COLUMN {} SET GENERATED {} SET INCREMENT BY {} SET MINVALUE {} SET MAXVALUE {} SET START WITH {} SET CACHE {} SET {}CYCLE",
+                ident(column),
+                if identity.always { "ALWAYS" } else { "BY DEFAULT" },
+                s.increment,
+                s.min_value,
+                s.max_value,
+                s.start,
+                s.cache,
+                if s.cycle { "" } else { "NO " }
+            )
+        }
+        TableAction::DropIdentity { column } => write!(f, "ALTER COLUMN {} DROP IDENTITY", ident(column)),
+        TableAction::SetExpression { column, expression } => {
+            write!(f, "ALTER COLUMN {} SET EXPRESSION AS ({expression})", ident(column))
+        }
+        TableAction::DropExpression { column } => write!(f, "ALTER COLUMN {} DROP EXPRESSION", ident(column)),
+        TableAction::SetLogged => f.write_str("SET LOGGED"),
+        TableAction::SetUnlogged => f.write_str("SET UNLOGGED"),
+        TableAction::SetOptions(options) => write!(f, "SET ({})", options_list(options)),
+        TableAction::ResetOptions(keys) => write!(f, "RESET ({})", keys.join(", ")),
+        TableAction::Inherit { parent } => write!(f, "INHERIT {}", qualified(parent)),
+        TableAction::NoInherit { parent } => write!(f, "NO INHERIT {}", qualified(parent)),
+        TableAction::AttachPartition { partition, bound } => {
+            write!(f, "ATTACH PARTITION {} {bound}", qualified(partition))
+        }
+        TableAction::DetachPartition { partition, concurrently } => write!(
+            f,
+            "DETACH PARTITION {}{}",
+            qualified(partition),
+            if *concurrently { " CONCURRENTLY" } else { "" }
+        ),
+        TableAction::RowLevelSecurity { enable } => {
+            write!(f, "{} ROW LEVEL SECURITY", if *enable { "ENABLE" } else { "DISABLE" })
+        }
+        TableAction::ForceRowLevelSecurity { force } => {
+            write!(f, "{}FORCE ROW LEVEL SECURITY", if *force { "" } else { "NO " })
+        }
+        TableAction::AddConstraint { name, definition, not_valid } => write!(
+            f,
+            "ADD CONSTRAINT {} {definition}{}",
+            ident(name),
+            if *not_valid { " NOT VALID" } else { "" }
+        ),
+        TableAction::DropConstraint { name } => write!(f, "DROP CONSTRAINT {}", ident(name)),
+        TableAction::ValidateConstraint { name } => write!(f, "VALIDATE CONSTRAINT {}", ident(name)),
+        TableAction::SetTriggerEnabled { trigger, enabled } => {
+            let verb = match enabled {
+                'D' => "DISABLE TRIGGER",
+                'R' => "ENABLE REPLICA TRIGGER",
+                'A' => "ENABLE ALWAYS TRIGGER",
+                _ => "ENABLE TRIGGER",
+            };
+            write!(f, "{verb} {}", ident(trigger))
+        }
+    }
+}
