@@ -72,8 +72,9 @@ impl TempCluster {
             .keep();
         let mut cluster = TempCluster { dir, port: 0, child: None };
         if let Some((uid, gid)) = run_as {
-            nix::unistd::chown(&cluster.dir, Some(uid.into()), Some(gid.into()))
-                .map_err(|e| Error::Cluster(format!("could not hand {} to the postgres user: {e}", cluster.dir.display())))?;
+            nix::unistd::chown(&cluster.dir, Some(uid.into()), Some(gid.into())).map_err(|e| {
+                Error::Cluster(format!("could not hand {} to the postgres user: {e}", cluster.dir.display()))
+            })?;
         }
         let data = cluster.dir.join("data");
         let mut initdb = Command::new(bin.join("initdb"));
@@ -85,10 +86,7 @@ impl TempCluster {
         as_user(&mut initdb, run_as);
         let out = initdb.output().map_err(|e| Error::Cluster(format!("could not run initdb: {e}")))?;
         if !out.status.success() {
-            return Err(Error::Cluster(format!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(Error::Cluster(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
         }
 
         let mut last_error = String::new();
@@ -109,12 +107,18 @@ impl TempCluster {
                 .arg("-k")
                 .arg(&cluster.dir)
                 .args([
-                    "-c", "listen_addresses=127.0.0.1",
-                    "-c", "fsync=off",
-                    "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off",
-                    "-c", "max_connections=300",
-                    "-c", "max_locks_per_transaction=256",
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=300",
+                    "-c",
+                    "max_locks_per_transaction=256",
                 ])
                 .stdin(Stdio::null())
                 .stdout(log)
@@ -231,6 +235,7 @@ fn short_temp_dir() -> PathBuf {
 }
 
 fn free_port() -> Result<u16, Error> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Cluster(format!("could not find a free port: {e}")))?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Cluster(format!("could not find a free port: {e}")))?;
     Ok(listener.local_addr().map_err(|e| Error::Cluster(e.to_string()))?.port())
 }

@@ -20,8 +20,9 @@ impl std::fmt::Debug for Target {
 
 impl Target {
     pub fn parse(url: &str) -> Result<Target, Error> {
-        let config = Config::from_str(url)
-            .map_err(|e| Error::InvalidSource(format!("{} is not a valid PostgreSQL connection string: {e}", redact(url))))?;
+        let config = Config::from_str(url).map_err(|e| {
+            Error::InvalidSource(format!("{} is not a valid PostgreSQL connection string: {e}", redact(url)))
+        })?;
         Ok(Target { config, display: redact(url) })
     }
 
@@ -37,11 +38,8 @@ impl Target {
     }
 
     pub async fn connect(&self) -> Result<Client, Error> {
-        let (client, connection) = self
-            .config
-            .connect(NoTls)
-            .await
-            .map_err(|source| Error::Connect { url: self.display.clone(), source })?;
+        let (client, connection) =
+            self.config.connect(NoTls).await.map_err(|source| Error::Connect { url: self.display.clone(), source })?;
         tokio::spawn(async move {
             // The connection ends when the client is dropped; an error here surfaces on the
             // client's next call, so there is nothing more to report.

@@ -15,4 +15,4 @@ pub mod introspect;
 pub mod scratch;
 pub mod source;
 
-pub use error::{describe as error_text, Error};
+pub use error::{Error, describe as error_text};

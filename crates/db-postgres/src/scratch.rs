@@ -1,11 +1,11 @@
 //! Scratch databases on a dev server, where SQL sources are applied and read back.
 
+use crate::Error;
 use crate::cluster::TempCluster;
 use crate::connect::Target;
-use crate::Error;
 use cutover_sql::quote;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use tokio::sync::OnceCell;
 use tokio_postgres::Client;
 
@@ -102,8 +102,5 @@ impl ScratchDb {
 }
 
 fn nanos() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
 }

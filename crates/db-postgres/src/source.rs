@@ -4,19 +4,19 @@
 //! applied, statement by statement, to a fresh scratch database on the dev server, and that
 //! database is introspected and dropped: the real server interprets the DDL.
 
-use crate::connect::Target;
-use crate::introspect::{introspect, IntrospectOptions};
-use crate::scratch::DevServer;
 use crate::Error;
+use crate::connect::Target;
+use crate::introspect::{IntrospectOptions, introspect};
+use crate::scratch::DevServer;
 use cutover_schema::Catalog;
 use std::path::{Path, PathBuf};
-use tokio_postgres::error::ErrorPosition;
 use tokio_postgres::Client;
+use tokio_postgres::error::ErrorPosition;
 
 /// Where a schema comes from.
 #[derive(Debug, Clone)]
 pub enum SqlSource {
-    Database(Target),
+    Database(Box<Target>),
     Files { root: PathBuf, files: Vec<PathBuf> },
 }
 
@@ -25,7 +25,7 @@ impl SqlSource {
     /// directory whose `.sql` files (recursively) are applied in lexical order of their paths.
     pub fn parse(arg: &str) -> Result<SqlSource, Error> {
         if arg.starts_with("postgres://") || arg.starts_with("postgresql://") {
-            return Ok(SqlSource::Database(Target::parse(arg)?));
+            return Ok(SqlSource::Database(Box::new(Target::parse(arg)?)));
         }
         let path = Path::new(arg);
         if path.is_file() {
@@ -40,9 +40,7 @@ impl SqlSource {
             }
             return Ok(SqlSource::Files { root: path.to_path_buf(), files });
         }
-        Err(Error::InvalidSource(format!(
-            "{arg} is neither a postgres:// URL nor an existing .sql file or directory"
-        )))
+        Err(Error::InvalidSource(format!("{arg} is neither a postgres:// URL nor an existing .sql file or directory")))
     }
 
     /// Reads the catalog this source describes.
@@ -85,7 +83,8 @@ fn collect_sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
 /// Applies one file statement by statement; the first error is reported with the file, the
 /// line and column PostgreSQL points at (or where the statement starts), and its message.
 pub async fn apply_file(client: &Client, path: &Path) -> Result<(), Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadSource { path: path.to_path_buf(), source })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| Error::ReadSource { path: path.to_path_buf(), source })?;
     apply_sql(client, path, &text).await
 }
 

@@ -8,5 +8,5 @@
 pub mod diff;
 pub mod hazard;
 
-pub use diff::{diff, Change, Diff, DiffOptions};
+pub use diff::{Change, Diff, DiffOptions, diff};
 pub use hazard::{Hazard, HazardCode};

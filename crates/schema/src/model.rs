@@ -371,7 +371,9 @@ impl Catalog {
             + self
                 .tables
                 .values()
-                .map(|t| 1 + t.columns.len() + t.constraints.len() + t.indexes.len() + t.triggers.len() + t.policies.len())
+                .map(|t| {
+                    1 + t.columns.len() + t.constraints.len() + t.indexes.len() + t.triggers.len() + t.policies.len()
+                })
                 .sum::<usize>()
     }
 }

@@ -10,25 +10,60 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ObjId {
-    Schema { name: String },
-    Extension { name: String },
-    Collation { name: QualName },
+    Schema {
+        name: String,
+    },
+    Extension {
+        name: String,
+    },
+    Collation {
+        name: QualName,
+    },
     /// Enums, domains and composite types.
-    Type { name: QualName },
-    Sequence { name: QualName },
+    Type {
+        name: QualName,
+    },
+    Sequence {
+        name: QualName,
+    },
     /// The ownership link `ALTER SEQUENCE ... OWNED BY table.column`.
-    SequenceOwner { name: QualName },
-    Table { name: QualName },
-    Column { table: QualName, name: String },
-    ColumnDefault { table: QualName, column: String },
-    Constraint { table: QualName, name: String },
+    SequenceOwner {
+        name: QualName,
+    },
+    Table {
+        name: QualName,
+    },
+    Column {
+        table: QualName,
+        name: String,
+    },
+    ColumnDefault {
+        table: QualName,
+        column: String,
+    },
+    Constraint {
+        table: QualName,
+        name: String,
+    },
     /// A standalone index; indexes that implement a constraint are the constraint.
-    Index { name: QualName },
+    Index {
+        name: QualName,
+    },
     /// Views and materialized views.
-    View { name: QualName },
-    Function { id: FunctionId },
-    Trigger { table: QualName, name: String },
-    Policy { table: QualName, name: String },
+    View {
+        name: QualName,
+    },
+    Function {
+        id: FunctionId,
+    },
+    Trigger {
+        table: QualName,
+        name: String,
+    },
+    Policy {
+        table: QualName,
+        name: String,
+    },
 }
 
 impl ObjId {
@@ -110,11 +145,9 @@ impl Catalog {
             ObjId::SequenceOwner { name } => self.sequences.get(name).is_some_and(|s| s.owned_by.is_some()),
             ObjId::Table { name } => self.tables.contains_key(name),
             ObjId::Column { table, name } => self.tables.get(table).is_some_and(|t| t.column(name).is_some()),
-            ObjId::ColumnDefault { table, column } => self
-                .tables
-                .get(table)
-                .and_then(|t| t.column(column))
-                .is_some_and(|c| c.default.is_some()),
+            ObjId::ColumnDefault { table, column } => {
+                self.tables.get(table).and_then(|t| t.column(column)).is_some_and(|c| c.default.is_some())
+            }
             ObjId::Constraint { table, name } => {
                 self.tables.get(table).is_some_and(|t| t.constraints.contains_key(name))
             }
@@ -164,7 +197,9 @@ impl Catalog {
         }
         for (name, view) in &self.views {
             out.push(ObjId::View { name: name.clone() });
-            out.extend(view.indexes.keys().map(|i| ObjId::Index { name: QualName::new(name.schema.clone(), i.clone()) }));
+            out.extend(
+                view.indexes.keys().map(|i| ObjId::Index { name: QualName::new(name.schema.clone(), i.clone()) }),
+            );
             out.extend(view.triggers.keys().map(|t| ObjId::Trigger { table: name.clone(), name: t.clone() }));
         }
         out.extend(self.functions.keys().map(|id| ObjId::Function { id: id.clone() }));

@@ -405,13 +405,9 @@ impl Display for Stmt {
                 Ok(())
             }
             Stmt::SetSequenceOwner { name, owner } => match owner {
-                Some((table, column)) => write!(
-                    f,
-                    "ALTER SEQUENCE {} OWNED BY {}.{}",
-                    qualified(name),
-                    qualified(table),
-                    ident(column)
-                ),
+                Some((table, column)) => {
+                    write!(f, "ALTER SEQUENCE {} OWNED BY {}.{}", qualified(name), qualified(table), ident(column))
+                }
                 None => write!(f, "ALTER SEQUENCE {} OWNED BY NONE", qualified(name)),
             },
             Stmt::DropSequence { name } => write!(f, "DROP SEQUENCE {}", qualified(name)),
@@ -430,12 +426,9 @@ impl Display for Stmt {
                     f.write_str(definition)
                 }
             }
-            Stmt::DropIndex { name, concurrently } => write!(
-                f,
-                "DROP INDEX {}{}",
-                if *concurrently { "CONCURRENTLY " } else { "" },
-                qualified(name)
-            ),
+            Stmt::DropIndex { name, concurrently } => {
+                write!(f, "DROP INDEX {}{}", if *concurrently { "CONCURRENTLY " } else { "" }, qualified(name))
+            }
             Stmt::CreateView { name, view } => {
                 let definition = view.definition.trim_end().trim_end_matches(';');
                 if view.materialized {
@@ -456,12 +449,9 @@ impl Display for Stmt {
                     write!(f, " AS\n{definition}")
                 }
             }
-            Stmt::DropView { name, materialized } => write!(
-                f,
-                "DROP {}VIEW {}",
-                if *materialized { "MATERIALIZED " } else { "" },
-                qualified(name)
-            ),
+            Stmt::DropView { name, materialized } => {
+                write!(f, "DROP {}VIEW {}", if *materialized { "MATERIALIZED " } else { "" }, qualified(name))
+            }
             Stmt::RefreshMaterializedView { name } => write!(f, "REFRESH MATERIALIZED VIEW {}", qualified(name)),
             Stmt::CreateFunction { definition } => f.write_str(definition.trim_end()),
             Stmt::DropFunction { id, kind } => {
@@ -683,24 +673,18 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
         TableAction::AttachPartition { partition, bound } => {
             write!(f, "ATTACH PARTITION {} {bound}", qualified(partition))
         }
-        TableAction::DetachPartition { partition, concurrently } => write!(
-            f,
-            "DETACH PARTITION {}{}",
-            qualified(partition),
-            if *concurrently { " CONCURRENTLY" } else { "" }
-        ),
+        TableAction::DetachPartition { partition, concurrently } => {
+            write!(f, "DETACH PARTITION {}{}", qualified(partition), if *concurrently { " CONCURRENTLY" } else { "" })
+        }
         TableAction::RowLevelSecurity { enable } => {
             write!(f, "{} ROW LEVEL SECURITY", if *enable { "ENABLE" } else { "DISABLE" })
         }
         TableAction::ForceRowLevelSecurity { force } => {
             write!(f, "{}FORCE ROW LEVEL SECURITY", if *force { "" } else { "NO " })
         }
-        TableAction::AddConstraint { name, definition, not_valid } => write!(
-            f,
-            "ADD CONSTRAINT {} {definition}{}",
-            ident(name),
-            if *not_valid { " NOT VALID" } else { "" }
-        ),
+        TableAction::AddConstraint { name, definition, not_valid } => {
+            write!(f, "ADD CONSTRAINT {} {definition}{}", ident(name), if *not_valid { " NOT VALID" } else { "" })
+        }
         TableAction::DropConstraint { name } => write!(f, "DROP CONSTRAINT {}", ident(name)),
         TableAction::ValidateConstraint { name } => write!(f, "VALIDATE CONSTRAINT {}", ident(name)),
         TableAction::SetTriggerEnabled { trigger, enabled } => {

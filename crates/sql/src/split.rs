@@ -79,9 +79,7 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
                 continue;
             }
             b'\'' => {
-                let escapes = i > 0
-                    && matches!(bytes[i - 1], b'e' | b'E')
-                    && (i < 2 || !is_ident_byte(bytes[i - 2]));
+                let escapes = i > 0 && matches!(bytes[i - 1], b'e' | b'E') && (i < 2 || !is_ident_byte(bytes[i - 2]));
                 i = skip_quoted(bytes, i, b'\'', escapes);
                 continue;
             }
@@ -137,10 +135,7 @@ pub fn split(sql: &str) -> Vec<Statement<'_>> {
                 i = j;
                 continue;
             }
-            _ => {
-                if !b.is_ascii_whitespace() {
-                    }
-            }
+            _ => if !b.is_ascii_whitespace() {},
         }
         i += 1;
     }
@@ -238,10 +233,7 @@ mod tests {
     #[test]
     fn ignores_semicolons_in_strings_comments_and_dollar_quotes() {
         let sql = "select 'a;b', \"c;d\", E'x\\';y';\n-- c; d\n/* a; /* nested; */ b; */ select $fn$ ; $fn$, $$;$$;";
-        assert_eq!(
-            texts(sql),
-            vec!["select 'a;b', \"c;d\", E'x\\';y'", "select $fn$ ; $fn$, $$;$$"]
-        );
+        assert_eq!(texts(sql), vec!["select 'a;b', \"c;d\", E'x\\';y'", "select $fn$ ; $fn$, $$;$$"]);
     }
 
     #[test]
@@ -256,7 +248,8 @@ mod tests {
 
     #[test]
     fn rule_actions_in_parentheses_stay_together() {
-        let sql = "create rule r as on insert to t do also (insert into a values (1); insert into b values (2)); select 1";
+        let sql =
+            "create rule r as on insert to t do also (insert into a values (1); insert into b values (2)); select 1";
         assert_eq!(texts(sql).len(), 2);
     }
 

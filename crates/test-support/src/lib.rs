@@ -8,12 +8,12 @@
 //! If none is possible the test fails with the exact command that installs PostgreSQL.
 //! Every test gets its own database, so tests run in parallel.
 
-use cutover_db_postgres::cluster::{find_server_binaries, TempCluster, INSTALL_HINT};
+use cutover_db_postgres::cluster::{INSTALL_HINT, TempCluster, find_server_binaries};
 use cutover_db_postgres::connect::Target;
 use cutover_db_postgres::scratch::DevServer;
 use cutover_sql::quote;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use tokio_postgres::Client;
 
 struct Server {
@@ -24,10 +24,8 @@ struct Server {
 static SERVER: OnceLock<Server> = OnceLock::new();
 
 /// Local servers tried before starting one.
-const LOCAL_CANDIDATES: &[&str] = &[
-    "postgresql://postgres@127.0.0.1:5432/postgres",
-    "host=/var/run/postgresql user=postgres dbname=postgres",
-];
+const LOCAL_CANDIDATES: &[&str] =
+    &["postgresql://postgres@127.0.0.1:5432/postgres", "host=/var/run/postgresql user=postgres dbname=postgres"];
 
 /// Runs a future to completion on a private runtime on its own thread, so it works from
 /// inside or outside a test's runtime.
@@ -78,7 +76,11 @@ async fn probe(url: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .get(0);
-    if superuser { Ok(()) } else { Err(format!("{} is not a superuser connection", cutover_db_postgres::connect::redact(url))) }
+    if superuser {
+        Ok(())
+    } else {
+        Err(format!("{} is not a superuser connection", cutover_db_postgres::connect::redact(url)))
+    }
 }
 
 /// The admin connection string of the test server.

@@ -13,11 +13,7 @@ pub async fn run(args: DiffArgs) -> anyhow::Result<Outcome> {
             stdout.write_all(diff.to_sql().as_bytes())?;
             let destructive: Vec<_> = diff.changes.iter().filter(|c| c.is_destructive()).collect();
             if !destructive.is_empty() {
-                eprintln!(
-                    "warning: {} of {} statements destroy data:",
-                    destructive.len(),
-                    diff.changes.len()
-                );
+                eprintln!("warning: {} of {} statements destroy data:", destructive.len(), diff.changes.len());
                 for change in destructive {
                     for hazard in change.hazards.iter().filter(|h| h.code == cutover_plan::HazardCode::DataLoss) {
                         eprintln!("  - {}", hazard.message);

@@ -3,9 +3,9 @@
 
 #![allow(dead_code)]
 
-use cutover_db_postgres::introspect::{introspect, IntrospectOptions};
+use cutover_db_postgres::introspect::{IntrospectOptions, introspect};
 use cutover_db_postgres::source::apply_sql;
-use cutover_plan::{diff, Diff, DiffOptions};
+use cutover_plan::{Diff, DiffOptions, diff};
 use cutover_schema::Catalog;
 use cutover_test_support::TestDb;
 use std::path::Path;

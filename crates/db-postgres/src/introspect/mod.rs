@@ -128,10 +128,9 @@ impl Oids {
             PG_CLASS => {
                 let base = self.class.get(&objid)?;
                 return match base {
-                    ObjId::Table { name } if subid > 0 => Some(ObjId::Column {
-                        table: name.clone(),
-                        name: self.attnames.get(&(objid, subid))?.clone(),
-                    }),
+                    ObjId::Table { name } if subid > 0 => {
+                        Some(ObjId::Column { table: name.clone(), name: self.attnames.get(&(objid, subid))?.clone() })
+                    }
                     other => Some(other.clone()),
                 };
             }
@@ -190,10 +189,7 @@ fn grants(row: &Row, i: usize) -> Result<BTreeSet<Grant>, Error> {
     };
     let items: Vec<(String, String, bool)> = serde_json::from_str(&json)
         .map_err(|e| Error::Query { what: "reading privileges".into(), message: e.to_string() })?;
-    Ok(items
-        .into_iter()
-        .map(|(grantee, privilege, grantable)| Grant { grantee, privilege, grantable })
-        .collect())
+    Ok(items.into_iter().map(|(grantee, privilege, grantable)| Grant { grantee, privilege, grantable }).collect())
 }
 
 fn first_char(s: &str) -> char {
@@ -214,15 +210,12 @@ impl Builder {
         for row in rows {
             let name = text(row, 1);
             self.oids.extensions.insert(oid(row, 0), ObjId::Extension { name: name.clone() });
-            self.catalog.extensions.insert(
-                name,
-                Extension { schema: text(row, 2), version: text(row, 3), comment: opt_text(row, 4) },
-            );
+            self.catalog
+                .extensions
+                .insert(name, Extension { schema: text(row, 2), version: text(row, 3), comment: opt_text(row, 4) });
         }
         for row in members {
-            self.oids
-                .extension_members
-                .insert((oid(row, 0), oid(row, 1)), ObjId::Extension { name: text(row, 2) });
+            self.oids.extension_members.insert((oid(row, 0), oid(row, 1)), ObjId::Extension { name: text(row, 2) });
         }
     }
 
@@ -283,9 +276,7 @@ impl Builder {
                     TypeKind::Range {
                         subtype: opt_text(row, 13).unwrap_or_default(),
                         subtype_opclass: opt_text(row, 14),
-                        collation: opt_text(row, 15).and_then(|q| {
-                            q.split_once('.').map(|(s, n)| QualName::new(s, n))
-                        }),
+                        collation: opt_text(row, 15).and_then(|q| q.split_once('.').map(|(s, n)| QualName::new(s, n))),
                         canonical: opt_text(row, 16),
                         subtype_diff: opt_text(row, 17),
                         multirange: opt_text(row, 18),
@@ -299,7 +290,8 @@ impl Builder {
             self.oids.constraints.insert(oid(row, 0), ObjId::Type { name: domain.clone() });
             let validated: bool = row.get(4);
             let definition = strip_not_valid(text(row, 3), validated);
-            if let Some(TypeDef { kind: TypeKind::Domain { constraints, .. }, .. }) = self.catalog.types.get_mut(domain) {
+            if let Some(TypeDef { kind: TypeKind::Domain { constraints, .. }, .. }) = self.catalog.types.get_mut(domain)
+            {
                 constraints.insert(text(row, 2), DomainConstraint { definition, validated });
             }
         }
@@ -390,7 +382,10 @@ impl Builder {
                     );
                     let (partition_of, inherits) = if is_partition {
                         let parent = parents.into_iter().next();
-                        (parent.map(|parent| PartitionOf { parent, bound: opt_text(row, 6).unwrap_or_default() }), Vec::new())
+                        (
+                            parent.map(|parent| PartitionOf { parent, bound: opt_text(row, 6).unwrap_or_default() }),
+                            Vec::new(),
+                        )
                     } else {
                         (None, parents)
                     };
@@ -444,7 +439,9 @@ impl Builder {
                     }
                 }
                 RelKind::Composite => {
-                    if let Some(TypeDef { kind: TypeKind::Composite { attributes }, .. }) = self.catalog.types.get_mut(rel) {
+                    if let Some(TypeDef { kind: TypeKind::Composite { attributes }, .. }) =
+                        self.catalog.types.get_mut(rel)
+                    {
                         attributes.push(Attribute { name, data_type, collation });
                     }
                 }
@@ -458,7 +455,9 @@ impl Builder {
                     let expr = opt_text(row, 6);
                     let generated_kind = text(row, 8);
                     let (default, generated) = match generated_kind.as_str() {
-                        "s" | "v" => (None, expr.map(|expression| Generated { expression, stored: generated_kind == "s" })),
+                        "s" | "v" => {
+                            (None, expr.map(|expression| Generated { expression, stored: generated_kind == "s" }))
+                        }
                         _ => (expr, None),
                     };
                     let identity = match text(row, 7).as_str() {
@@ -499,9 +498,7 @@ impl Builder {
             let Some((rel, RelKind::Table)) = relations.by_oid.get(&oid(row, 1)) else { continue };
             let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
             let name = text(row, 2);
-            self.oids
-                .constraints
-                .insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: name.clone() });
+            self.oids.constraints.insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: name.clone() });
             let kind = match text(row, 3).as_str() {
                 "p" => ConstraintKind::PrimaryKey,
                 "u" => ConstraintKind::Unique,
@@ -543,14 +540,10 @@ impl Builder {
             let name = text(row, 2);
             if let Some(constraint) = opt_text(row, 14) {
                 // The index of a primary key, unique or exclusion constraint is the constraint.
-                self.oids
-                    .class
-                    .insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: constraint });
+                self.oids.class.insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: constraint });
                 continue;
             }
-            self.oids
-                .class
-                .insert(oid(row, 0), ObjId::Index { name: QualName::new(rel.schema.clone(), name.clone()) });
+            self.oids.class.insert(oid(row, 0), ObjId::Index { name: QualName::new(rel.schema.clone(), name.clone()) });
             let parent_index = match (opt_text(row, 11), opt_text(row, 12)) {
                 (Some(s), Some(n)) => Some(QualName::new(s, n)),
                 _ => None,

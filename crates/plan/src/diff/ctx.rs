@@ -1,8 +1,8 @@
 //! The state of one diff: both catalogs, their dependency graphs, what must be replaced,
 //! and the statements generated so far.
 
-use super::graph::{Node, Rank};
 use super::DiffOptions;
+use super::graph::{Node, Rank};
 use cutover_schema::{Catalog, ObjId, QualName};
 use cutover_sql::ddl::Stmt;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -137,11 +137,8 @@ impl<'a> Ctx<'a> {
     /// them, and comes before the drop of anything they used.
     pub fn drop(&self, stmt: Stmt, rank: Rank, drops: Vec<ObjId>) -> Node {
         let mut node = Node::new(stmt, rank);
-        let mut releases: Vec<ObjId> = drops
-            .iter()
-            .flat_map(|id| self.old_deps.of(id).iter().cloned())
-            .filter(|d| !drops.contains(d))
-            .collect();
+        let mut releases: Vec<ObjId> =
+            drops.iter().flat_map(|id| self.old_deps.of(id).iter().cloned()).filter(|d| !drops.contains(d)).collect();
         releases.sort();
         releases.dedup();
         node.releases = releases;

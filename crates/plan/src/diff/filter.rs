@@ -23,8 +23,6 @@ pub fn filter(catalog: &Catalog, options: &DiffOptions) -> Catalog {
     out.tables.retain(|name, _| keep(&name.schema));
     out.views.retain(|name, _| keep(&name.schema));
     out.functions.retain(|id, _| keep(&id.name.schema));
-    out.dependencies.retain(|d| {
-        d.dependent.schema().is_none_or(keep) && d.referenced.schema().is_none_or(keep)
-    });
+    out.dependencies.retain(|d| d.dependent.schema().is_none_or(keep) && d.referenced.schema().is_none_or(keep));
     out
 }

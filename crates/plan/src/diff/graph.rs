@@ -9,14 +9,16 @@
 //! 2. a statement that releases X runs before every statement that drops X;
 //! 3. a *drop* that releases X also runs before every statement that vacates X (so a
 //!    dependent is gone before its referent is renamed away or altered in place);
-//! 4. a statement that vacates X runs before the statement that creates X again.
+//! 4. a statement that vacates X runs before the statement that creates X again, and
+//!    before any statement that creates another object under the same relation name
+//!    (tables, views, sequences, indexes and composite types share one namespace).
 //!
 //! Ties are broken by a rank (drops of dependents, then creates, then table changes, then
 //! late drops, then comments and grants) and then by generation order, which keeps the
 //! output stable and readable.
 
 use crate::hazard::Hazard;
-use cutover_schema::ObjId;
+use cutover_schema::{ObjId, QualName};
 use cutover_sql::ddl::Stmt;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -101,6 +103,7 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
     let mut creators: HashMap<&ObjId, Vec<usize>> = HashMap::new();
     let mut droppers: HashMap<&ObjId, Vec<usize>> = HashMap::new();
     let mut vacaters: HashMap<&ObjId, Vec<usize>> = HashMap::new();
+    let mut name_vacaters: HashMap<&QualName, Vec<usize>> = HashMap::new();
     for (i, node) in nodes.iter().enumerate() {
         for id in &node.creates {
             creators.entry(id).or_default().push(i);
@@ -110,6 +113,9 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
         }
         for id in &node.vacates {
             vacaters.entry(id).or_default().push(i);
+            if let Some(name) = relation_name(id) {
+                name_vacaters.entry(name).or_default().push(i);
+            }
         }
     }
 
@@ -142,6 +148,13 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
         }
         for &a in &node.after {
             edge(a, i);
+        }
+        for id in &node.creates {
+            if let Some(name) = relation_name(id) {
+                for &v in name_vacaters.get(name).into_iter().flatten() {
+                    edge(v, i);
+                }
+            }
         }
     }
     for s in &mut successors {
@@ -182,4 +195,17 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
 
     let mut slots: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
     Ordered { nodes: order.into_iter().map(|i| slots[i].take().expect("each node once")).collect(), cycles }
+}
+
+/// The name an object takes in `pg_class`/`pg_type`, where tables, views, sequences,
+/// indexes and composite types must not collide.
+fn relation_name(id: &ObjId) -> Option<&QualName> {
+    match id {
+        ObjId::Table { name }
+        | ObjId::View { name }
+        | ObjId::Sequence { name }
+        | ObjId::Index { name }
+        | ObjId::Type { name } => Some(name),
+        _ => None,
+    }
 }

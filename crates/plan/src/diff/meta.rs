@@ -42,7 +42,11 @@ pub fn grants(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&BTreeSe
     };
     let mut revokes = Vec::new();
     for grant in old.difference(new) {
-        let mut node = ctx.alter(Stmt::Revoke { target: target.clone(), grant: grant.clone() }, Rank::Grants, vec![object.clone()]);
+        let mut node = ctx.alter(
+            Stmt::Revoke { target: target.clone(), grant: grant.clone() },
+            Rank::Grants,
+            vec![object.clone()],
+        );
         node.hazards.push(crate::Hazard::new(
             crate::HazardCode::PrivilegesChange,
             format!("revokes {} on {} from {}", grant.privilege, target, grant.grantee),
@@ -50,7 +54,8 @@ pub fn grants(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&BTreeSe
         revokes.push(ctx.push(node));
     }
     for grant in new.difference(old) {
-        let mut node = ctx.alter(Stmt::Grant { target: target.clone(), grant: grant.clone() }, Rank::Grants, vec![object.clone()]);
+        let mut node =
+            ctx.alter(Stmt::Grant { target: target.clone(), grant: grant.clone() }, Rank::Grants, vec![object.clone()]);
         node.hazards.push(crate::Hazard::new(
             crate::HazardCode::PrivilegesChange,
             format!("grants {} on {} to {}", grant.privilege, target, grant.grantee),

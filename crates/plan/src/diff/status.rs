@@ -189,10 +189,10 @@ pub fn compute(ctx: &mut Ctx) {
                         ctx.replaced.insert(y.clone());
                         work.push((y, Why::Gone));
                     }
-                    ObjId::Type { .. } | ObjId::Collation { .. } | ObjId::Extension { .. } if why == Why::Gone => {
-                        if ctx.retyped.insert(y.clone()) {
-                            work.push((y, Why::Altered));
-                        }
+                    ObjId::Type { .. } | ObjId::Collation { .. } | ObjId::Extension { .. }
+                        if why == Why::Gone && ctx.retyped.insert(y.clone()) =>
+                    {
+                        work.push((y, Why::Altered));
                     }
                     _ => {}
                 },
@@ -218,7 +218,10 @@ pub fn compute(ctx: &mut Ctx) {
                 }
                 // PostgreSQL rebuilds indexes and constraints itself when a column's type
                 // changes; only a drop forces them out.
-                ObjId::Index { .. } | ObjId::Constraint { .. } | ObjId::ColumnDefault { .. } | ObjId::SequenceOwner { .. }
+                ObjId::Index { .. }
+                | ObjId::Constraint { .. }
+                | ObjId::ColumnDefault { .. }
+                | ObjId::SequenceOwner { .. }
                     if why == Why::Gone =>
                 {
                     ctx.replaced.insert(y.clone());

@@ -107,11 +107,19 @@ fn create_table(ctx: &mut Ctx, name: &QualName, n: &Table) {
         create_policy(ctx, name, pname, policy);
     }
     if n.rls_enabled {
-        let node = ctx.alter(alter_stmt(name, TableAction::RowLevelSecurity { enable: true }), Rank::Tables, vec![table_id.clone()]);
+        let node = ctx.alter(
+            alter_stmt(name, TableAction::RowLevelSecurity { enable: true }),
+            Rank::Tables,
+            vec![table_id.clone()],
+        );
         ctx.push(node);
     }
     if n.rls_forced {
-        let node = ctx.alter(alter_stmt(name, TableAction::ForceRowLevelSecurity { force: true }), Rank::Tables, vec![table_id.clone()]);
+        let node = ctx.alter(
+            alter_stmt(name, TableAction::ForceRowLevelSecurity { force: true }),
+            Rank::Tables,
+            vec![table_id.clone()],
+        );
         ctx.push(node);
     }
     table_meta(ctx, name, None, n);
@@ -153,7 +161,11 @@ fn table_meta(ctx: &mut Ctx, name: &QualName, o: Option<&Table>, n: &Table) {
 }
 
 fn add_constraint(ctx: &mut Ctx, table: &QualName, cname: &str, c: &Constraint) {
-    let action = TableAction::AddConstraint { name: cname.to_string(), definition: c.definition.clone(), not_valid: !c.validated };
+    let action = TableAction::AddConstraint {
+        name: cname.to_string(),
+        definition: c.definition.clone(),
+        not_valid: !c.validated,
+    };
     let rank = if c.kind == ConstraintKind::ForeignKey { Rank::AddForeignKeys } else { Rank::AddConstraintsIndexes };
     let node = ctx.create(alter_stmt(table, action), rank, vec![constraint_id(table, cname)]);
     ctx.push(node);
@@ -174,7 +186,11 @@ pub(super) fn drop_index(ctx: &mut Ctx, relation: &QualName, iname: &str) {
 
 pub(super) fn create_trigger(ctx: &mut Ctx, relation: &QualName, tname: &str, trigger: &Trigger) {
     let id = ObjId::Trigger { table: relation.clone(), name: tname.to_string() };
-    let mut node = ctx.create(Stmt::CreateTrigger { definition: trigger.definition.clone() }, Rank::CreateTriggersPolicies, vec![id.clone()]);
+    let mut node = ctx.create(
+        Stmt::CreateTrigger { definition: trigger.definition.clone() },
+        Rank::CreateTriggersPolicies,
+        vec![id.clone()],
+    );
     node.requires.push(ObjId::Function { id: trigger.function.clone() });
     let created = ctx.push(node);
     if trigger.enabled != 'O' {
@@ -221,8 +237,15 @@ pub(super) fn alter_triggers(
 
 fn create_policy(ctx: &mut Ctx, table: &QualName, pname: &str, policy: &Policy) {
     let stmt = Stmt::CreatePolicy { table: table.clone(), name: pname.to_string(), policy: policy.clone() };
-    let mut node = ctx.create(stmt, Rank::CreateTriggersPolicies, vec![ObjId::Policy { table: table.clone(), name: pname.to_string() }]);
-    node.hazards.push(Hazard::new(HazardCode::PrivilegesChange, format!("creates row-level security policy {pname} on {table}")));
+    let mut node = ctx.create(
+        stmt,
+        Rank::CreateTriggersPolicies,
+        vec![ObjId::Policy { table: table.clone(), name: pname.to_string() }],
+    );
+    node.hazards.push(Hazard::new(
+        HazardCode::PrivilegesChange,
+        format!("creates row-level security policy {pname} on {table}"),
+    ));
     ctx.push(node);
 }
 
@@ -240,22 +263,33 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
     if o.partition_of != n.partition_of {
         let mut detached = None;
         if let Some(op) = &o.partition_of {
+            // Detach early, before the old parent's columns change under it.
             let action = TableAction::DetachPartition { partition: name.clone(), concurrently: false };
-            let mut node = ctx.alter(alter_stmt(&op.parent, action), Rank::Tables, vec![table_id.clone()]);
+            let mut node =
+                ctx.alter(alter_stmt(&op.parent, action), Rank::DropConstraintsIndexes, vec![table_id.clone()]);
             node.releases.push(ObjId::Table { name: op.parent.clone() });
             detached = Some(ctx.push(node));
         }
         if let Some(np) = &n.partition_of {
+            // The partition must have its new parent's columns, as the parent will have them.
+            let mut requires = vec![table_id.clone(), ObjId::Table { name: np.parent.clone() }];
+            requires.extend(n.columns.iter().map(|c| col_id(name, &c.name)));
+            if let Some(parent) = ctx.new.tables.get(&np.parent) {
+                requires.extend(parent.columns.iter().map(|c| col_id(&np.parent, &c.name)));
+            }
             let action = TableAction::AttachPartition { partition: name.clone(), bound: np.bound.clone() };
-            let mut node =
-                ctx.alter(alter_stmt(&np.parent, action), Rank::Tables, vec![table_id.clone(), ObjId::Table { name: np.parent.clone() }]);
+            let mut node = ctx.alter(alter_stmt(&np.parent, action), Rank::AddConstraintsIndexes, requires);
             node.after.extend(detached);
             ctx.push(node);
         }
     }
     // Inheritance.
     for parent in o.inherits.iter().filter(|p| !n.inherits.contains(p)) {
-        let mut node = ctx.alter(alter_stmt(name, TableAction::NoInherit { parent: parent.clone() }), Rank::Tables, vec![table_id.clone()]);
+        let mut node = ctx.alter(
+            alter_stmt(name, TableAction::NoInherit { parent: parent.clone() }),
+            Rank::Tables,
+            vec![table_id.clone()],
+        );
         node.releases.push(ObjId::Table { name: parent.clone() });
         ctx.push(node);
     }
@@ -268,15 +302,16 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
         ctx.push(node);
     }
 
-    // Columns; a partition's columns follow its parent's.
-    if n.partition_of.is_none() && o.partition_of.is_none() {
-        columns(ctx, name, o, n);
-    }
+    columns(ctx, name, o, n);
 
     // Constraints.
     for (cname, oc) in &o.constraints {
         if !n.constraints.contains_key(cname) || ctx.is_replaced(&constraint_id(name, cname)) {
-            let rank = if oc.kind == ConstraintKind::ForeignKey { Rank::DropForeignKeys } else { Rank::DropConstraintsIndexes };
+            let rank = if oc.kind == ConstraintKind::ForeignKey {
+                Rank::DropForeignKeys
+            } else {
+                Rank::DropConstraintsIndexes
+            };
             let node = ctx.drop(
                 alter_stmt(name, TableAction::DropConstraint { name: cname.clone() }),
                 rank,
@@ -314,12 +349,15 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
     alter_triggers(ctx, name, &o.triggers, &n.triggers);
 
     // Row-level security.
-    for (pname, _) in &o.policies {
+    for pname in o.policies.keys() {
         let id = ObjId::Policy { table: name.clone(), name: pname.clone() };
         if !n.policies.contains_key(pname) || ctx.is_replaced(&id) {
             let stmt = Stmt::DropPolicy { table: name.clone(), name: pname.clone() };
             let mut node = ctx.drop(stmt, Rank::DropTriggersPolicies, vec![id]);
-            node.hazards.push(Hazard::new(HazardCode::PrivilegesChange, format!("drops row-level security policy {pname} on {name}")));
+            node.hazards.push(Hazard::new(
+                HazardCode::PrivilegesChange,
+                format!("drops row-level security policy {pname} on {name}"),
+            ));
             ctx.push(node);
         }
     }
@@ -331,7 +369,10 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
                 let stmt = Stmt::AlterPolicy { table: name.clone(), name: pname.clone(), policy: np.clone() };
                 let mut node = ctx.create(stmt, Rank::CreateTriggersPolicies, vec![id.clone()]);
                 node.releases = ctx.old_deps_of(&id);
-                node.hazards.push(Hazard::new(HazardCode::PrivilegesChange, format!("changes row-level security policy {pname} on {name}")));
+                node.hazards.push(Hazard::new(
+                    HazardCode::PrivilegesChange,
+                    format!("changes row-level security policy {pname} on {name}"),
+                ));
                 ctx.push(node);
             }
             Some(_) => {}
@@ -360,22 +401,40 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
 }
 
 fn columns(ctx: &mut Ctx, table: &QualName, o: &Table, n: &Table) {
-    let local = |t: &'_ Table, c: &str| t.column(c).filter(|c| c.is_local).is_some();
-    for oc in o.columns.iter().filter(|c| c.is_local) {
+    // A partition declares no columns of its own: they follow the parent. A table that leaves
+    // its parent keeps the columns it had; a table that joins one must already have the new
+    // parent's columns when it is attached. So on either side, a partition that is not
+    // staying where it is counts all its columns as its own.
+    let stays_partition = o.partition_of.is_some()
+        && o.partition_of.as_ref().map(|p| &p.parent) == n.partition_of.as_ref().map(|p| &p.parent);
+    if stays_partition {
+        return;
+    }
+    let old_own = |c: &Column| c.is_local || o.partition_of.is_some();
+    let new_own = |c: &Column| c.is_local || n.partition_of.is_some();
+    let new_parent_has =
+        |column: &str| n.inherits.iter().any(|p| ctx.new.tables.get(p).is_some_and(|t| t.column(column).is_some()));
+
+    for oc in o.columns.iter().filter(|c| old_own(c)) {
         let id = col_id(table, &oc.name);
-        if !local(n, &oc.name) && n.column(&oc.name).is_some() {
+        let nc = n.column(&oc.name);
+        if nc.is_some_and(|nc| !new_own(nc)) {
             continue; // now only inherited: the parent owns it
         }
-        if !local(n, &oc.name) || ctx.is_replaced(&id) {
+        if nc.is_none() || ctx.is_replaced(&id) {
             let mut drops = vec![id];
             if oc.default.is_some() {
                 drops.push(default_id(table, &oc.name));
             }
             drops.extend(owned_sequences_dropped_with(ctx, table, Some(&oc.name)));
+            drops.extend(inherited_copies(ctx, table, &oc.name));
             let stmt = alter_stmt(table, TableAction::DropColumn { column: oc.name.clone() });
             let mut node = ctx.drop(stmt, Rank::DropColumns, drops);
             let message = if ctx.is_replaced(&col_id(table, &oc.name)) {
-                format!("drops and re-adds column {table}.{} to change how it is generated; its current values are replaced", oc.name)
+                format!(
+                    "drops and re-adds column {table}.{} to change how it is generated; its current values are replaced",
+                    oc.name
+                )
             } else {
                 format!("drops column {table}.{} and its data", oc.name)
             };
@@ -383,11 +442,16 @@ fn columns(ctx: &mut Ctx, table: &QualName, o: &Table, n: &Table) {
             ctx.push(node);
         }
     }
-    for nc in n.columns.iter().filter(|c| c.is_local) {
+    for nc in n.columns.iter().filter(|c| new_own(c)) {
         let id = col_id(table, &nc.name);
-        match o.column(&nc.name).filter(|c| c.is_local && !ctx.is_replaced(&id)) {
-            None if o.column(&nc.name).is_some() && !ctx.is_replaced(&id) => {} // was inherited
-            None => {
+        let oc = o.column(&nc.name);
+        match oc {
+            // Inherited before and the parent keeps it: it stays, now declared here too.
+            Some(oc) if !old_own(oc) && new_parent_has(&nc.name) => {}
+            // Inherited before from a parent that drops it: it goes with the parent's column
+            // and is added back here.
+            Some(oc) if old_own(oc) && !ctx.is_replaced(&id) => alter_column(ctx, table, oc, nc),
+            _ => {
                 let mut creates = vec![id];
                 if nc.default.is_some() {
                     creates.push(default_id(table, &nc.name));
@@ -396,9 +460,25 @@ fn columns(ctx: &mut Ctx, table: &QualName, o: &Table, n: &Table) {
                 let node = ctx.create(stmt, Rank::Tables, creates);
                 ctx.push(node);
             }
-            Some(oc) => alter_column(ctx, table, oc, nc),
         }
     }
+}
+
+/// The columns of inheriting tables and partitions that PostgreSQL drops together with
+/// `table.column` because they only exist through it.
+fn inherited_copies(ctx: &Ctx, table: &QualName, column: &str) -> Vec<ObjId> {
+    let mut out = Vec::new();
+    let mut parents = vec![table.clone()];
+    while let Some(parent) = parents.pop() {
+        for (name, t) in &ctx.old.tables {
+            let child = t.inherits.contains(&parent) || t.partition_of.as_ref().is_some_and(|p| p.parent == parent);
+            if child && t.column(column).is_some_and(|c| !c.is_local || t.partition_of.is_some()) {
+                out.push(col_id(name, column));
+                parents.push(name.clone());
+            }
+        }
+    }
+    out
 }
 
 fn alter_column(ctx: &mut Ctx, table: &QualName, oc: &Column, nc: &Column) {
@@ -411,23 +491,34 @@ fn alter_column(ctx: &mut Ctx, table: &QualName, oc: &Column, nc: &Column) {
         node.after.extend(last);
         last = Some(ctx.push(node));
     };
-    let releases_of = |ctx: &Ctx, id: &ObjId| -> Vec<ObjId> {
-        ctx.old_deps_of(id).into_iter().filter(|d| *d != table_id).collect()
-    };
+    let releases_of =
+        |ctx: &Ctx, id: &ObjId| -> Vec<ObjId> { ctx.old_deps_of(id).into_iter().filter(|d| *d != table_id).collect() };
 
     if oc.identity.is_some() && nc.identity.is_none() {
-        let node = ctx.alter(alter_stmt(table, TableAction::DropIdentity { column: column.clone() }), Rank::Tables, vec![id.clone()]);
+        let node = ctx.alter(
+            alter_stmt(table, TableAction::DropIdentity { column: column.clone() }),
+            Rank::Tables,
+            vec![id.clone()],
+        );
         chain(ctx, node);
     }
     if oc.generated.is_some() && nc.generated.is_none() {
-        let mut node = ctx.alter(alter_stmt(table, TableAction::DropExpression { column: column.clone() }), Rank::Tables, vec![id.clone()]);
+        let mut node = ctx.alter(
+            alter_stmt(table, TableAction::DropExpression { column: column.clone() }),
+            Rank::Tables,
+            vec![id.clone()],
+        );
         node.releases = releases_of(ctx, &id);
         chain(ctx, node);
     }
     let type_change = column_type_changed(oc, nc) || ctx.retyped.contains(&id);
     let default_recreated = oc.default.is_some() && (ctx.is_replaced(&def) || type_change);
     if default_recreated || (oc.default.is_some() && nc.default.is_none()) {
-        let node = ctx.drop(alter_stmt(table, TableAction::DropDefault { column: column.clone() }), Rank::Tables, vec![def.clone()]);
+        let node = ctx.drop(
+            alter_stmt(table, TableAction::DropDefault { column: column.clone() }),
+            Rank::Tables,
+            vec![def.clone()],
+        );
         chain(ctx, node);
     }
     if type_change {
@@ -476,12 +567,20 @@ fn alter_column(ctx: &mut Ctx, table: &QualName, oc: &Column, nc: &Column) {
     }
     match (&oc.identity, &nc.identity) {
         (None, Some(identity)) => {
-            let action = TableAction::AddIdentity { column: column.clone(), identity: identity.clone(), data_type: nc.data_type.clone() };
+            let action = TableAction::AddIdentity {
+                column: column.clone(),
+                identity: identity.clone(),
+                data_type: nc.data_type.clone(),
+            };
             let node = ctx.alter(alter_stmt(table, action), Rank::Tables, vec![id.clone()]);
             chain(ctx, node);
         }
         (Some(a), Some(b)) if a != b => {
-            let action = TableAction::SetIdentity { column: column.clone(), identity: b.clone(), data_type: nc.data_type.clone() };
+            let action = TableAction::SetIdentity {
+                column: column.clone(),
+                identity: b.clone(),
+                data_type: nc.data_type.clone(),
+            };
             let node = ctx.alter(alter_stmt(table, action), Rank::Tables, vec![id.clone()]);
             chain(ctx, node);
         }
@@ -494,7 +593,9 @@ fn alter_column(ctx: &mut Ctx, table: &QualName, oc: &Column, nc: &Column) {
 fn type_change_using(ctx: &Ctx, column: &str, oc: &Column, nc: &Column) -> String {
     let through_text = ctx.renamed_types.keys().any(|t| mentions_type(&nc.data_type, t))
         || ctx.new.types.iter().any(|(t, def)| {
-            matches!(def.kind, TypeKind::Enum { .. }) && mentions_type(&nc.data_type, t) && !mentions_type(&oc.data_type, t)
+            matches!(def.kind, TypeKind::Enum { .. })
+                && mentions_type(&nc.data_type, t)
+                && !mentions_type(&oc.data_type, t)
         });
     if through_text {
         format!("{}::text::{}", quote::ident(column), nc.data_type)
@@ -532,13 +633,13 @@ pub fn is_widening(from: &str, to: &str) -> bool {
         }
         ("character varying" | "character" | "text", "text") => true,
         ("character varying", "character varying[]") => false,
-        ("numeric", "numeric") => {
-            ta.is_empty() || (fa.len() == 2 && ta.len() == 2 && ta[1] == fa[1] && ta[0] >= fa[0])
-        }
+        ("numeric", "numeric") => ta.is_empty() || (fa.len() == 2 && ta.len() == 2 && ta[1] == fa[1] && ta[0] >= fa[0]),
         ("timestamp without time zone", "timestamp without time zone")
         | ("timestamp with time zone", "timestamp with time zone")
         | ("time without time zone", "time without time zone")
-        | ("interval", "interval") => ta.is_empty() || fa.is_empty() && ta[0] >= 6 || (!fa.is_empty() && ta[0] >= fa[0]),
+        | ("interval", "interval") => {
+            ta.is_empty() || fa.is_empty() && ta[0] >= 6 || (!fa.is_empty() && ta[0] >= fa[0])
+        }
         ("real", "double precision") => true,
         (a, b) if ints.contains(&a) && ints.contains(&b) => {
             ints.iter().position(|i| *i == b) >= ints.iter().position(|i| *i == a)

@@ -66,7 +66,8 @@ fn create(ctx: &mut Ctx, name: &QualName, n: &TypeDef) {
     let created = ctx.push(node);
     if let TypeKind::Domain { constraints, .. } = &n.kind {
         for (cname, c) in constraints.iter().filter(|(_, c)| !c.validated) {
-            let action = DomainAction::AddConstraint { name: cname.clone(), definition: c.definition.clone(), not_valid: true };
+            let action =
+                DomainAction::AddConstraint { name: cname.clone(), definition: c.definition.clone(), not_valid: true };
             let mut node = ctx.alter(Stmt::AlterDomain { name: name.clone(), action }, Rank::Types, vec![id.clone()]);
             node.after.push(created);
             ctx.push(node);

@@ -18,7 +18,8 @@ pub fn views(ctx: &mut Ctx) {
         if !new.views.contains_key(name) || ctx.is_replaced(&id) {
             let stmt = Stmt::DropView { name: name.clone(), materialized: o.materialized };
             let mut drops = vec![id];
-            drops.extend(o.indexes.keys().map(|i| ObjId::Index { name: QualName::new(name.schema.clone(), i.clone()) }));
+            drops
+                .extend(o.indexes.keys().map(|i| ObjId::Index { name: QualName::new(name.schema.clone(), i.clone()) }));
             drops.extend(o.triggers.keys().map(|t| ObjId::Trigger { table: name.clone(), name: t.clone() }));
             let node = ctx.drop(stmt, Rank::DropViews, drops);
             ctx.push(node);
@@ -54,7 +55,11 @@ pub fn views(ctx: &mut Ctx) {
                 }
                 alter_triggers(ctx, name, &o.triggers, &n.triggers);
                 if n.materialized && n.populated && !o.populated {
-                    let node = ctx.alter(Stmt::RefreshMaterializedView { name: name.clone() }, Rank::CreateViews, vec![id.clone()]);
+                    let node = ctx.alter(
+                        Stmt::RefreshMaterializedView { name: name.clone() },
+                        Rank::CreateViews,
+                        vec![id.clone()],
+                    );
                     ctx.push(node);
                 }
                 view_meta(ctx, name, Some(o), n);
