@@ -380,13 +380,19 @@ impl Catalog {
 
 impl Catalog {
     /// The catalog in the form used to decide whether two catalogs hold the same schema:
-    /// facts cleared and table columns sorted by name (a column added later lands at the
-    /// end of the table, which changes nothing a query can see by name).
+    /// facts cleared, table columns sorted by name (a column added later lands at the end
+    /// of the table, which changes nothing a query can see by name), and the "declared
+    /// locally too" flag of inherited columns ignored (no DDL can clear it once set).
     pub fn canonical(&self) -> Catalog {
         let mut out = self.clone();
         out.facts = Facts::default();
         for table in out.tables.values_mut() {
             table.columns.sort_by(|a, b| a.name.cmp(&b.name));
+            if !table.inherits.is_empty() {
+                for column in &mut table.columns {
+                    column.is_local = true;
+                }
+            }
         }
         out
     }

@@ -15,42 +15,151 @@ use std::fmt::{self, Display, Formatter, Write};
 /// One DDL statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
-    CreateSchema { name: String },
-    DropSchema { name: String },
-    CreateExtension { name: String, schema: String, version: Option<String> },
-    AlterExtensionUpdate { name: String, version: String },
-    DropExtension { name: String },
-    CreateCollation { name: QualName, collation: Collation },
-    DropCollation { name: QualName },
-    CreateType { name: QualName, kind: TypeKind },
-    DropType { name: QualName, domain: bool },
-    RenameType { name: QualName, new_name: String, domain: bool },
-    AddEnumValue { name: QualName, value: String, position: Option<EnumPosition> },
-    AlterDomain { name: QualName, action: DomainAction },
-    AlterComposite { name: QualName, action: CompositeAction },
-    CreateSequence { name: QualName, data_type: String, options: SequenceOptions, unlogged: bool },
-    AlterSequence { name: QualName, data_type: Option<String>, options: SequenceOptions, changed: SequenceChanges },
-    SetSequenceOwner { name: QualName, owner: Option<(QualName, String)> },
-    DropSequence { name: QualName },
-    CreateTable { name: QualName, table: Box<Table> },
-    DropTable { name: QualName },
-    AlterTable { name: QualName, action: TableAction },
-    CreateIndex { definition: String, concurrently: bool },
-    DropIndex { name: QualName, concurrently: bool },
-    CreateView { name: QualName, view: Box<View> },
-    DropView { name: QualName, materialized: bool },
-    RefreshMaterializedView { name: QualName },
-    CreateFunction { definition: String },
-    DropFunction { id: FunctionId, kind: RoutineKind },
-    CreateTrigger { definition: String },
-    DropTrigger { table: QualName, name: String },
-    CreatePolicy { table: QualName, name: String, policy: Policy },
-    AlterPolicy { table: QualName, name: String, policy: Policy },
-    DropPolicy { table: QualName, name: String },
-    Comment { target: Target, text: Option<String> },
-    Grant { target: Target, grant: Grant },
-    Revoke { target: Target, grant: Grant },
-    SetCheckFunctionBodies { on: bool },
+    CreateSchema {
+        name: String,
+    },
+    DropSchema {
+        name: String,
+    },
+    CreateExtension {
+        name: String,
+        schema: String,
+        version: Option<String>,
+    },
+    AlterExtensionUpdate {
+        name: String,
+        version: String,
+    },
+    DropExtension {
+        name: String,
+    },
+    CreateCollation {
+        name: QualName,
+        collation: Collation,
+    },
+    DropCollation {
+        name: QualName,
+    },
+    CreateType {
+        name: QualName,
+        kind: TypeKind,
+    },
+    DropType {
+        name: QualName,
+        domain: bool,
+    },
+    RenameType {
+        name: QualName,
+        new_name: String,
+        domain: bool,
+    },
+    AddEnumValue {
+        name: QualName,
+        value: String,
+        position: Option<EnumPosition>,
+    },
+    AlterDomain {
+        name: QualName,
+        action: DomainAction,
+    },
+    AlterComposite {
+        name: QualName,
+        action: CompositeAction,
+    },
+    CreateSequence {
+        name: QualName,
+        data_type: String,
+        options: SequenceOptions,
+        unlogged: bool,
+    },
+    AlterSequence {
+        name: QualName,
+        data_type: Option<String>,
+        options: SequenceOptions,
+        changed: SequenceChanges,
+    },
+    SetSequenceOwner {
+        name: QualName,
+        owner: Option<(QualName, String)>,
+    },
+    DropSequence {
+        name: QualName,
+    },
+    CreateTable {
+        name: QualName,
+        table: Box<Table>,
+    },
+    DropTable {
+        name: QualName,
+    },
+    AlterTable {
+        name: QualName,
+        action: TableAction,
+    },
+    CreateIndex {
+        definition: String,
+        concurrently: bool,
+    },
+    DropIndex {
+        name: QualName,
+        concurrently: bool,
+    },
+    CreateView {
+        name: QualName,
+        view: Box<View>,
+    },
+    DropView {
+        name: QualName,
+        materialized: bool,
+    },
+    RefreshMaterializedView {
+        name: QualName,
+    },
+    CreateFunction {
+        definition: String,
+    },
+    DropFunction {
+        id: FunctionId,
+        kind: RoutineKind,
+    },
+    CreateTrigger {
+        definition: String,
+    },
+    DropTrigger {
+        table: QualName,
+        name: String,
+    },
+    CreatePolicy {
+        table: QualName,
+        name: String,
+        policy: Policy,
+    },
+    AlterPolicy {
+        table: QualName,
+        name: String,
+        policy: Policy,
+    },
+    DropPolicy {
+        table: QualName,
+        name: String,
+    },
+    Comment {
+        target: Target,
+        text: Option<String>,
+    },
+    Grant {
+        target: Target,
+        grant: Grant,
+    },
+    /// `grant_option_only`: `REVOKE GRANT OPTION FOR`, keeping the privilege itself.
+    Revoke {
+        target: Target,
+        grant: Grant,
+        grant_option_only: bool,
+    },
+    SetCheckFunctionBodies {
+        on: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,31 +200,89 @@ pub struct SequenceChanges {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableAction {
     AddColumn(Box<Column>),
-    DropColumn { column: String },
-    AlterColumnType { column: String, data_type: String, collation: Option<QualName>, using: Option<String> },
-    SetDefault { column: String, expression: String },
-    DropDefault { column: String },
-    SetNotNull { column: String },
-    DropNotNull { column: String },
-    AddIdentity { column: String, identity: Identity, data_type: String },
-    SetIdentity { column: String, identity: Identity, data_type: String },
-    DropIdentity { column: String },
-    SetExpression { column: String, expression: String },
-    DropExpression { column: String },
+    DropColumn {
+        column: String,
+    },
+    AlterColumnType {
+        column: String,
+        data_type: String,
+        collation: Option<QualName>,
+        using: Option<String>,
+    },
+    SetDefault {
+        column: String,
+        expression: String,
+    },
+    DropDefault {
+        column: String,
+    },
+    SetNotNull {
+        column: String,
+    },
+    DropNotNull {
+        column: String,
+    },
+    AddIdentity {
+        column: String,
+        identity: Identity,
+        data_type: String,
+    },
+    /// Changes an identity's generation (when `always` is set) and the options `changed` marks.
+    SetIdentity {
+        column: String,
+        always: Option<bool>,
+        options: SequenceOptions,
+        changed: SequenceChanges,
+    },
+    DropIdentity {
+        column: String,
+    },
+    SetExpression {
+        column: String,
+        expression: String,
+    },
+    DropExpression {
+        column: String,
+    },
     SetLogged,
     SetUnlogged,
     SetOptions(Vec<String>),
     ResetOptions(Vec<String>),
-    Inherit { parent: QualName },
-    NoInherit { parent: QualName },
-    AttachPartition { partition: QualName, bound: String },
-    DetachPartition { partition: QualName, concurrently: bool },
-    RowLevelSecurity { enable: bool },
-    ForceRowLevelSecurity { force: bool },
-    AddConstraint { name: String, definition: String, not_valid: bool },
-    DropConstraint { name: String },
-    ValidateConstraint { name: String },
-    SetTriggerEnabled { trigger: String, enabled: char },
+    Inherit {
+        parent: QualName,
+    },
+    NoInherit {
+        parent: QualName,
+    },
+    AttachPartition {
+        partition: QualName,
+        bound: String,
+    },
+    DetachPartition {
+        partition: QualName,
+        concurrently: bool,
+    },
+    RowLevelSecurity {
+        enable: bool,
+    },
+    ForceRowLevelSecurity {
+        force: bool,
+    },
+    AddConstraint {
+        name: String,
+        definition: String,
+        not_valid: bool,
+    },
+    DropConstraint {
+        name: String,
+    },
+    ValidateConstraint {
+        name: String,
+    },
+    SetTriggerEnabled {
+        trigger: String,
+        enabled: char,
+    },
 }
 
 /// An object that a comment or a grant is about.
@@ -467,7 +634,9 @@ impl Display for Stmt {
                 if policy.command != "ALL" {
                     write!(f, " FOR {}", policy.command)?;
                 }
-                write!(f, " TO {}", policy_roles(&policy.roles))?;
+                if policy.roles != ["PUBLIC"] {
+                    write!(f, " TO {}", policy_roles(&policy.roles))?;
+                }
                 if let Some(using) = &policy.using {
                     write!(f, " USING ({using})")?;
                 }
@@ -502,8 +671,12 @@ impl Display for Stmt {
                 }
                 Ok(())
             }
-            Stmt::Revoke { target, grant } => {
-                write!(f, "REVOKE {}", grant.privilege)?;
+            Stmt::Revoke { target, grant, grant_option_only } => {
+                f.write_str("REVOKE ")?;
+                if *grant_option_only {
+                    f.write_str("GRANT OPTION FOR ")?;
+                }
+                f.write_str(&grant.privilege)?;
                 if let Target::Column(_, column) = target {
                     write!(f, " ({})", ident(column))?;
                 }
@@ -643,21 +816,30 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
         TableAction::AddIdentity { column, identity, data_type } => {
             write!(f, "ALTER COLUMN {} ADD {}", ident(column), identity_clause(identity, data_type))
         }
-        TableAction::SetIdentity { column, identity, data_type } => {
-            let s = &identity.sequence;
-            let _ = data_type;
-            write!(
-                f,
-                "ALTER COLUMN {} SET GENERATED {} SET INCREMENT BY {} SET MINVALUE {} SET MAXVALUE {} SET START WITH {} SET CACHE {} SET {}CYCLE",
-                ident(column),
-                if identity.always { "ALWAYS" } else { "BY DEFAULT" },
-                s.increment,
-                s.min_value,
-                s.max_value,
-                s.start,
-                s.cache,
-                if s.cycle { "" } else { "NO " }
-            )
+        TableAction::SetIdentity { column, always, options, changed } => {
+            write!(f, "ALTER COLUMN {}", ident(column))?;
+            if let Some(always) = always {
+                write!(f, " SET GENERATED {}", if *always { "ALWAYS" } else { "BY DEFAULT" })?;
+            }
+            if changed.increment {
+                write!(f, " SET INCREMENT BY {}", options.increment)?;
+            }
+            if changed.min_value {
+                write!(f, " SET MINVALUE {}", options.min_value)?;
+            }
+            if changed.max_value {
+                write!(f, " SET MAXVALUE {}", options.max_value)?;
+            }
+            if changed.start {
+                write!(f, " SET START WITH {}", options.start)?;
+            }
+            if changed.cache {
+                write!(f, " SET CACHE {}", options.cache)?;
+            }
+            if changed.cycle {
+                f.write_str(if options.cycle { " SET CYCLE" } else { " SET NO CYCLE" })?;
+            }
+            Ok(())
         }
         TableAction::DropIdentity { column } => write!(f, "ALTER COLUMN {} DROP IDENTITY", ident(column)),
         TableAction::SetExpression { column, expression } => {

@@ -248,6 +248,8 @@ impl Queries {
                  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS} AND {ext}",
                 ext = not_extension_member("pg_class", "c.oid"),
             ),
+            // Range and multirange constructors are created with their type (an internal
+            // dependency) and are not objects of their own.
             functions: format!(
                 "SELECT p.oid, n.nspname::text, p.proname::text, p.prokind::text, pg_get_functiondef(p.oid), \
                  l.lanname::text, pg_get_function_arguments(p.oid), pg_get_function_identity_arguments(p.oid), \
@@ -255,7 +257,9 @@ impl Queries {
                  obj_description(p.oid, 'pg_proc'), {grants} \
                  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
                  JOIN pg_language l ON l.oid = p.prolang \
-                 WHERE p.prokind IN ('f', 'p') AND {USER_NS} AND {ext}",
+                 WHERE p.prokind IN ('f', 'p') AND {USER_NS} AND {ext} \
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass \
+                   AND i.objid = p.oid AND i.deptype = 'i')",
                 grants = grants("p.proacl", 'f', "p.proowner"),
                 ext = not_extension_member("pg_proc", "p.oid"),
             ),

@@ -40,10 +40,8 @@ pub fn extensions(ctx: &mut Ctx) {
                 let mut node = ctx.create(stmt, Rank::CreateExtensions, vec![id.clone()]);
                 node.requires.push(ObjId::Schema { name: n.schema.clone() });
                 node.hazards.push(Hazard::new(HazardCode::ExtensionChange, format!("creates extension {name}")));
+                // The comment comes from the extension's control file.
                 ctx.push(node);
-                if !ctx.opts.create_extensions_only {
-                    meta::comment(ctx, Target::Extension(name.clone()), id, None, &n.comment);
-                }
             }
             Some(o) => {
                 if ctx.opts.create_extensions_only {

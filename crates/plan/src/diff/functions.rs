@@ -29,13 +29,14 @@ pub fn functions(ctx: &mut Ctx) {
                     // CREATE OR REPLACE in place: it stops needing what the old body needed.
                     node.releases = ctx.old_deps_of(&id);
                 }
-                if n.language == "sql" || n.language == "plpgsql" {
+                let string_body = !n.definition.contains("\nBEGIN ATOMIC");
+                if string_body && (n.language == "sql" || n.language == "plpgsql") {
                     node.hazards.push(Hazard::new(
                         HazardCode::UntrackedDependencies,
                         format!("the body of {fid} may use objects that PostgreSQL does not track as dependencies"),
                     ));
                 }
-                created_sql_body |= n.language == "sql";
+                created_sql_body |= string_body && n.language == "sql";
                 ctx.push(node);
             }
         }

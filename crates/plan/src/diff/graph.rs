@@ -127,6 +127,11 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
     };
     for (i, node) in nodes.iter().enumerate() {
         for id in &node.requires {
+            // Statements that each alter X in place are peers, ordered by `after`, not by
+            // requiring each other.
+            if node.creates.contains(id) {
+                continue;
+            }
             for &c in creators.get(id).into_iter().flatten() {
                 edge(c, i);
             }

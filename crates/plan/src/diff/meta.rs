@@ -40,20 +40,33 @@ pub fn grants(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&BTreeSe
             &defaults
         }
     };
+    // Compare by grantee and privilege; the grant option alone can be added by GRANT and
+    // taken away by REVOKE GRANT OPTION FOR, without touching the privilege itself.
+    let key = |g: &Grant| (g.grantee.clone(), g.privilege.clone());
     let mut revokes = Vec::new();
-    for grant in old.difference(new) {
-        let mut node = ctx.alter(
-            Stmt::Revoke { target: target.clone(), grant: grant.clone() },
-            Rank::Grants,
-            vec![object.clone()],
-        );
+    for grant in old {
+        let revoke = match new.iter().find(|n| key(n) == key(grant)) {
+            None => false,
+            Some(n) if grant.grantable && !n.grantable => true,
+            Some(_) => continue,
+        };
+        let stmt = Stmt::Revoke { target: target.clone(), grant: grant.clone(), grant_option_only: revoke };
+        let mut node = ctx.alter(stmt, Rank::Grants, vec![object.clone()]);
+        let what = if revoke { "the grant option of " } else { "" };
         node.hazards.push(crate::Hazard::new(
             crate::HazardCode::PrivilegesChange,
-            format!("revokes {} on {} from {}", grant.privilege, target, grant.grantee),
+            format!("revokes {what}{} on {} from {}", grant.privilege, target, grant.grantee),
         ));
         revokes.push(ctx.push(node));
     }
-    for grant in new.difference(old) {
+    for grant in new {
+        let needed = match old.iter().find(|o| key(o) == key(grant)) {
+            None => true,
+            Some(o) => grant.grantable && !o.grantable,
+        };
+        if !needed {
+            continue;
+        }
         let mut node =
             ctx.alter(Stmt::Grant { target: target.clone(), grant: grant.clone() }, Rank::Grants, vec![object.clone()]);
         node.hazards.push(crate::Hazard::new(

@@ -6,7 +6,7 @@ use super::meta;
 use super::status::column_type_changed;
 use crate::{Hazard, HazardCode};
 use cutover_schema::*;
-use cutover_sql::ddl::{Stmt, TableAction, Target};
+use cutover_sql::ddl::{SequenceChanges, Stmt, TableAction, Target};
 use cutover_sql::quote;
 
 pub fn tables(ctx: &mut Ctx) {
@@ -172,7 +172,10 @@ fn add_constraint(ctx: &mut Ctx, table: &QualName, cname: &str, c: &Constraint) 
 }
 
 pub(super) fn create_index(ctx: &mut Ctx, relation: &QualName, iname: &str, index: &Index) {
-    let stmt = Stmt::CreateIndex { definition: index.definition.clone(), concurrently: false };
+    // pg_get_indexdef prints `ON ONLY` for an index of a partitioned table, which would
+    // create it without its partitions' indexes (and invalid); without ONLY it cascades.
+    let definition = index.definition.replacen(" ON ONLY ", " ON ", 1);
+    let stmt = Stmt::CreateIndex { definition, concurrently: false };
     let node = ctx.create(stmt, Rank::AddConstraintsIndexes, vec![index_id(relation, iname)]);
     ctx.push(node);
 }
@@ -410,7 +413,15 @@ fn columns(ctx: &mut Ctx, table: &QualName, o: &Table, n: &Table) {
     if stays_partition {
         return;
     }
-    let old_own = |c: &Column| c.is_local || o.partition_of.is_some();
+    // NO INHERIT leaves the columns a table had only through a removed parent as its own.
+    let leaves_parents = |c: &Column| {
+        !c.is_local
+            && o.inherits
+                .iter()
+                .filter(|p| ctx.old.tables.get(*p).is_some_and(|t| t.column(&c.name).is_some()))
+                .all(|p| !n.inherits.contains(p))
+    };
+    let old_own = |c: &Column| c.is_local || o.partition_of.is_some() || leaves_parents(c);
     let new_own = |c: &Column| c.is_local || n.partition_of.is_some();
     let new_parent_has =
         |column: &str| n.inherits.iter().any(|p| ctx.new.tables.get(p).is_some_and(|t| t.column(column).is_some()));
@@ -576,11 +587,17 @@ fn alter_column(ctx: &mut Ctx, table: &QualName, oc: &Column, nc: &Column) {
             chain(ctx, node);
         }
         (Some(a), Some(b)) if a != b => {
-            let action = TableAction::SetIdentity {
-                column: column.clone(),
-                identity: b.clone(),
-                data_type: nc.data_type.clone(),
+            let (x, y) = (&a.sequence, &b.sequence);
+            let changed = SequenceChanges {
+                start: x.start != y.start,
+                increment: x.increment != y.increment,
+                min_value: x.min_value != y.min_value,
+                max_value: x.max_value != y.max_value,
+                cache: x.cache != y.cache,
+                cycle: x.cycle != y.cycle,
             };
+            let always = (a.always != b.always).then_some(b.always);
+            let action = TableAction::SetIdentity { column: column.clone(), always, options: y.clone(), changed };
             let node = ctx.alter(alter_stmt(table, action), Rank::Tables, vec![id.clone()]);
             chain(ctx, node);
         }

@@ -94,7 +94,7 @@ fn alter(ctx: &mut Ctx, name: &QualName, o: &TypeDef, n: &TypeDef) {
                     new.iter().find(|l| old.contains(*l)).map(|l| EnumPosition::Before(l.clone()))
                 };
                 let stmt = Stmt::AddEnumValue { name: name.clone(), value: label.clone(), position };
-                let mut node = ctx.alter(stmt, Rank::Types, vec![id.clone()]);
+                let mut node = Node::new(stmt, Rank::Types);
                 node.creates.push(id.clone());
                 node.after.extend(previous);
                 previous = Some(ctx.push(node));
