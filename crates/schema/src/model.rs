@@ -259,22 +259,62 @@ pub struct ForeignKey {
     pub match_type: char,
 }
 
+/// A standalone index. Everything `CREATE INDEX` says is here, so the statement is
+/// rendered from the model (see `cutover-sql`) rather than copied from the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
-    /// `CREATE [UNIQUE] INDEX name ON table USING method (...)` as `pg_get_indexdef` prints it.
-    pub definition: String,
+    /// Access method: `btree`, `gin`, `gist`, `brin`, `hash`, ...
     pub method: String,
     pub unique: bool,
-    /// Key columns by name; `None` entries are expressions.
-    pub key_columns: Vec<Option<String>>,
+    pub keys: Vec<IndexKey>,
+    /// `INCLUDE (...)` columns.
     pub include_columns: Vec<String>,
+    /// `WHERE` clause of a partial index, as `pg_get_expr` prints it.
     pub predicate: Option<String>,
     pub nulls_not_distinct: bool,
+    /// Storage parameters (`WITH (...)`), `name=value`, sorted.
+    pub options: Vec<String>,
     /// False for an index left behind by a failed `CREATE INDEX CONCURRENTLY`.
     pub valid: bool,
     /// The partitioned index this partition's index is attached to.
     pub parent_index: Option<QualName>,
     pub comment: Option<String>,
+}
+
+impl Index {
+    /// Whether two indexes are built the same way (validity, parent and comment aside).
+    pub fn same_definition(&self, other: &Index) -> bool {
+        self.method == other.method
+            && self.unique == other.unique
+            && self.keys == other.keys
+            && self.include_columns == other.include_columns
+            && self.predicate == other.predicate
+            && self.nulls_not_distinct == other.nulls_not_distinct
+            && self.options == other.options
+    }
+
+    /// Key columns by name; `None` for expressions.
+    pub fn key_columns(&self) -> Vec<Option<&str>> {
+        self.keys.iter().map(|k| k.column.as_deref()).collect()
+    }
+}
+
+/// One key of an index: a column or an expression, with its ordering and operator class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexKey {
+    pub column: Option<String>,
+    /// The expression when the key is not a plain column, as `pg_get_indexdef` prints the
+    /// key (in parentheses unless it is a function call).
+    pub expression: Option<String>,
+    /// Set when it differs from the column's collation.
+    pub collation: Option<QualName>,
+    /// Set when it is not the default operator class: `[schema.]name`.
+    pub opclass: Option<String>,
+    /// Operator class parameters, `name=value`.
+    pub opclass_options: Vec<String>,
+    pub descending: bool,
+    /// NULLS FIRST (the default for descending keys) rather than NULLS LAST.
+    pub nulls_first: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

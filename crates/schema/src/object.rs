@@ -178,7 +178,9 @@ impl Catalog {
             })
     }
 
-    /// Every object of the catalog, in a stable order.
+    /// Every object of the catalog, in a stable order in which the objects of a table or view
+    /// come right after it, a column's default right after the column, and a sequence's
+    /// `OWNED BY` link right after the sequence (the diff relies on this order).
     pub fn object_ids(&self) -> Vec<ObjId> {
         let mut out = Vec::new();
         out.extend(self.schemas.keys().map(|n| ObjId::Schema { name: n.clone() }));

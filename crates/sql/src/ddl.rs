@@ -7,8 +7,8 @@
 
 use crate::quote::{ident, literal, qualified};
 use cutover_schema::{
-    Collation, Column, FunctionId, Grant, Identity, Policy, QualName, RoutineKind, SequenceOptions, Table, TypeKind,
-    View,
+    Collation, Column, FunctionId, Grant, Identity, Index, IndexKey, Policy, QualName, RoutineKind, SequenceOptions,
+    Table, TypeKind, View,
 };
 use std::fmt::{self, Display, Formatter, Write};
 
@@ -96,8 +96,11 @@ pub enum Stmt {
         name: QualName,
         action: TableAction,
     },
+    /// `name` is unqualified: an index lives in its table's schema.
     CreateIndex {
-        definition: String,
+        name: String,
+        table: QualName,
+        index: Box<Index>,
         concurrently: bool,
     },
     DropIndex {
@@ -581,17 +584,8 @@ impl Display for Stmt {
             Stmt::CreateTable { name, table } => render_create_table(f, name, table),
             Stmt::DropTable { name } => write!(f, "DROP TABLE {}", qualified(name)),
             Stmt::AlterTable { name, action } => render_alter_table(f, name, action),
-            Stmt::CreateIndex { definition, concurrently } => {
-                if *concurrently {
-                    // pg_get_indexdef prints "CREATE [UNIQUE] INDEX name ON ..."; the keyword
-                    // goes right after INDEX.
-                    match definition.split_once(" INDEX ") {
-                        Some((head, tail)) => write!(f, "{head} INDEX CONCURRENTLY {tail}"),
-                        None => f.write_str(definition),
-                    }
-                } else {
-                    f.write_str(definition)
-                }
+            Stmt::CreateIndex { name, table, index, concurrently } => {
+                render_create_index(f, name, table, index, *concurrently)
             }
             Stmt::DropIndex { name, concurrently } => {
                 write!(f, "DROP INDEX {}{}", if *concurrently { "CONCURRENTLY " } else { "" }, qualified(name))
@@ -879,4 +873,71 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
             write!(f, "{verb} {}", ident(trigger))
         }
     }
+}
+
+fn render_create_index(
+    f: &mut Formatter<'_>,
+    name: &str,
+    table: &QualName,
+    index: &Index,
+    concurrently: bool,
+) -> fmt::Result {
+    write!(
+        f,
+        "CREATE {}INDEX {}{} ON {} USING {} (",
+        if index.unique { "UNIQUE " } else { "" },
+        if concurrently { "CONCURRENTLY " } else { "" },
+        ident(name),
+        qualified(table),
+        index.method
+    )?;
+    for (i, key) in index.keys.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        render_index_key(f, key)?;
+    }
+    f.write_str(")")?;
+    if !index.include_columns.is_empty() {
+        write!(f, " INCLUDE ({})", index.include_columns.iter().map(|c| ident(c)).collect::<Vec<_>>().join(", "))?;
+    }
+    if index.nulls_not_distinct {
+        f.write_str(" NULLS NOT DISTINCT")?;
+    }
+    if !index.options.is_empty() {
+        write!(f, " WITH ({})", options_list(&index.options))?;
+    }
+    if let Some(predicate) = &index.predicate {
+        write!(f, " WHERE {predicate}")?;
+    }
+    Ok(())
+}
+
+fn render_index_key(f: &mut Formatter<'_>, key: &IndexKey) -> fmt::Result {
+    match (&key.column, &key.expression) {
+        (Some(column), _) => f.write_str(&ident(column))?,
+        (None, Some(expr)) => f.write_str(expr)?,
+        (None, None) => f.write_str("NULL")?,
+    }
+    if let Some(collation) = &key.collation {
+        write!(f, " COLLATE {}", qualified(collation))?;
+    }
+    if let Some(opclass) = &key.opclass {
+        write!(f, " {opclass}")?;
+        if !key.opclass_options.is_empty() {
+            write!(f, " ({})", key.opclass_options.join(", "))?;
+        }
+    }
+    match (key.descending, key.nulls_first) {
+        (false, false) | (true, true) => {}
+        (false, true) => f.write_str(" NULLS FIRST")?,
+        (true, false) => {}
+    }
+    if key.descending {
+        f.write_str(" DESC")?;
+        if !key.nulls_first {
+            f.write_str(" NULLS LAST")?;
+        }
+    }
+    Ok(())
 }

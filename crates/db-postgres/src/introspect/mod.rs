@@ -8,6 +8,7 @@ mod queries;
 
 use crate::Error;
 use cutover_schema::*;
+use cutover_sql::quote;
 use queries::Queries;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tokio_postgres::{Client, Row};
@@ -32,6 +33,8 @@ const PG_TRIGGER: u32 = 2620;
 const PG_EXTENSION: u32 = 3079;
 const PG_POLICY: u32 = 3256;
 const PG_COLLATION: u32 = 3456;
+/// The OID of the database's default collation, `pg_catalog."default"`.
+const DEFAULT_COLLATION_OID: u32 = 100;
 
 /// Reads the catalog of the database `client` is connected to.
 pub async fn introspect(client: &Client, _options: &IntrospectOptions) -> Result<Catalog, Error> {
@@ -73,10 +76,24 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
         run("sequences", &q.sequences),
         run("relations", &q.relations),
     )?;
-    let (columns, constraints, indexes, triggers, policies, functions, dependencies) = tokio::try_join!(
+    let (
+        columns,
+        identities,
+        constraints,
+        indexes,
+        opclasses,
+        all_collations,
+        triggers,
+        policies,
+        functions,
+        dependencies,
+    ) = tokio::try_join!(
         run("columns", &q.columns),
+        run("identity sequences", &q.identity_sequences),
         run("constraints", &q.constraints),
         run("indexes", &q.indexes),
+        run("operator classes", &q.opclasses),
+        run("collation names", &q.all_collations),
         run("triggers", &q.triggers),
         run("policies", &q.policies),
         run("functions", &q.functions),
@@ -91,9 +108,9 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     b.types(&types, &domain_constraints)?;
     b.sequences(&sequences)?;
     let relations = b.relations(&relations)?;
-    b.columns(&columns, &relations)?;
+    b.columns(&columns, &identities, &relations)?;
     b.constraints(&constraints, &relations);
-    b.indexes(&indexes, &relations);
+    b.indexes(&indexes, &relations, &opclasses, &all_collations)?;
     b.triggers(&triggers, &relations);
     b.policies(&policies, &relations);
     b.functions(&functions)?;
@@ -106,6 +123,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
 struct Oids {
     class: HashMap<u32, ObjId>,
     attnames: HashMap<(u32, i32), String>,
+    attcollations: HashMap<(u32, i32), u32>,
     types: HashMap<u32, ObjId>,
     procs: HashMap<u32, ObjId>,
     constraints: HashMap<u32, ObjId>,
@@ -197,6 +215,11 @@ fn first_char(s: &str) -> char {
 }
 
 impl Builder {
+    /// Column names of relation `rel` for attribute numbers, in order.
+    fn column_names(&self, rel: u32, attnums: &Option<Vec<i16>>) -> Vec<String> {
+        attnums.iter().flatten().filter_map(|&n| self.oids.attnames.get(&(rel, n as i32)).cloned()).collect()
+    }
+
     fn schemas(&mut self, rows: &[Row]) -> Result<(), Error> {
         for row in rows {
             let name = text(row, 1);
@@ -420,13 +443,18 @@ impl Builder {
         Ok(Relations { by_oid })
     }
 
-    fn columns(&mut self, rows: &[Row], relations: &Relations) -> Result<(), Error> {
+    fn columns(&mut self, rows: &[Row], identities: &[Row], relations: &Relations) -> Result<(), Error> {
+        let identities: HashMap<(u32, i32), &Row> =
+            identities.iter().map(|r| ((oid(r, 0), r.get::<_, i32>(1)), r)).collect();
+        let mut rows: Vec<&Row> = rows.iter().collect();
+        rows.sort_unstable_by_key(|r| (oid(r, 0), r.get::<_, i16>(1)));
         for row in rows {
             let rel_oid = oid(row, 0);
             let Some((rel, kind)) = relations.by_oid.get(&rel_oid) else { continue };
             let attnum: i16 = row.get(1);
             let name = text(row, 2);
             self.oids.attnames.insert((rel_oid, attnum as i32), name.clone());
+            self.oids.attcollations.insert((rel_oid, attnum as i32), oid(row, 14));
             let data_type = text(row, 3);
             let collation = match (opt_text(row, 9), opt_text(row, 10)) {
                 (Some(s), Some(n)) => Some(QualName::new(s, n)),
@@ -460,16 +488,16 @@ impl Builder {
                         }
                         _ => (expr, None),
                     };
-                    let identity = match text(row, 7).as_str() {
-                        kind @ ("a" | "d") => Some(Identity {
+                    let identity = match (text(row, 7).as_str(), identities.get(&(rel_oid, attnum as i32))) {
+                        (kind @ ("a" | "d"), Some(seq)) => Some(Identity {
                             always: kind == "a",
                             sequence: SequenceOptions {
-                                start: row.get::<_, Option<i64>>(14).unwrap_or(1),
-                                increment: row.get::<_, Option<i64>>(15).unwrap_or(1),
-                                min_value: row.get::<_, Option<i64>>(16).unwrap_or(1),
-                                max_value: row.get::<_, Option<i64>>(17).unwrap_or(i64::MAX),
-                                cache: row.get::<_, Option<i64>>(18).unwrap_or(1),
-                                cycle: row.get::<_, Option<bool>>(19).unwrap_or(false),
+                                start: seq.get(2),
+                                increment: seq.get(3),
+                                min_value: seq.get(4),
+                                max_value: seq.get(5),
+                                cache: seq.get(6),
+                                cycle: seq.get(7),
                             },
                         }),
                         _ => None,
@@ -496,7 +524,6 @@ impl Builder {
     fn constraints(&mut self, rows: &[Row], relations: &Relations) {
         for row in rows {
             let Some((rel, RelKind::Table)) = relations.by_oid.get(&oid(row, 1)) else { continue };
-            let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
             let name = text(row, 2);
             self.oids.constraints.insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: name.clone() });
             let kind = match text(row, 3).as_str() {
@@ -510,55 +537,127 @@ impl Builder {
             let foreign_key = match (kind, opt_text(row, 9), opt_text(row, 10)) {
                 (ConstraintKind::ForeignKey, Some(schema), Some(ref_table)) => Some(ForeignKey {
                     referenced_table: QualName::new(schema, ref_table),
-                    referenced_columns: row.get(11),
-                    on_update: first_char(&text(row, 12)),
-                    on_delete: first_char(&text(row, 13)),
-                    match_type: first_char(&text(row, 14)),
+                    referenced_columns: self.column_names(oid(row, 11), &row.get::<_, Option<Vec<i16>>>(12)),
+                    on_update: first_char(&text(row, 13)),
+                    on_delete: first_char(&text(row, 14)),
+                    match_type: first_char(&text(row, 15)),
                 }),
                 _ => None,
             };
+            let columns = self.column_names(oid(row, 1), &row.get::<_, Option<Vec<i16>>>(8));
+            let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
             table.constraints.insert(
                 name,
                 Constraint {
                     kind,
                     definition: strip_not_valid(text(row, 4), validated),
-                    columns: row.get(8),
+                    columns,
                     validated,
                     deferrable: row.get(6),
                     initially_deferred: row.get(7),
                     foreign_key,
-                    index: opt_text(row, 15),
-                    comment: opt_text(row, 16),
+                    index: opt_text(row, 16),
+                    comment: opt_text(row, 17),
                 },
             );
         }
     }
 
-    fn indexes(&mut self, rows: &[Row], relations: &Relations) {
+    fn indexes(
+        &mut self,
+        rows: &[Row],
+        relations: &Relations,
+        opclasses: &[Row],
+        collations: &[Row],
+    ) -> Result<(), Error> {
+        // Operator classes by OID: `None` for a default class (not printed), else its name.
+        let opclasses: HashMap<u32, Option<String>> = opclasses
+            .iter()
+            .map(|r| {
+                let name = match text(r, 1).as_str() {
+                    "pg_catalog" => quote::ident(&text(r, 2)),
+                    schema => format!("{}.{}", quote::ident(schema), quote::ident(&text(r, 2))),
+                };
+                (oid(r, 0), (!r.get::<_, bool>(3)).then_some(name))
+            })
+            .collect();
+        let collations: HashMap<u32, QualName> =
+            collations.iter().map(|r| (oid(r, 0), QualName::new(text(r, 1), text(r, 2)))).collect();
         for row in rows {
-            let Some((rel, _)) = relations.by_oid.get(&oid(row, 1)) else { continue };
+            let table_oid = oid(row, 1);
+            let Some((rel, _)) = relations.by_oid.get(&table_oid) else { continue };
             let name = text(row, 2);
-            if let Some(constraint) = opt_text(row, 14) {
+            if let Some(constraint) = opt_text(row, 17) {
                 // The index of a primary key, unique or exclusion constraint is the constraint.
                 self.oids.class.insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: constraint });
                 continue;
             }
             self.oids.class.insert(oid(row, 0), ObjId::Index { name: QualName::new(rel.schema.clone(), name.clone()) });
-            let parent_index = match (opt_text(row, 11), opt_text(row, 12)) {
+            let parent_index = match (opt_text(row, 14), opt_text(row, 15)) {
                 (Some(s), Some(n)) => Some(QualName::new(s, n)),
                 _ => None,
             };
+            let attnums: Vec<i16> = row.get(5);
+            let key_count = (row.get::<_, i16>(6).max(0) as usize).min(attnums.len());
+            let classes: Vec<u32> = row.get(7);
+            let index_collations: Vec<u32> = row.get(8);
+            let flags: Vec<i16> = row.get(9);
+            let expressions: Vec<Option<String>> = row.get::<_, Option<Vec<Option<String>>>>(10).unwrap_or_default();
+            let attoptions: Vec<(i32, Vec<String>)> = match opt_text(row, 19) {
+                Some(json) => serde_json::from_str(&json).map_err(|e| Error::Query {
+                    what: "reading operator class options".into(),
+                    message: e.to_string(),
+                })?,
+                None => Vec::new(),
+            };
+            let mut keys = Vec::with_capacity(key_count);
+            for (k, &attnum) in attnums.iter().take(key_count).enumerate() {
+                let column =
+                    (attnum > 0).then(|| self.oids.attnames.get(&(table_oid, attnum as i32)).cloned()).flatten();
+                let expression = if attnum == 0 { expressions.get(k).cloned().flatten() } else { None };
+                // The collation is printed when it is not what the column (or, for an
+                // expression, the database default) would give.
+                let natural = if attnum > 0 {
+                    self.oids.attcollations.get(&(table_oid, attnum as i32)).copied().unwrap_or(0)
+                } else {
+                    DEFAULT_COLLATION_OID
+                };
+                let coll = index_collations.get(k).copied().unwrap_or(0);
+                let collation = (coll != 0 && coll != natural).then(|| collations.get(&coll).cloned()).flatten();
+                let flag = flags.get(k).copied().unwrap_or(0);
+                let descending = flag & 1 != 0;
+                keys.push(IndexKey {
+                    column,
+                    expression,
+                    collation,
+                    opclass: classes.get(k).and_then(|c| opclasses.get(c)).cloned().flatten(),
+                    opclass_options: attoptions
+                        .iter()
+                        .find(|(n, _)| *n as usize == k + 1)
+                        .map(|(_, o)| o.clone())
+                        .unwrap_or_default(),
+                    descending,
+                    nulls_first: flag & 2 != 0,
+                });
+            }
+            let include_columns = attnums
+                .iter()
+                .skip(key_count)
+                .filter_map(|&n| self.oids.attnames.get(&(table_oid, n as i32)).cloned())
+                .collect();
+            let mut options: Vec<String> = row.get::<_, Option<Vec<String>>>(18).unwrap_or_default();
+            options.sort();
             let index = Index {
-                definition: text(row, 3),
-                method: text(row, 4),
-                unique: row.get(5),
-                key_columns: row.get(6),
-                include_columns: row.get(7),
-                predicate: opt_text(row, 8),
-                nulls_not_distinct: row.get(9),
-                valid: row.get(10),
+                method: text(row, 3),
+                unique: row.get(4),
+                keys,
+                include_columns,
+                predicate: opt_text(row, 11),
+                nulls_not_distinct: row.get(12),
+                options,
+                valid: row.get(13),
                 parent_index,
-                comment: opt_text(row, 13),
+                comment: opt_text(row, 16),
             };
             if let Some(table) = self.catalog.tables.get_mut(rel) {
                 table.indexes.insert(name, index);
@@ -566,6 +665,7 @@ impl Builder {
                 view.indexes.insert(name, index);
             }
         }
+        Ok(())
     }
 
     fn triggers(&mut self, rows: &[Row], relations: &Relations) {

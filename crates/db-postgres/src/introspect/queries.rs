@@ -8,6 +8,17 @@
 const USER_NS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'";
 
+/// Relations (of the given relkinds) that hold application objects, for queries over
+/// their attributes, constraints and indexes: filtering relations once is much cheaper
+/// than filtering every attribute.
+fn user_relations(relkinds: &str) -> String {
+    format!(
+        "rels AS (SELECT c.oid, c.relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ({relkinds}) AND {USER_NS} AND {ext})",
+        ext = not_extension_member("pg_class", "c.oid")
+    )
+}
+
 /// Objects that belong to an extension are the extension's business, not the schema's.
 fn not_extension_member(catalog: &str, oid: &str) -> String {
     format!(
@@ -40,10 +51,13 @@ pub struct Queries {
     pub columns: String,
     pub constraints: String,
     pub indexes: String,
+    pub opclasses: String,
+    pub all_collations: String,
     pub triggers: String,
     pub policies: String,
     pub functions: String,
     pub dependencies: String,
+    pub identity_sequences: String,
 }
 
 impl Queries {
@@ -146,7 +160,7 @@ impl Queries {
                 "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text, \
                  pg_get_partkeydef(c.oid), CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
                  c.reloptions::text[], c.relrowsecurity, c.relforcerowsecurity, \
-                 obj_description(c.oid, 'pg_class'), {grants}, \
+                 d.description, {grants}, \
                  ARRAY(SELECT pn.nspname::text FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent \
                    JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid ORDER BY i.inhseqno), \
                  ARRAY(SELECT pc.relname::text FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent \
@@ -157,77 +171,83 @@ impl Queries {
                  (SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), \
                  c.reltype \
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid \
+                   AND d.objsubid = 0 \
                  WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {USER_NS} AND {ext}",
                 grants = grants("c.relacl", 'r', "c.relowner"),
                 ext = not_extension_member("pg_class", "c.oid"),
             ),
             columns: format!(
-                "SELECT a.attrelid, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), \
+                "WITH {rels} \
+                 SELECT a.attrelid, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), \
                  a.attnotnull, ad.oid, pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, \
                  a.attgenerated::text, \
                  CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname::text END, \
                  CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END, \
-                 a.attislocal, col_description(a.attrelid, a.attnum), \
-                 CASE WHEN a.attacl IS NOT NULL THEN {grants} END, \
-                 s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle \
-                 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 a.attislocal, d.description, \
+                 CASE WHEN a.attacl IS NOT NULL THEN {grants} END, a.attcollation \
+                 FROM rels c JOIN pg_attribute a ON a.attrelid = c.oid \
                  JOIN pg_type t ON t.oid = a.atttypid \
                  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
-                 LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+                 LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> t.typcollation \
                  LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
-                 LEFT JOIN pg_depend sd ON a.attidentity <> '' AND sd.refclassid = 'pg_class'::regclass \
-                   AND sd.refobjid = a.attrelid AND sd.refobjsubid = a.attnum \
-                   AND sd.classid = 'pg_class'::regclass AND sd.deptype = 'i' \
-                 LEFT JOIN pg_sequence s ON s.seqrelid = sd.objid \
-                 WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'c') \
-                 AND {USER_NS} AND {ext} \
-                 ORDER BY a.attrelid, a.attnum",
+                 LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = a.attrelid \
+                   AND d.objsubid = a.attnum \
+                 WHERE a.attnum > 0 AND NOT a.attisdropped",
+                rels = user_relations("'r', 'p', 'v', 'm', 'c'"),
                 grants = grants("a.attacl", 'c', "c.relowner"),
-                ext = not_extension_member("pg_class", "c.oid"),
             ),
+            // Key columns come back as attribute numbers and are named from the columns query.
             constraints: format!(
-                "SELECT con.oid, con.conrelid, con.conname::text, con.contype::text, \
+                "WITH {rels} \
+                 SELECT con.oid, con.conrelid, con.conname::text, con.contype::text, \
                  pg_get_constraintdef(con.oid), con.convalidated, con.condeferrable, con.condeferred, \
-                 ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord) \
-                   JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord), \
-                 fn.nspname::text, fc.relname::text, \
-                 ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord) \
-                   JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord), \
+                 con.conkey, fn.nspname::text, fc.relname::text, con.confrelid, con.confkey, \
                  con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text, \
-                 ic.relname::text, obj_description(con.oid, 'pg_constraint') \
-                 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 ic.relname::text, d.description \
+                 FROM rels c JOIN pg_constraint con ON con.conrelid = c.oid \
                  LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
                  LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
                  LEFT JOIN pg_class ic ON ic.oid = con.conindid AND con.contype IN ('p', 'u', 'x') \
-                 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0 AND con.conislocal \
-                 AND {USER_NS} AND {ext}",
-                ext = not_extension_member("pg_class", "c.oid"),
+                 LEFT JOIN pg_description d ON d.classoid = 'pg_constraint'::regclass AND d.objoid = con.oid \
+                   AND d.objsubid = 0 \
+                 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0 AND con.conislocal",
+                rels = user_relations("'r', 'p'"),
             ),
+            // The index of a constraint is the constraint: only its name is needed. Index
+            // definitions are rebuilt from the catalog (see `cutover-sql`); pg_get_indexdef
+            // costs tens of microseconds per index, and its only expensive part (choosing
+            // whether to print each operator class) is a lookup here.
             indexes: format!(
-                "SELECT i.indexrelid, i.indrelid, ic.relname::text, pg_get_indexdef(i.indexrelid), \
-                 am.amname::text, i.indisunique, \
-                 ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) \
-                   LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
-                   WHERE k.ord <= i.indnkeyatts ORDER BY k.ord), \
-                 ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) \
-                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
-                   WHERE k.ord > i.indnkeyatts ORDER BY k.ord), \
-                 pg_get_expr(i.indpred, i.indrelid), {nulls_not_distinct}, i.indisvalid, \
-                 pn.nspname::text, pc.relname::text, obj_description(i.indexrelid, 'pg_class'), \
-                 con.conname::text \
-                 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
-                 JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                "WITH {rels} \
+                 SELECT i.indexrelid, i.indrelid, ic.relname::text, am.amname::text, i.indisunique, \
+                 i.indkey::int2[], i.indnkeyatts, i.indclass::oid[], i.indcollation::oid[], i.indoption::int2[], \
+                 CASE WHEN con.oid IS NULL AND i.indexprs IS NOT NULL THEN \
+                   ARRAY(SELECT CASE WHEN k.num = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int, false) END \
+                     FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord) END, \
+                 CASE WHEN con.oid IS NULL THEN pg_get_expr(i.indpred, i.indrelid) END, \
+                 {nulls_not_distinct}, i.indisvalid, \
+                 pn.nspname::text, pc.relname::text, d.description, con.conname::text, ic.reloptions::text[], \
+                 CASE WHEN con.oid IS NULL THEN (SELECT json_agg(json_build_array(ia.attnum, ia.attoptions)) \
+                   FROM pg_attribute ia WHERE ia.attrelid = i.indexrelid AND ia.attoptions IS NOT NULL)::text END \
+                 FROM rels c JOIN pg_index i ON i.indrelid = c.oid \
+                 JOIN pg_class ic ON ic.oid = i.indexrelid \
                  JOIN pg_am am ON am.oid = ic.relam \
                  LEFT JOIN pg_inherits inh ON inh.inhrelid = i.indexrelid \
                  LEFT JOIN pg_class pc ON pc.oid = inh.inhparent \
                  LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
                  LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid \
                    AND con.contype IN ('p', 'u', 'x') \
-                 WHERE c.relkind IN ('r', 'p', 'm') AND {USER_NS} AND {ext}",
-                ext = not_extension_member("pg_class", "c.oid"),
+                 LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = i.indexrelid \
+                   AND d.objsubid = 0",
+                rels = user_relations("'r', 'p', 'm'"),
             ),
+            opclasses: "SELECT o.oid, n.nspname::text, o.opcname::text, o.opcdefault \
+                 FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace"
+                .into(),
+            all_collations: "SELECT c.oid, n.nspname::text, c.collname::text \
+                 FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace"
+                .into(),
             triggers: format!(
                 "SELECT t.oid, t.tgrelid, t.tgname::text, pg_get_triggerdef(t.oid), t.tgenabled::text, \
                  pn.nspname::text, p.proname::text, pg_get_function_identity_arguments(p.oid), \
@@ -265,13 +285,22 @@ impl Queries {
             ),
             // Array types stand for their element type, so a column of type `mood[]`
             // depends on `mood`. Objects below FirstNormalObjectId (16384) are built in.
+            // Internal dependencies ('i') only tie an object to its own implementation (a
+            // table's row type, a constraint's index, a view's rule, TOAST, identity
+            // sequences) and a default always depends on its own column: none of them order
+            // anything, and together they are over half of pg_depend.
             dependencies: "SELECT d.classid, d.objid, d.objsubid, d.refclassid, \
-                 CASE WHEN d.refclassid = 'pg_type'::regclass THEN coalesce((SELECT t.typelem FROM pg_type t \
-                   WHERE t.oid = d.refobjid AND t.typcategory = 'A' AND t.typelem <> 0), d.refobjid) \
-                   ELSE d.refobjid END, \
+                 CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE d.refobjid END, \
                  d.refobjsubid, d.deptype::text \
-                 FROM pg_depend d WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S') \
-                 AND d.objid >= 16384 AND d.refobjid >= 16384"
+                 FROM pg_depend d LEFT JOIN pg_type t ON d.refclassid = 'pg_type'::regclass AND t.oid = d.refobjid \
+                 WHERE d.deptype IN ('n', 'a', 'P', 'S') AND d.objid >= 16384 AND d.refobjid >= 16384 \
+                 AND NOT (d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass)"
+                .into(),
+            identity_sequences: "SELECT d.refobjid, d.refobjsubid, s.seqstart, s.seqincrement, s.seqmin, \
+                 s.seqmax, s.seqcache, s.seqcycle \
+                 FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid \
+                 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass \
+                 AND d.deptype = 'i' AND d.refobjsubid > 0"
                 .into(),
         }
     }

@@ -5,75 +5,120 @@ use super::DiffOptions;
 use super::graph::{Node, Rank};
 use cutover_schema::{Catalog, ObjId, QualName};
 use cutover_sql::ddl::Stmt;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher;
 
-/// Dependencies of one catalog: what each object needs, and what needs it.
+/// Dependencies of one catalog: what each object needs, and what needs it. Objects are
+/// interned once (the table holds indices into `ids`, hashed by the object itself), so the
+/// graph never copies a name.
 #[derive(Default)]
 pub struct Deps {
-    referenced: HashMap<ObjId, Vec<ObjId>>,
-    dependents: HashMap<ObjId, Vec<ObjId>>,
-    ids: HashSet<ObjId>,
+    ids: Vec<ObjId>,
+    table: HashTable<u32>,
+    /// Whether the object exists in the catalog (not only referenced).
+    exists: Vec<bool>,
+    referenced: Vec<Vec<u32>>,
+    dependents: Vec<Vec<u32>>,
+}
+
+fn hash(id: &ObjId) -> u64 {
+    FxBuildHasher.hash_one(id)
 }
 
 impl Deps {
     pub fn new(catalog: &Catalog) -> Deps {
-        let mut deps = Deps { ids: catalog.object_ids().into_iter().collect(), ..Deps::default() };
-        for d in &catalog.dependencies {
-            deps.add(d.dependent.clone(), d.referenced.clone());
-        }
-        // Structural dependencies that pg_depend does not record.
-        for (name, table) in &catalog.tables {
-            let table_id = ObjId::Table { name: name.clone() };
-            for sub in table.sub_objects(name) {
-                match &sub {
-                    ObjId::ColumnDefault { table, column } => {
-                        deps.add(sub.clone(), ObjId::Column { table: table.clone(), name: column.clone() })
-                    }
-                    _ => deps.add(sub, table_id.clone()),
-                }
+        let mut deps = Deps::default();
+        // Structural dependencies that pg_depend does not record follow from the order of
+        // `object_ids`: sub-objects come right after their table or view, a column's default
+        // right after the column, an OWNED BY link right after its sequence.
+        let (mut relation, mut column, mut sequence) = (0u32, 0u32, 0u32);
+        for id in catalog.object_ids() {
+            let parent = match &id {
+                ObjId::Column { .. } | ObjId::Constraint { .. } | ObjId::Index { .. } => Some(relation),
+                ObjId::Trigger { .. } | ObjId::Policy { .. } => Some(relation),
+                ObjId::ColumnDefault { .. } => Some(column),
+                ObjId::SequenceOwner { .. } => Some(sequence),
+                _ => None,
+            };
+            let i = deps.intern(id);
+            deps.exists[i as usize] = true;
+            match &deps.ids[i as usize] {
+                ObjId::Table { .. } | ObjId::View { .. } => relation = i,
+                ObjId::Column { .. } => column = i,
+                ObjId::Sequence { .. } => sequence = i,
+                _ => {}
             }
-        }
-        for (name, view) in &catalog.views {
-            let view_id = ObjId::View { name: name.clone() };
-            for index in view.indexes.keys() {
-                deps.add(ObjId::Index { name: QualName::new(name.schema.clone(), index.clone()) }, view_id.clone());
-            }
-            for trigger in view.triggers.keys() {
-                deps.add(ObjId::Trigger { table: name.clone(), name: trigger.clone() }, view_id.clone());
+            if let Some(parent) = parent {
+                deps.add(i, parent);
             }
         }
         for (name, seq) in &catalog.sequences {
             if let Some((table, column)) = &seq.owned_by {
-                let owner = ObjId::SequenceOwner { name: name.clone() };
-                deps.add(owner.clone(), ObjId::Sequence { name: name.clone() });
-                deps.add(owner, ObjId::Column { table: table.clone(), name: column.clone() });
+                let owner = deps.intern(ObjId::SequenceOwner { name: name.clone() });
+                let column = deps.intern(ObjId::Column { table: table.clone(), name: column.clone() });
+                deps.add(owner, column);
             }
         }
-        for list in deps.referenced.values_mut().chain(deps.dependents.values_mut()) {
-            list.sort();
+        for d in &catalog.dependencies {
+            let (a, b) = (deps.intern_ref(&d.dependent), deps.intern_ref(&d.referenced));
+            deps.add(a, b);
+        }
+        for list in deps.referenced.iter_mut().chain(deps.dependents.iter_mut()) {
+            list.sort_unstable();
             list.dedup();
         }
         deps
     }
 
-    fn add(&mut self, dependent: ObjId, referenced: ObjId) {
-        if dependent == referenced {
-            return;
+    fn find(&self, id: &ObjId) -> Option<u32> {
+        self.table.find(hash(id), |&i| self.ids[i as usize] == *id).copied()
+    }
+
+    fn intern(&mut self, id: ObjId) -> u32 {
+        if let Some(i) = self.find(&id) {
+            return i;
         }
-        self.dependents.entry(referenced.clone()).or_default().push(dependent.clone());
-        self.referenced.entry(dependent).or_default().push(referenced);
+        let i = self.ids.len() as u32;
+        let ids = &self.ids;
+        self.table.insert_unique(hash(&id), i, |&j| hash(&ids[j as usize]));
+        self.ids.push(id);
+        self.exists.push(false);
+        self.referenced.push(Vec::new());
+        self.dependents.push(Vec::new());
+        i
     }
 
-    pub fn of(&self, id: &ObjId) -> &[ObjId] {
-        self.referenced.get(id).map(Vec::as_slice).unwrap_or(&[])
+    fn intern_ref(&mut self, id: &ObjId) -> u32 {
+        match self.find(id) {
+            Some(i) => i,
+            None => self.intern(id.clone()),
+        }
     }
 
-    pub fn dependents_of(&self, id: &ObjId) -> &[ObjId] {
-        self.dependents.get(id).map(Vec::as_slice).unwrap_or(&[])
+    fn add(&mut self, dependent: u32, referenced: u32) {
+        if dependent != referenced {
+            self.dependents[referenced as usize].push(dependent);
+            self.referenced[dependent as usize].push(referenced);
+        }
     }
 
+    /// What `id` depends on.
+    pub fn of<'s>(&'s self, id: &ObjId) -> impl Iterator<Item = &'s ObjId> + 's {
+        let list = self.find(id).map(|i| self.referenced[i as usize].as_slice()).unwrap_or(&[]);
+        list.iter().map(|&i| &self.ids[i as usize])
+    }
+
+    /// What depends on `id`.
+    pub fn dependents_of<'s>(&'s self, id: &ObjId) -> impl Iterator<Item = &'s ObjId> + 's {
+        let list = self.find(id).map(|i| self.dependents[i as usize].as_slice()).unwrap_or(&[]);
+        list.iter().map(|&i| &self.ids[i as usize])
+    }
+
+    /// Whether the object exists in the catalog.
     pub fn contains(&self, id: &ObjId) -> bool {
-        self.ids.contains(id)
+        self.find(id).is_some_and(|i| self.exists[i as usize])
     }
 }
 
@@ -121,11 +166,8 @@ impl<'a> Ctx<'a> {
     /// everything they depend on in the new catalog.
     pub fn create(&self, stmt: Stmt, rank: Rank, creates: Vec<ObjId>) -> Node {
         let mut node = Node::new(stmt, rank);
-        let mut requires: Vec<ObjId> = creates
-            .iter()
-            .flat_map(|id| self.new_deps.of(id).iter().cloned())
-            .filter(|d| !creates.contains(d))
-            .collect();
+        let mut requires: Vec<ObjId> =
+            creates.iter().flat_map(|id| self.new_deps.of(id).cloned()).filter(|d| !creates.contains(d)).collect();
         requires.sort();
         requires.dedup();
         node.requires = requires;
@@ -138,7 +180,7 @@ impl<'a> Ctx<'a> {
     pub fn drop(&self, stmt: Stmt, rank: Rank, drops: Vec<ObjId>) -> Node {
         let mut node = Node::new(stmt, rank);
         let mut releases: Vec<ObjId> =
-            drops.iter().flat_map(|id| self.old_deps.of(id).iter().cloned()).filter(|d| !drops.contains(d)).collect();
+            drops.iter().flat_map(|id| self.old_deps.of(id).cloned()).filter(|d| !drops.contains(d)).collect();
         releases.sort();
         releases.dedup();
         node.releases = releases;
@@ -156,11 +198,11 @@ impl<'a> Ctx<'a> {
 
     /// The new-catalog dependencies of `id`.
     pub fn new_deps_of(&self, id: &ObjId) -> Vec<ObjId> {
-        self.new_deps.of(id).to_vec()
+        self.new_deps.of(id).cloned().collect()
     }
 
     /// The old-catalog dependencies of `id`.
     pub fn old_deps_of(&self, id: &ObjId) -> Vec<ObjId> {
-        self.old_deps.of(id).to_vec()
+        self.old_deps.of(id).cloned().collect()
     }
 }

@@ -2,13 +2,14 @@
 
 use super::DiffOptions;
 use cutover_schema::Catalog;
+use std::borrow::Cow;
 
 /// The part of `catalog` inside the included schemas and outside the excluded ones.
 /// Extensions are kept only when their schema is kept; dependencies that leave the kept
 /// part are dropped.
-pub fn filter(catalog: &Catalog, options: &DiffOptions) -> Catalog {
+pub fn filter<'a>(catalog: &'a Catalog, options: &DiffOptions) -> Cow<'a, Catalog> {
     if options.schemas.is_empty() && options.exclude_schemas.is_empty() {
-        return catalog.clone();
+        return Cow::Borrowed(catalog);
     }
     let keep = |schema: &str| {
         (options.schemas.is_empty() || options.schemas.iter().any(|s| s == schema))
@@ -24,5 +25,5 @@ pub fn filter(catalog: &Catalog, options: &DiffOptions) -> Catalog {
     out.views.retain(|name, _| keep(&name.schema));
     out.functions.retain(|id, _| keep(&id.name.schema));
     out.dependencies.retain(|d| d.dependent.schema().is_none_or(keep) && d.referenced.schema().is_none_or(keep));
-    out
+    Cow::Owned(out)
 }

@@ -20,8 +20,9 @@
 use crate::hazard::Hazard;
 use cutover_schema::{ObjId, QualName};
 use cutover_sql::ddl::Stmt;
+use rustc_hash::FxHashMap as HashMap;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 /// Tie-breaking ranks; lower runs earlier when the dependencies allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,10 +101,10 @@ pub struct Ordered {
 
 pub fn order(nodes: Vec<Node>) -> Ordered {
     let n = nodes.len();
-    let mut creators: HashMap<&ObjId, Vec<usize>> = HashMap::new();
-    let mut droppers: HashMap<&ObjId, Vec<usize>> = HashMap::new();
-    let mut vacaters: HashMap<&ObjId, Vec<usize>> = HashMap::new();
-    let mut name_vacaters: HashMap<&QualName, Vec<usize>> = HashMap::new();
+    let mut creators: HashMap<&ObjId, Vec<usize>> = HashMap::default();
+    let mut droppers: HashMap<&ObjId, Vec<usize>> = HashMap::default();
+    let mut vacaters: HashMap<&ObjId, Vec<usize>> = HashMap::default();
+    let mut name_vacaters: HashMap<&QualName, Vec<usize>> = HashMap::default();
     for (i, node) in nodes.iter().enumerate() {
         for id in &node.creates {
             creators.entry(id).or_default().push(i);

@@ -33,7 +33,7 @@ pub fn constraint_changed(old: &Constraint, new: &Constraint) -> bool {
 }
 
 pub fn index_changed(old: &Index, new: &Index) -> bool {
-    old.definition != new.definition || (!old.valid && new.valid)
+    !old.same_definition(new) || (!old.valid && new.valid)
 }
 
 pub fn policy_needs_replace(old: &Policy, new: &Policy) -> bool {
@@ -177,7 +177,7 @@ pub fn compute(ctx: &mut Ctx) {
     work.extend(ctx.replaced.iter().cloned().map(|id| (id, Why::Gone)));
 
     while let Some((x, why)) = work.pop() {
-        let dependents: Vec<ObjId> = ctx.old_deps.dependents_of(&x).to_vec();
+        let dependents: Vec<ObjId> = ctx.old_deps.dependents_of(&x).cloned().collect();
         for y in dependents {
             if !ctx.new_deps.contains(&y) || ctx.replaced.contains(&y) {
                 continue;

@@ -172,10 +172,13 @@ fn add_constraint(ctx: &mut Ctx, table: &QualName, cname: &str, c: &Constraint) 
 }
 
 pub(super) fn create_index(ctx: &mut Ctx, relation: &QualName, iname: &str, index: &Index) {
-    // pg_get_indexdef prints `ON ONLY` for an index of a partitioned table, which would
-    // create it without its partitions' indexes (and invalid); without ONLY it cascades.
-    let definition = index.definition.replacen(" ON ONLY ", " ON ", 1);
-    let stmt = Stmt::CreateIndex { definition, concurrently: false };
+    // Without ONLY, an index on a partitioned table cascades to the partitions.
+    let stmt = Stmt::CreateIndex {
+        name: iname.to_string(),
+        table: relation.clone(),
+        index: Box::new(index.clone()),
+        concurrently: false,
+    };
     let node = ctx.create(stmt, Rank::AddConstraintsIndexes, vec![index_id(relation, iname)]);
     ctx.push(node);
 }
