@@ -38,8 +38,11 @@ impl Target {
     }
 
     pub async fn connect(&self) -> Result<Client, Error> {
-        let (client, connection) =
-            self.config.connect(NoTls).await.map_err(|source| Error::Connect { url: self.display.clone(), source })?;
+        let (client, connection) = self
+            .config
+            .connect(NoTls)
+            .await
+            .map_err(|e| Error::Connect { url: self.display.clone(), message: crate::error::connect_failure(&e) })?;
         tokio::spawn(async move {
             // The connection ends when the client is dropped; an error here surfaces on the
             // client's next call, so there is nothing more to report.

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("could not connect to {url}: {source}")]
-    Connect { url: String, source: tokio_postgres::Error },
+    #[error("could not connect to {url}: {message}")]
+    Connect { url: String, message: String },
 
     #[error("{what} failed: {message}")]
     Query { what: String, message: String },
@@ -13,8 +13,8 @@ pub enum Error {
     #[error("{path}:{line}:{column}: {message}")]
     SourceSql { path: PathBuf, line: usize, column: usize, message: String },
 
-    #[error("could not read {path}: {source}")]
-    ReadSource { path: PathBuf, source: std::io::Error },
+    #[error("could not read {path}: {cause}")]
+    ReadSource { path: PathBuf, cause: std::io::Error },
 
     #[error("{0}")]
     InvalidSource(String),
@@ -30,6 +30,19 @@ impl Error {
     pub(crate) fn query(what: impl Into<String>, err: tokio_postgres::Error) -> Self {
         Error::Query { what: what.into(), message: describe(&err) }
     }
+}
+
+/// Why a connection failed, in one phrase: the server's message, or the innermost cause
+/// (`Connection refused (os error 111)`) rather than the client library's wrapping of it.
+pub fn connect_failure(err: &tokio_postgres::Error) -> String {
+    if err.as_db_error().is_some() {
+        return describe(err);
+    }
+    let mut cause: &dyn std::error::Error = err;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
 }
 
 /// PostgreSQL's own message with its detail and hint, or the client error.

@@ -68,9 +68,9 @@ impl SqlSource {
 }
 
 fn collect_sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::ReadSource { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|cause| Error::ReadSource { path: dir.to_path_buf(), cause })?;
     for entry in entries {
-        let path = entry.map_err(|source| Error::ReadSource { path: dir.to_path_buf(), source })?.path();
+        let path = entry.map_err(|cause| Error::ReadSource { path: dir.to_path_buf(), cause })?.path();
         if path.is_dir() {
             collect_sql_files(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "sql") {
@@ -83,8 +83,7 @@ fn collect_sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
 /// Applies one file statement by statement; the first error is reported with the file, the
 /// line and column PostgreSQL points at (or where the statement starts), and its message.
 pub async fn apply_file(client: &Client, path: &Path) -> Result<(), Error> {
-    let text =
-        std::fs::read_to_string(path).map_err(|source| Error::ReadSource { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|cause| Error::ReadSource { path: path.to_path_buf(), cause })?;
     apply_sql(client, path, &text).await
 }
 

@@ -51,10 +51,10 @@ impl SourceArgs {
         let to = SqlSource::parse(&self.to).context("invalid --to")?;
         let dev = DevServer::new(self.dev_url.clone());
         let options = IntrospectOptions::default();
-        let (current, desired) = tokio::try_join!(
-            async { from.load(&dev, &options).await.context("could not read the --from schema") },
-            async { to.load(&dev, &options).await.context("could not read the --to schema") },
-        )?;
+        // Both are read at once; when both fail, the --from error is the one reported.
+        let (current, desired) = tokio::join!(from.load(&dev, &options), to.load(&dev, &options));
+        let current = current.context("could not read the --from schema")?;
+        let desired = desired.context("could not read the --to schema")?;
         Ok((current, desired))
     }
 }

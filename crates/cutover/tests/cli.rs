@@ -1,0 +1,208 @@
+//! The `cutover` binary as users run it: exit codes, exact output and exact errors.
+
+mod common;
+
+use cutover_test_support::{TestDb, admin_url};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cutover(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(args)
+        .env_remove("CUTOVER_DEV_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run cutover")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, sql: &str) -> String {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, sql).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn diff_of_two_files_prints_sql_and_warns_about_data_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let from = write(dir.path(), "from.sql", "CREATE TABLE users (id int PRIMARY KEY, nickname text);\n");
+    let to = write(dir.path(), "to.sql", "CREATE TABLE users (id int PRIMARY KEY, email text NOT NULL DEFAULT '');\n");
+    let out = cutover(&["diff", "--from", &from, "--to", &to, "--dev-url", admin_url()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "ALTER TABLE public.users ADD COLUMN email text DEFAULT ''::text NOT NULL;\n\n\
+         ALTER TABLE public.users DROP COLUMN nickname;\n\n"
+    );
+    assert_eq!(
+        stderr(&out),
+        "warning: 1 of 2 statements destroy data:\n  - drops column public.users.nickname and its data\n"
+    );
+}
+
+#[test]
+fn exit_code_flag_reports_differences_with_1_and_none_with_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE t (id int);");
+    let b = write(dir.path(), "b.sql", "CREATE TABLE t (id bigint);");
+    let differs = cutover(&["diff", "--from", &a, "--to", &b, "--dev-url", admin_url(), "--exit-code"]);
+    assert_eq!(differs.status.code(), Some(1), "{}", stderr(&differs));
+    let same = cutover(&["diff", "--from", &a, "--to", &a, "--dev-url", admin_url(), "--exit-code"]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert_eq!(stdout(&same), "");
+    assert_eq!(stderr(&same), "");
+}
+
+#[test]
+fn json_output_carries_statements_hazards_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE t (id int, old text);");
+    let b = write(dir.path(), "b.sql", "CREATE TABLE t (id int);\nCREATE INDEX t_id ON t (id);");
+    let out = cutover(&["diff", "--from", &a, "--to", &b, "--dev-url", admin_url(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "version": 1,
+            "statements": [
+                { "sql": "ALTER TABLE public.t DROP COLUMN old",
+                  "hazards": [ { "code": "data_loss", "message": "drops column public.t.old and its data" } ] },
+                { "sql": "CREATE INDEX t_id ON public.t USING btree (id)", "hazards": [] }
+            ],
+            "summary": { "statements": 2, "destructive": 1 }
+        })
+    );
+    assert_eq!(stderr(&out), "", "JSON output puts nothing on stderr");
+}
+
+#[test]
+fn sql_errors_name_the_file_line_and_column_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE t (id int);");
+    let b = write(dir.path(), "b.sql", "CREATE TABLE t (\n  id int,\n  name intt\n);");
+    let out = cutover(&["diff", "--from", &a, "--to", &b, "--dev-url", admin_url()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        format!("error: could not read the --to schema: {b}:3:8: ERROR: type \"intt\" does not exist\n")
+    );
+}
+
+#[test]
+fn syntax_errors_point_at_the_offending_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE ok (id int);\n\nCREATE TABLE t (id int,, x int);\n");
+    let b = write(dir.path(), "b.sql", "CREATE TABLE ok (id int);\n");
+    let out = cutover(&["diff", "--from", &a, "--to", &b, "--dev-url", admin_url()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!("error: could not read the --from schema: {a}:3:24: ERROR: syntax error at or near \",\"\n")
+    );
+}
+
+#[test]
+fn a_missing_source_is_a_usage_error() {
+    let out = cutover(&["diff", "--from", "no/such/file.sql", "--to", "no/such/dir", "--dev-url", admin_url()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: invalid --from: no/such/file.sql is neither a postgres:// URL nor an existing .sql file or directory\n"
+    );
+}
+
+#[test]
+fn missing_arguments_are_usage_errors() {
+    let out = cutover(&["diff", "--from", "a.sql"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: the following required arguments were not provided:\n  --to <SRC>"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn connection_failures_exit_2_without_showing_the_password() {
+    let out = cutover(&[
+        "diff",
+        "--from",
+        "postgres://app:s3cret@127.0.0.1:1/prod?connect_timeout=2",
+        "--to",
+        "postgres://app:s3cret@127.0.0.1:1/prod?connect_timeout=2",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(
+        err,
+        "error: could not read the --from schema: could not connect to postgres://app:***@127.0.0.1:1/prod?connect_timeout=2: Connection refused (os error 111)\n"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+#[test]
+fn a_directory_source_applies_its_files_in_lexical_order() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "schema/001_tables.sql", "CREATE TABLE a (id int PRIMARY KEY);");
+    write(dir.path(), "schema/002_more/010_b.sql", "CREATE TABLE b (a_id int REFERENCES a);");
+    write(dir.path(), "schema/002_more/README.md", "not SQL, ignored");
+    let empty = write(dir.path(), "empty.sql", "");
+    let schema = dir.path().join("schema").to_string_lossy().into_owned();
+    let out = cutover(&["diff", "--from", &empty, "--to", &schema, "--dev-url", admin_url()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "CREATE TABLE public.a (\n    id integer NOT NULL,\n    CONSTRAINT a_pkey PRIMARY KEY (id)\n);\n\n\
+         CREATE TABLE public.b (\n    a_id integer\n);\n\n\
+         ALTER TABLE public.b ADD CONSTRAINT b_a_id_fkey FOREIGN KEY (a_id) REFERENCES public.a(id);\n\n"
+    );
+}
+
+#[tokio::test]
+async fn a_live_database_is_only_read() {
+    let db = common::db_with("CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2);", "setup").await.unwrap();
+    let before = common::read(&db).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let to = write(dir.path(), "to.sql", "CREATE TABLE t (id bigint, name text);");
+    let url = db.url();
+    let out =
+        tokio::task::spawn_blocking(move || cutover(&["diff", "--from", &url, "--to", &to, "--dev-url", admin_url()]))
+            .await
+            .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "ALTER TABLE public.t ALTER COLUMN id TYPE bigint USING id::bigint;\n\nALTER TABLE public.t ADD COLUMN name text;\n\n"
+    );
+    let after = common::read(&db).await.unwrap();
+    assert_eq!(before.canonical(), after.canonical(), "the --from database was changed");
+    let client = db.connect().await;
+    let rows: i64 = client.query_one("SELECT count(*) FROM t", &[]).await.unwrap().get(0);
+    assert_eq!(rows, 2);
+}
+
+#[test]
+fn without_a_dev_url_sql_sources_use_a_throwaway_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE t (id int);");
+    let b = write(dir.path(), "b.sql", "CREATE TABLE t (id int, at timestamptz);");
+    let out = cutover(&["diff", "--from", &a, "--to", &b]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "ALTER TABLE public.t ADD COLUMN at timestamp with time zone;\n\n");
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("cutover-pg-"))
+        .collect();
+    assert!(leftovers.is_empty(), "the throwaway server was not removed: {leftovers:?}");
+}
