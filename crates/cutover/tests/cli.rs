@@ -2,7 +2,7 @@
 
 mod common;
 
-use cutover_test_support::{TestDb, admin_url};
+use cutover_test_support::admin_url;
 use std::path::Path;
 use std::process::{Command, Output};
 
