@@ -51,10 +51,17 @@ impl SourceArgs {
         let to = SqlSource::parse(&self.to).context("invalid --to")?;
         let dev = DevServer::new(self.dev_url.clone());
         let options = IntrospectOptions::default();
-        // Both are read at once; when both fail, the --from error is the one reported.
-        let (current, desired) = tokio::join!(from.load(&dev, &options), to.load(&dev, &options));
-        let current = current.context("could not read the --from schema")?;
-        let desired = desired.context("could not read the --to schema")?;
+        // Both are read at once, on separate tasks so that decoding and building the two
+        // catalogs run in parallel; when both fail, the --from error is the one reported.
+        let spawn = |source: SqlSource| {
+            let (dev, options) = (dev.clone(), options.clone());
+            tokio::spawn(async move { source.load(&dev, &options).await })
+        };
+        let (current, desired) = (spawn(from), spawn(to));
+        let (current, desired) = (current.await, desired.await);
+        let current =
+            current.context("reading the --from schema stopped")?.context("could not read the --from schema")?;
+        let desired = desired.context("reading the --to schema stopped")?.context("could not read the --to schema")?;
         Ok((current, desired))
     }
 }

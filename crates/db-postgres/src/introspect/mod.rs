@@ -9,8 +9,10 @@ mod queries;
 use crate::Error;
 use cutover_schema::*;
 use cutover_sql::quote;
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use queries::Queries;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::{Client, Row};
 
 /// What to read besides the schema itself (reserved for options such as skipping facts).
@@ -62,59 +64,63 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
         return Err(Error::UnsupportedVersion { found: row.get(1) });
     }
     let q = Queries::for_version(version);
-    let run = |name: &'static str, sql: &'_ str| {
-        let sql = sql.to_string();
-        async move { client.query(&sql, &[]).await.map_err(|e| Error::query(format!("reading {name}"), e)) }
-    };
-    let (schemas, extensions, members, collations, types, domain_constraints, sequences, relations) = tokio::try_join!(
-        run("schemas", &q.schemas),
-        run("extensions", &q.extensions),
-        run("extension members", &q.extension_members),
-        run("collations", &q.collations),
-        run("types", &q.types),
-        run("domain constraints", &q.domain_constraints),
-        run("sequences", &q.sequences),
-        run("relations", &q.relations),
-    )?;
-    let (
-        columns,
-        identities,
-        constraints,
-        indexes,
-        opclasses,
-        all_collations,
-        triggers,
-        policies,
-        functions,
-        dependencies,
-    ) = tokio::try_join!(
-        run("columns", &q.columns),
-        run("identity sequences", &q.identity_sequences),
-        run("constraints", &q.constraints),
-        run("indexes", &q.indexes),
-        run("operator classes", &q.opclasses),
-        run("collation names", &q.all_collations),
-        run("triggers", &q.triggers),
-        run("policies", &q.policies),
-        run("functions", &q.functions),
-        run("dependencies", &q.dependencies),
-    )?;
+    // All queries are sent at once, pipelined on the one connection, in the order the
+    // builder needs their results; each result is built into the catalog as soon as it has
+    // arrived, while the server works on the ones after it.
+    let queries: [(&str, &str); 18] = [
+        ("schemas", &q.schemas),
+        ("extensions", &q.extensions),
+        ("extension members", &q.extension_members),
+        ("collations", &q.collations),
+        ("types", &q.types),
+        ("domain constraints", &q.domain_constraints),
+        ("sequences", &q.sequences),
+        ("relations", &q.relations),
+        ("columns", &q.columns),
+        ("identity sequences", &q.identity_sequences),
+        ("constraints", &q.constraints),
+        ("operator classes", &q.opclasses),
+        ("collation names", &q.all_collations),
+        ("indexes", &q.indexes),
+        ("triggers", &q.triggers),
+        ("policies", &q.policies),
+        ("functions", &q.functions),
+        ("dependencies", &q.dependencies),
+    ];
+    let mut results: FuturesOrdered<_> = queries
+        .into_iter()
+        .map(|(name, sql)| async move {
+            client.query(sql, &[]).await.map_err(|e| Error::query(format!("reading {name}"), e))
+        })
+        .collect();
+    let mut next = async || results.next().await.expect("one result per query");
 
-    let mut b = Builder { catalog: Catalog::default(), oids: Oids::default() };
+    let mut b = Builder {
+        catalog: Catalog::default(),
+        oids: Oids::default(),
+        tables: HashMap::default(),
+        views: HashMap::default(),
+    };
     b.catalog.facts.server_version_num = version;
-    b.schemas(&schemas)?;
-    b.extensions(&extensions, &members);
-    b.collations(&collations);
-    b.types(&types, &domain_constraints)?;
-    b.sequences(&sequences)?;
-    let relations = b.relations(&relations)?;
-    b.columns(&columns, &identities, &relations)?;
-    b.constraints(&constraints, &relations);
-    b.indexes(&indexes, &relations, &opclasses, &all_collations)?;
-    b.triggers(&triggers, &relations);
-    b.policies(&policies, &relations);
-    b.functions(&functions)?;
-    b.dependencies(&dependencies);
+    b.schemas(&next().await?)?;
+    let extensions = next().await?;
+    b.extensions(&extensions, &next().await?);
+    b.collations(&next().await?);
+    let types = next().await?;
+    b.types(&types, &next().await?)?;
+    b.sequences(&next().await?)?;
+    let relations = b.relations(&next().await?)?;
+    let columns = next().await?;
+    b.columns(&columns, &next().await?, &relations)?;
+    b.constraints(&next().await?, &relations);
+    let (opclasses, collations) = (next().await?, next().await?);
+    b.indexes(&next().await?, &relations, &opclasses, &collations)?;
+    b.triggers(&next().await?, &relations);
+    b.policies(&next().await?, &relations);
+    b.functions(&next().await?)?;
+    b.dependencies(&next().await?);
+    b.catalog.tables = b.tables.drain().map(|(_, named)| named).collect();
+    b.catalog.views = b.views.drain().map(|(_, named)| named).collect();
     Ok(b.catalog)
 }
 
@@ -183,6 +189,10 @@ enum RelKind {
 struct Builder {
     catalog: Catalog,
     oids: Oids,
+    /// Tables and views by OID while they are being filled in; moved into the catalog at
+    /// the end (one ordered insertion each instead of a name lookup per column).
+    tables: HashMap<u32, (QualName, Table)>,
+    views: HashMap<u32, (QualName, View)>,
 }
 
 fn oid(row: &Row, i: usize) -> u32 {
@@ -267,7 +277,7 @@ impl Builder {
     }
 
     fn types(&mut self, rows: &[Row], domain_constraints: &[Row]) -> Result<(), Error> {
-        let mut domains_by_oid: HashMap<u32, QualName> = HashMap::new();
+        let mut domains_by_oid: HashMap<u32, QualName> = HashMap::default();
         for row in rows {
             let type_oid = oid(row, 0);
             let name = QualName::new(text(row, 1), text(row, 2));
@@ -352,7 +362,7 @@ impl Builder {
     }
 
     fn relations(&mut self, rows: &[Row]) -> Result<Relations, Error> {
-        let mut by_oid = HashMap::new();
+        let mut by_oid = HashMap::default();
         for row in rows {
             let rel_oid = oid(row, 0);
             let name = QualName::new(text(row, 1), text(row, 2));
@@ -375,19 +385,22 @@ impl Builder {
                     self.oids.class.insert(rel_oid, id.clone());
                     self.oids.types.insert(oid(row, 20), id);
                     by_oid.insert(rel_oid, (name.clone(), RelKind::View));
-                    self.catalog.views.insert(
-                        name,
-                        View {
-                            materialized: relkind == "m",
-                            definition: opt_text(row, 15).unwrap_or_default(),
-                            columns: Vec::new(),
-                            options,
-                            populated: relkind == "m" && row.get::<_, bool>(16),
-                            indexes: BTreeMap::new(),
-                            triggers: BTreeMap::new(),
-                            comment: opt_text(row, 10),
-                            grants: grants(row, 11)?,
-                        },
+                    self.views.insert(
+                        rel_oid,
+                        (
+                            name,
+                            View {
+                                materialized: relkind == "m",
+                                definition: opt_text(row, 15).unwrap_or_default(),
+                                columns: Vec::new(),
+                                options,
+                                populated: relkind == "m" && row.get::<_, bool>(16),
+                                indexes: BTreeMap::new(),
+                                triggers: BTreeMap::new(),
+                                comment: opt_text(row, 10),
+                                grants: grants(row, 11)?,
+                            },
+                        ),
                     );
                 }
                 _ => {
@@ -412,25 +425,28 @@ impl Builder {
                     } else {
                         (None, parents)
                     };
-                    self.catalog.tables.insert(
-                        name,
-                        Table {
-                            kind: if relkind == "p" { TableKind::Partitioned } else { TableKind::Ordinary },
-                            unlogged: text(row, 4) == "u",
-                            columns: Vec::new(),
-                            partition_key: opt_text(row, 5),
-                            partition_of,
-                            inherits,
-                            constraints: BTreeMap::new(),
-                            indexes: BTreeMap::new(),
-                            triggers: BTreeMap::new(),
-                            policies: BTreeMap::new(),
-                            rls_enabled: row.get(8),
-                            rls_forced: row.get(9),
-                            options,
-                            comment: opt_text(row, 10),
-                            grants: grants(row, 11)?,
-                        },
+                    self.tables.insert(
+                        rel_oid,
+                        (
+                            name,
+                            Table {
+                                kind: if relkind == "p" { TableKind::Partitioned } else { TableKind::Ordinary },
+                                unlogged: text(row, 4) == "u",
+                                columns: Vec::new(),
+                                partition_key: opt_text(row, 5),
+                                partition_of,
+                                inherits,
+                                constraints: BTreeMap::new(),
+                                indexes: BTreeMap::new(),
+                                triggers: BTreeMap::new(),
+                                policies: BTreeMap::new(),
+                                rls_enabled: row.get(8),
+                                rls_forced: row.get(9),
+                                options,
+                                comment: opt_text(row, 10),
+                                grants: grants(row, 11)?,
+                            },
+                        ),
                     );
                 }
             }
@@ -462,7 +478,7 @@ impl Builder {
             };
             match kind {
                 RelKind::View => {
-                    if let Some(view) = self.catalog.views.get_mut(rel) {
+                    if let Some((_, view)) = self.views.get_mut(&rel_oid) {
                         view.columns.push(ViewColumn { name, data_type, comment: opt_text(row, 12) });
                     }
                 }
@@ -474,7 +490,7 @@ impl Builder {
                     }
                 }
                 RelKind::Table => {
-                    let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
+                    let Some((_, table)) = self.tables.get_mut(&rel_oid) else { continue };
                     if let Some(attrdef) = opt_oid(row, 5) {
                         self.oids
                             .attrdefs
@@ -545,7 +561,7 @@ impl Builder {
                 _ => None,
             };
             let columns = self.column_names(oid(row, 1), &row.get::<_, Option<Vec<i16>>>(8));
-            let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
+            let Some((_, table)) = self.tables.get_mut(&oid(row, 1)) else { continue };
             table.constraints.insert(
                 name,
                 Constraint {
@@ -659,9 +675,9 @@ impl Builder {
                 parent_index,
                 comment: opt_text(row, 16),
             };
-            if let Some(table) = self.catalog.tables.get_mut(rel) {
+            if let Some((_, table)) = self.tables.get_mut(&table_oid) {
                 table.indexes.insert(name, index);
-            } else if let Some(view) = self.catalog.views.get_mut(rel) {
+            } else if let Some((_, view)) = self.views.get_mut(&table_oid) {
                 view.indexes.insert(name, index);
             }
         }
@@ -679,9 +695,9 @@ impl Builder {
                 function: FunctionId { name: QualName::new(text(row, 5), text(row, 6)), identity_args: text(row, 7) },
                 comment: opt_text(row, 8),
             };
-            if let Some(table) = self.catalog.tables.get_mut(rel) {
+            if let Some((_, table)) = self.tables.get_mut(&oid(row, 1)) {
                 table.triggers.insert(name, trigger);
-            } else if let Some(view) = self.catalog.views.get_mut(rel) {
+            } else if let Some((_, view)) = self.views.get_mut(&oid(row, 1)) {
                 view.triggers.insert(name, trigger);
             }
         }
@@ -690,7 +706,7 @@ impl Builder {
     fn policies(&mut self, rows: &[Row], relations: &Relations) {
         for row in rows {
             let Some((rel, RelKind::Table)) = relations.by_oid.get(&oid(row, 1)) else { continue };
-            let Some(table) = self.catalog.tables.get_mut(rel) else { continue };
+            let Some((_, table)) = self.tables.get_mut(&oid(row, 1)) else { continue };
             let name = text(row, 2);
             self.oids.policies.insert(oid(row, 0), ObjId::Policy { table: rel.clone(), name: name.clone() });
             let command = match text(row, 3).as_str() {
