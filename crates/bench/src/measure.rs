@@ -14,12 +14,15 @@ pub struct Sample {
     pub max_rss_kb: i64,
 }
 
-/// Runs `program args...` with stdout written to `stdout_path`, measured in a wrapper.
-pub fn run(stdout_path: &str, program: &str, args: &[String]) -> anyhow::Result<Sample> {
+/// Runs `program args...` with stdout written to `stdout_path`, measured in a wrapper;
+/// exit codes other than those in `ok_codes` are failures.
+pub fn run(stdout_path: &str, ok_codes: &[i32], program: &str, args: &[String]) -> anyhow::Result<Sample> {
     let me = std::env::current_exe()?;
+    let codes: Vec<String> = ok_codes.iter().map(i32::to_string).collect();
     let out = Command::new(me)
         .arg("measure")
         .arg(stdout_path)
+        .arg(codes.join(","))
         .arg("--")
         .arg(program)
         .args(args)
@@ -36,9 +39,12 @@ pub fn run(stdout_path: &str, program: &str, args: &[String]) -> anyhow::Result<
     })
 }
 
-/// The wrapper: `measure OUTFILE -- PROGRAM ARGS...`; prints one JSON object.
+/// The wrapper: `measure OUTFILE OK_CODES -- PROGRAM ARGS...`; prints one JSON object.
 pub fn child_main(args: &[String]) -> anyhow::Result<()> {
-    let [outfile, sep, program, rest @ ..] = args else { bail!("usage: measure OUTFILE -- PROGRAM ARGS...") };
+    let [outfile, ok_codes, sep, program, rest @ ..] = args else {
+        bail!("usage: measure OUTFILE OK_CODES -- PROGRAM ARGS...")
+    };
+    let ok_codes: Vec<i32> = ok_codes.split(',').filter_map(|c| c.parse().ok()).collect();
     if sep != "--" {
         bail!("usage: measure OUTFILE -- PROGRAM ARGS...");
     }
@@ -47,7 +53,7 @@ pub fn child_main(args: &[String]) -> anyhow::Result<()> {
     let status =
         Command::new(program).args(rest).stdout(stdout).status().with_context(|| format!("starting {program}"))?;
     let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if !status.success() {
+    if !status.code().is_some_and(|c| ok_codes.contains(&c)) {
         bail!("{program} exited with {status}");
     }
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;

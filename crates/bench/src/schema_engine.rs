@@ -138,6 +138,7 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     for run in 0..o.runs {
         let sample = measure::run(
             &cutover_out,
+            &[0],
             &o.cutover.to_string_lossy(),
             &["diff".into(), "--from".into(), from_url.clone(), "--to".into(), to_url.clone()],
         )?;
@@ -150,13 +151,10 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     let migra_out = out_dir.join("cutover-bench-migra.sql").to_string_lossy().into_owned();
     if let Some(migra) = &o.migra {
         for run in 0..o.runs {
-            let sample = measure::run(&migra_out, migra, &["--unsafe".into(), from_url.clone(), to_url.clone()]);
-            // migra exits 2 when it found differences, which the wrapper reports as a failure;
-            // treat that as success if it wrote output.
-            let sample = match sample {
-                Ok(s) => s,
-                Err(e) => return Err(e).context("running migra"),
-            };
+            // migra exits with 2 when it found differences.
+            let sample =
+                measure::run(&migra_out, &[0, 2], migra, &["--unsafe".into(), from_url.clone(), to_url.clone()])
+                    .context("running migra")?;
             eprintln!("migra run {}: {:.0} ms, {} KiB", run + 1, sample.wall_ms, sample.max_rss_kb);
             migra_samples.push(sample);
         }

@@ -420,12 +420,15 @@ impl Catalog {
 
 impl Catalog {
     /// The catalog in the form used to decide whether two catalogs hold the same schema:
-    /// facts cleared, table columns sorted by name (a column added later lands at the end
-    /// of the table, which changes nothing a query can see by name), and the "declared
-    /// locally too" flag of inherited columns ignored (no DDL can clear it once set).
+    /// facts and dependencies cleared (dependencies are derived, and PostgreSQL's choices in
+    /// them can differ between equal schemas, such as which of two unique indexes on the
+    /// same columns a foreign key uses), table columns sorted by name (a column added later
+    /// lands at the end of the table, which changes nothing a query can see by name), and
+    /// the "declared locally too" flag of inherited columns ignored (no DDL can clear it).
     pub fn canonical(&self) -> Catalog {
         let mut out = self.clone();
         out.facts = Facts::default();
+        out.dependencies.clear();
         for table in out.tables.values_mut() {
             table.columns.sort_by(|a, b| a.name.cmp(&b.name));
             if !table.inherits.is_empty() {

@@ -103,17 +103,17 @@ pub async fn converge(from: &TestDb, to: &TestDb, options: &DiffOptions, check_m
     Ok(first)
 }
 
-/// A readable description of where two catalogs differ (first differing lines of their JSON).
+/// A readable description of where two catalogs differ: the first differing lines of
+/// their pretty-printed forms, with context.
 pub fn model_difference(a: &Catalog, b: &Catalog) -> String {
-    let a = serde_json::to_string_pretty(a).unwrap_or_default();
-    let b = serde_json::to_string_pretty(b).unwrap_or_default();
+    let (a, b) = (format!("{a:#?}"), format!("{b:#?}"));
     let al: Vec<&str> = a.lines().collect();
     let bl: Vec<&str> = b.lines().collect();
     let first = al.iter().zip(&bl).position(|(x, y)| x != y).unwrap_or(al.len().min(bl.len()));
-    let start = first.saturating_sub(8);
+    let start = first.saturating_sub(12);
     format!(
-        "--- after applying (line {first}) ---\n{}\n--- desired ---\n{}",
-        al[start..(first + 8).min(al.len())].join("\n"),
-        bl[start..(first + 8).min(bl.len())].join("\n")
+        "--- after applying (from line {start}) ---\n{}\n--- desired ---\n{}",
+        al[start..(first + 6).min(al.len())].join("\n"),
+        bl[start..(first + 6).min(bl.len())].join("\n")
     )
 }

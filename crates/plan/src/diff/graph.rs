@@ -9,7 +9,8 @@
 //! 2. a statement that releases X runs before every statement that drops X;
 //! 3. a *drop* that releases X also runs before every statement that vacates X (so a
 //!    dependent is gone before its referent is renamed away or altered in place);
-//! 4. a statement that vacates X runs before the statement that creates X again, and
+//! 4. a statement that must run once X is gone (`after_drop`) follows the drop of X;
+//! 5. a statement that vacates X runs before the statement that creates X again, and
 //!    before any statement that creates another object under the same relation name
 //!    (tables, views, sequences, indexes and composite types share one namespace).
 //!
@@ -68,6 +69,9 @@ pub struct Node {
     pub vacates: Vec<ObjId>,
     pub requires: Vec<ObjId>,
     pub releases: Vec<ObjId>,
+    /// Objects of the old catalog that must be gone before this statement runs (a column
+    /// can only lose NOT NULL once the primary key over it is dropped).
+    pub after_drop: Vec<ObjId>,
     /// Nodes (by index) that must run before this one, beyond what the objects imply.
     pub after: Vec<usize>,
 }
@@ -83,6 +87,7 @@ impl Node {
             vacates: Vec::new(),
             requires: Vec::new(),
             releases: Vec::new(),
+            after_drop: Vec::new(),
             after: Vec::new(),
         }
     }
@@ -154,6 +159,11 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
         }
         for &a in &node.after {
             edge(a, i);
+        }
+        for id in &node.after_drop {
+            for &d in droppers.get(id).into_iter().flatten() {
+                edge(d, i);
+            }
         }
         for id in &node.creates {
             if let Some(name) = relation_name(id) {

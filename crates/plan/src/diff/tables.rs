@@ -262,7 +262,7 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
         ctx.push(node)
     };
     if o.unlogged != n.unlogged {
-        table_alter(ctx, if n.unlogged { TableAction::SetUnlogged } else { TableAction::SetLogged });
+        persistence(ctx, name, n.unlogged);
     }
 
     // Partition membership.
@@ -404,6 +404,34 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
     }
 
     table_meta(ctx, name, Some(o), n);
+}
+
+/// SET LOGGED / SET UNLOGGED. A permanent table may not reference an unlogged one, so a
+/// table becomes unlogged only after the permanent tables referencing it stopped doing so
+/// (their foreign keys dropped, or they became unlogged first), and becomes logged only
+/// after the tables it references did.
+fn persistence(ctx: &mut Ctx, name: &QualName, unlogged: bool) {
+    let table_id = ObjId::Table { name: name.clone() };
+    let action = if unlogged { TableAction::SetUnlogged } else { TableAction::SetLogged };
+    let mut node = ctx.alter(alter_stmt(name, action), Rank::Tables, vec![table_id.clone()]);
+    node.creates.push(table_id);
+    for (other, table) in &ctx.old.tables {
+        for (cname, c) in &table.constraints {
+            let Some(fk) = &c.foreign_key else { continue };
+            let (from, to) = (other, &fk.referenced_table);
+            if from == to {
+                continue;
+            }
+            if unlogged && to == name {
+                node.after_drop.push(constraint_id(from, cname));
+                node.requires.push(ObjId::Table { name: from.clone() });
+            } else if !unlogged && from == name {
+                node.after_drop.push(constraint_id(from, cname));
+                node.requires.push(ObjId::Table { name: to.clone() });
+            }
+        }
+    }
+    ctx.push(node);
 }
 
 fn columns(ctx: &mut Ctx, table: &QualName, o: &Table, n: &Table) {
@@ -576,7 +604,11 @@ fn alter_column(ctx: &mut Ctx, table: &QualName, oc: &Column, nc: &Column) {
         } else {
             TableAction::DropNotNull { column: column.clone() }
         };
-        let node = ctx.alter(alter_stmt(table, action), Rank::Tables, vec![id.clone()]);
+        let mut node = ctx.alter(alter_stmt(table, action), Rank::Tables, vec![id.clone()]);
+        if !nc.not_null {
+            // PostgreSQL refuses while the column is in a primary key.
+            node.after_drop = primary_keys_over(ctx.old, table, &column);
+        }
         chain(ctx, node);
     }
     match (&oc.identity, &nc.identity) {
@@ -606,6 +638,18 @@ fn alter_column(ctx: &mut Ctx, table: &QualName, oc: &Column, nc: &Column) {
         }
         _ => {}
     }
+}
+
+/// The primary keys of the old catalog that include `table.column`.
+fn primary_keys_over(catalog: &Catalog, table: &QualName, column: &str) -> Vec<ObjId> {
+    catalog
+        .tables
+        .get(table)
+        .into_iter()
+        .flat_map(|t| &t.constraints)
+        .filter(|(_, c)| c.kind == ConstraintKind::PrimaryKey && c.columns.iter().any(|k| k == column))
+        .map(|(name, _)| constraint_id(table, name))
+        .collect()
 }
 
 /// `USING` for a type change: through text when the target is an enum or domain replaced
