@@ -471,3 +471,8 @@ fn regression_seed_11403065131548501330_unlogged_order() {
 fn regression_seed_17198608701572913289_drop_not_null_after_primary_key() {
     check_pair(17198608701572913289, 7).unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn regression_seed_17914836813041909678_one_primary_key_at_a_time() {
+    check_pair(17914836813041909678, 6).unwrap_or_else(|e| panic!("{e}"));
+}

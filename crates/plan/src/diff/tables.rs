@@ -167,7 +167,19 @@ fn add_constraint(ctx: &mut Ctx, table: &QualName, cname: &str, c: &Constraint) 
         not_valid: !c.validated,
     };
     let rank = if c.kind == ConstraintKind::ForeignKey { Rank::AddForeignKeys } else { Rank::AddConstraintsIndexes };
-    let node = ctx.create(alter_stmt(table, action), rank, vec![constraint_id(table, cname)]);
+    let mut node = ctx.create(alter_stmt(table, action), rank, vec![constraint_id(table, cname)]);
+    if c.kind == ConstraintKind::PrimaryKey {
+        // A table has one primary key: a new one (under another name) waits for the old.
+        node.after_drop = ctx
+            .old
+            .tables
+            .get(table)
+            .into_iter()
+            .flat_map(|t| &t.constraints)
+            .filter(|(_, c)| c.kind == ConstraintKind::PrimaryKey)
+            .map(|(name, _)| constraint_id(table, name))
+            .collect();
+    }
     ctx.push(node);
 }
 
