@@ -15,8 +15,9 @@ pub struct Catalog {
     pub tables: BTreeMap<QualName, Table>,
     pub views: BTreeMap<QualName, View>,
     pub functions: BTreeMap<FunctionId, Function>,
-    /// What depends on what, from `pg_depend`, between objects of this catalog.
-    pub dependencies: BTreeSet<Dependency>,
+    /// What depends on what, from `pg_depend`, between objects of this catalog; sorted,
+    /// without duplicates.
+    pub dependencies: Vec<Dependency>,
     /// Facts about the server and the data; not part of the schema (ignored when comparing).
     pub facts: Facts,
 }

@@ -67,7 +67,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     // All queries are sent at once, pipelined on the one connection, in the order the
     // builder needs their results; each result is built into the catalog as soon as it has
     // arrived, while the server works on the ones after it.
-    let queries: [(&str, &str); 18] = [
+    let queries: [(&str, &str); 19] = [
         ("schemas", &q.schemas),
         ("extensions", &q.extensions),
         ("extension members", &q.extension_members),
@@ -81,6 +81,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
         ("constraints", &q.constraints),
         ("operator classes", &q.opclasses),
         ("collation names", &q.all_collations),
+        ("index attribute options", &q.index_attribute_options),
         ("indexes", &q.indexes),
         ("triggers", &q.triggers),
         ("policies", &q.policies),
@@ -112,13 +113,16 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     let relations = b.relations(&next().await?)?;
     let columns = next().await?;
     b.columns(&columns, &next().await?, &relations)?;
+    drop(columns);
     b.constraints(&next().await?, &relations);
-    let (opclasses, collations) = (next().await?, next().await?);
-    b.indexes(&next().await?, &relations, &opclasses, &collations)?;
+    let (opclasses, collations, attoptions) = (next().await?, next().await?, next().await?);
+    b.indexes(&next().await?, &relations, &opclasses, &collations, &attoptions);
     b.triggers(&next().await?, &relations);
     b.policies(&next().await?, &relations);
     b.functions(&next().await?)?;
     b.dependencies(&next().await?);
+    b.catalog.dependencies.sort_unstable();
+    b.catalog.dependencies.dedup();
     b.catalog.tables = b.tables.drain().map(|(_, named)| named).collect();
     b.catalog.views = b.views.drain().map(|(_, named)| named).collect();
     Ok(b.catalog)
@@ -541,7 +545,12 @@ impl Builder {
         for row in rows {
             let Some((rel, RelKind::Table)) = relations.by_oid.get(&oid(row, 1)) else { continue };
             let name = text(row, 2);
-            self.oids.constraints.insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: name.clone() });
+            let id = ObjId::Constraint { table: rel.clone(), name: name.clone() };
+            if matches!(text(row, 3).as_str(), "p" | "u" | "x") {
+                // The constraint's index stands for the constraint (foreign keys depend on it).
+                self.oids.class.insert(oid(row, 18), id.clone());
+            }
+            self.oids.constraints.insert(oid(row, 0), id);
             let kind = match text(row, 3).as_str() {
                 "p" => ConstraintKind::PrimaryKey,
                 "u" => ConstraintKind::Unique,
@@ -585,7 +594,12 @@ impl Builder {
         relations: &Relations,
         opclasses: &[Row],
         collations: &[Row],
-    ) -> Result<(), Error> {
+        attoptions: &[Row],
+    ) {
+        let mut options_by_index: HashMap<u32, Vec<(i16, Vec<String>)>> = HashMap::default();
+        for r in attoptions {
+            options_by_index.entry(oid(r, 0)).or_default().push((r.get(1), r.get(2)));
+        }
         // Operator classes by OID: `None` for a default class (not printed), else its name.
         let opclasses: HashMap<u32, Option<String>> = opclasses
             .iter()
@@ -603,11 +617,6 @@ impl Builder {
             let table_oid = oid(row, 1);
             let Some((rel, _)) = relations.by_oid.get(&table_oid) else { continue };
             let name = text(row, 2);
-            if let Some(constraint) = opt_text(row, 17) {
-                // The index of a primary key, unique or exclusion constraint is the constraint.
-                self.oids.class.insert(oid(row, 0), ObjId::Constraint { table: rel.clone(), name: constraint });
-                continue;
-            }
             self.oids.class.insert(oid(row, 0), ObjId::Index { name: QualName::new(rel.schema.clone(), name.clone()) });
             let parent_index = match (opt_text(row, 14), opt_text(row, 15)) {
                 (Some(s), Some(n)) => Some(QualName::new(s, n)),
@@ -619,13 +628,7 @@ impl Builder {
             let index_collations: Vec<u32> = row.get(8);
             let flags: Vec<i16> = row.get(9);
             let expressions: Vec<Option<String>> = row.get::<_, Option<Vec<Option<String>>>>(10).unwrap_or_default();
-            let attoptions: Vec<(i32, Vec<String>)> = match opt_text(row, 19) {
-                Some(json) => serde_json::from_str(&json).map_err(|e| Error::Query {
-                    what: "reading operator class options".into(),
-                    message: e.to_string(),
-                })?,
-                None => Vec::new(),
-            };
+            let attoptions = options_by_index.remove(&oid(row, 0)).unwrap_or_default();
             let mut keys = Vec::with_capacity(key_count);
             for (k, &attnum) in attnums.iter().take(key_count).enumerate() {
                 let column =
@@ -661,7 +664,7 @@ impl Builder {
                 .skip(key_count)
                 .filter_map(|&n| self.oids.attnames.get(&(table_oid, n as i32)).cloned())
                 .collect();
-            let mut options: Vec<String> = row.get::<_, Option<Vec<String>>>(18).unwrap_or_default();
+            let mut options: Vec<String> = row.get::<_, Option<Vec<String>>>(17).unwrap_or_default();
             options.sort();
             let index = Index {
                 method: text(row, 3),
@@ -681,7 +684,6 @@ impl Builder {
                 view.indexes.insert(name, index);
             }
         }
-        Ok(())
     }
 
     fn triggers(&mut self, rows: &[Row], relations: &Relations) {
@@ -764,7 +766,7 @@ impl Builder {
             if let (ObjId::Sequence { name }, ObjId::Column { .. }, "a") = (&dependent, &referenced, deptype.as_str()) {
                 dependent = ObjId::SequenceOwner { name: name.clone() };
             }
-            self.catalog.dependencies.insert(Dependency { dependent, referenced });
+            self.catalog.dependencies.push(Dependency { dependent, referenced });
         }
     }
 }

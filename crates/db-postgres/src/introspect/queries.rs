@@ -51,6 +51,7 @@ pub struct Queries {
     pub columns: String,
     pub constraints: String,
     pub indexes: String,
+    pub index_attribute_options: String,
     pub opclasses: String,
     pub all_collations: String,
     pub triggers: String,
@@ -204,7 +205,7 @@ impl Queries {
                  pg_get_constraintdef(con.oid), con.convalidated, con.condeferrable, con.condeferred, \
                  con.conkey, fn.nspname::text, fc.relname::text, con.confrelid, con.confkey, \
                  con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text, \
-                 ic.relname::text, d.description \
+                 ic.relname::text, d.description, con.conindid \
                  FROM rels c JOIN pg_constraint con ON con.conrelid = c.oid \
                  LEFT JOIN pg_class fc ON fc.oid = con.confrelid \
                  LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
@@ -214,7 +215,7 @@ impl Queries {
                  WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0 AND con.conislocal",
                 rels = user_relations("'r', 'p'"),
             ),
-            // The index of a constraint is the constraint: only its name is needed. Index
+            // The index of a constraint is the constraint (mapped from the constraints query). Index
             // definitions are rebuilt from the catalog (see `cutover-sql`); pg_get_indexdef
             // costs tens of microseconds per index, and its only expensive part (choosing
             // whether to print each operator class) is a lookup here.
@@ -222,14 +223,12 @@ impl Queries {
                 "WITH {rels} \
                  SELECT i.indexrelid, i.indrelid, ic.relname::text, am.amname::text, i.indisunique, \
                  i.indkey::int2[], i.indnkeyatts, i.indclass::oid[], i.indcollation::oid[], i.indoption::int2[], \
-                 CASE WHEN con.oid IS NULL AND i.indexprs IS NOT NULL THEN \
+                 CASE WHEN i.indexprs IS NOT NULL THEN \
                    ARRAY(SELECT CASE WHEN k.num = 0 THEN pg_get_indexdef(i.indexrelid, k.ord::int, false) END \
                      FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) ORDER BY k.ord) END, \
-                 CASE WHEN con.oid IS NULL THEN pg_get_expr(i.indpred, i.indrelid) END, \
+                 pg_get_expr(i.indpred, i.indrelid), \
                  {nulls_not_distinct}, i.indisvalid, \
-                 pn.nspname::text, pc.relname::text, d.description, con.conname::text, ic.reloptions::text[], \
-                 CASE WHEN con.oid IS NULL THEN (SELECT json_agg(json_build_array(ia.attnum, ia.attoptions)) \
-                   FROM pg_attribute ia WHERE ia.attrelid = i.indexrelid AND ia.attoptions IS NOT NULL)::text END \
+                 pn.nspname::text, pc.relname::text, d.description, ic.reloptions::text[] \
                  FROM rels c JOIN pg_index i ON i.indrelid = c.oid \
                  JOIN pg_class ic ON ic.oid = i.indexrelid \
                  JOIN pg_am am ON am.oid = ic.relam \
@@ -239,9 +238,15 @@ impl Queries {
                  LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid \
                    AND con.contype IN ('p', 'u', 'x') \
                  LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = i.indexrelid \
-                   AND d.objsubid = 0",
+                   AND d.objsubid = 0 \
+                 WHERE con.oid IS NULL",
                 rels = user_relations("'r', 'p', 'm'"),
             ),
+            // Operator class parameters live on the index's attributes (PostgreSQL 13+).
+            index_attribute_options: "SELECT a.attrelid, a.attnum, a.attoptions FROM pg_attribute a \
+                 JOIN pg_class c ON c.oid = a.attrelid \
+                 WHERE c.relkind IN ('i', 'I') AND a.attoptions IS NOT NULL"
+                .into(),
             opclasses: "SELECT o.oid, n.nspname::text, o.opcname::text, o.opcdefault \
                  FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace"
                 .into(),
