@@ -67,20 +67,22 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     // All queries are sent at once, pipelined on the one connection, in the order the
     // builder needs their results; each result is built into the catalog as soon as it has
     // arrived, while the server works on the ones after it.
-    let queries: [(&str, &str); 19] = [
+    let queries: [(&str, &str); 21] = [
         ("schemas", &q.schemas),
         ("extensions", &q.extensions),
         ("extension members", &q.extension_members),
         ("collations", &q.collations),
+        ("collation names", &q.all_collations),
         ("types", &q.types),
         ("domain constraints", &q.domain_constraints),
         ("sequences", &q.sequences),
         ("relations", &q.relations),
         ("columns", &q.columns),
+        ("column defaults", &q.column_defaults),
+        ("column comments", &q.column_comments),
         ("identity sequences", &q.identity_sequences),
         ("constraints", &q.constraints),
         ("operator classes", &q.opclasses),
-        ("collation names", &q.all_collations),
         ("index attribute options", &q.index_attribute_options),
         ("indexes", &q.indexes),
         ("triggers", &q.triggers),
@@ -107,15 +109,18 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     let extensions = next().await?;
     b.extensions(&extensions, &next().await?);
     b.collations(&next().await?);
+    let collations: HashMap<u32, QualName> =
+        next().await?.iter().map(|r| (oid(r, 0), QualName::new(text(r, 1), text(r, 2)))).collect();
     let types = next().await?;
     b.types(&types, &next().await?)?;
     b.sequences(&next().await?)?;
     let relations = b.relations(&next().await?)?;
     let columns = next().await?;
-    b.columns(&columns, &next().await?, &relations)?;
+    let (defaults, comments, identities) = (next().await?, next().await?, next().await?);
+    b.columns(&columns, &defaults, &comments, &identities, &relations, &collations)?;
     drop(columns);
     b.constraints(&next().await?, &relations);
-    let (opclasses, collations, attoptions) = (next().await?, next().await?, next().await?);
+    let (opclasses, attoptions) = (next().await?, next().await?);
     b.indexes(&next().await?, &relations, &opclasses, &collations, &attoptions);
     b.triggers(&next().await?, &relations);
     b.policies(&next().await?, &relations);
@@ -463,7 +468,19 @@ impl Builder {
         Ok(Relations { by_oid })
     }
 
-    fn columns(&mut self, rows: &[Row], identities: &[Row], relations: &Relations) -> Result<(), Error> {
+    fn columns(
+        &mut self,
+        rows: &[Row],
+        defaults: &[Row],
+        comments: &[Row],
+        identities: &[Row],
+        relations: &Relations,
+        collations: &HashMap<u32, QualName>,
+    ) -> Result<(), Error> {
+        let defaults: HashMap<(u32, i16), (u32, String)> =
+            defaults.iter().map(|r| ((oid(r, 1), r.get(2)), (oid(r, 0), text(r, 3)))).collect();
+        let mut comments: HashMap<(u32, i32), String> =
+            comments.iter().map(|r| ((oid(r, 0), r.get(1)), text(r, 2))).collect();
         let identities: HashMap<(u32, i32), &Row> =
             identities.iter().map(|r| ((oid(r, 0), r.get::<_, i32>(1)), r)).collect();
         let mut rows: Vec<&Row> = rows.iter().collect();
@@ -473,17 +490,17 @@ impl Builder {
             let Some((rel, kind)) = relations.by_oid.get(&rel_oid) else { continue };
             let attnum: i16 = row.get(1);
             let name = text(row, 2);
+            let attcollation = oid(row, 8);
             self.oids.attnames.insert((rel_oid, attnum as i32), name.clone());
-            self.oids.attcollations.insert((rel_oid, attnum as i32), oid(row, 14));
+            self.oids.attcollations.insert((rel_oid, attnum as i32), attcollation);
             let data_type = text(row, 3);
-            let collation = match (opt_text(row, 9), opt_text(row, 10)) {
-                (Some(s), Some(n)) => Some(QualName::new(s, n)),
-                _ => None,
-            };
+            // Only a collation other than the type's own is part of the column.
+            let collation = (attcollation != oid(row, 9)).then(|| collations.get(&attcollation).cloned()).flatten();
+            let comment = comments.remove(&(rel_oid, attnum as i32));
             match kind {
                 RelKind::View => {
                     if let Some((_, view)) = self.views.get_mut(&rel_oid) {
-                        view.columns.push(ViewColumn { name, data_type, comment: opt_text(row, 12) });
+                        view.columns.push(ViewColumn { name, data_type, comment });
                     }
                 }
                 RelKind::Composite => {
@@ -495,20 +512,23 @@ impl Builder {
                 }
                 RelKind::Table => {
                     let Some((_, table)) = self.tables.get_mut(&rel_oid) else { continue };
-                    if let Some(attrdef) = opt_oid(row, 5) {
-                        self.oids
-                            .attrdefs
-                            .insert(attrdef, ObjId::ColumnDefault { table: rel.clone(), column: name.clone() });
-                    }
-                    let expr = opt_text(row, 6);
-                    let generated_kind = text(row, 8);
+                    let expr = match defaults.get(&(rel_oid, attnum)) {
+                        Some((attrdef, expr)) => {
+                            self.oids
+                                .attrdefs
+                                .insert(*attrdef, ObjId::ColumnDefault { table: rel.clone(), column: name.clone() });
+                            Some(expr.clone())
+                        }
+                        None => None,
+                    };
+                    let generated_kind = text(row, 6);
                     let (default, generated) = match generated_kind.as_str() {
                         "s" | "v" => {
                             (None, expr.map(|expression| Generated { expression, stored: generated_kind == "s" }))
                         }
                         _ => (expr, None),
                     };
-                    let identity = match (text(row, 7).as_str(), identities.get(&(rel_oid, attnum as i32))) {
+                    let identity = match (text(row, 5).as_str(), identities.get(&(rel_oid, attnum as i32))) {
                         (kind @ ("a" | "d"), Some(seq)) => Some(Identity {
                             always: kind == "a",
                             sequence: SequenceOptions {
@@ -522,7 +542,7 @@ impl Builder {
                         }),
                         _ => None,
                     };
-                    let is_local = table.partition_of.is_none() && row.get::<_, bool>(11);
+                    let is_local = table.partition_of.is_none() && row.get::<_, bool>(7);
                     table.columns.push(Column {
                         name,
                         data_type,
@@ -532,8 +552,8 @@ impl Builder {
                         generated,
                         collation,
                         is_local,
-                        comment: opt_text(row, 12),
-                        grants: grants(row, 13)?,
+                        comment,
+                        grants: grants(row, 10)?,
                     });
                 }
             }
@@ -593,7 +613,7 @@ impl Builder {
         rows: &[Row],
         relations: &Relations,
         opclasses: &[Row],
-        collations: &[Row],
+        collations: &HashMap<u32, QualName>,
         attoptions: &[Row],
     ) {
         let mut options_by_index: HashMap<u32, Vec<(i16, Vec<String>)>> = HashMap::default();
@@ -611,8 +631,6 @@ impl Builder {
                 (oid(r, 0), (!r.get::<_, bool>(3)).then_some(name))
             })
             .collect();
-        let collations: HashMap<u32, QualName> =
-            collations.iter().map(|r| (oid(r, 0), QualName::new(text(r, 1), text(r, 2)))).collect();
         for row in rows {
             let table_oid = oid(row, 1);
             let Some((rel, _)) = relations.by_oid.get(&table_oid) else { continue };

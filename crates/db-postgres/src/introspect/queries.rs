@@ -49,6 +49,8 @@ pub struct Queries {
     pub sequences: String,
     pub relations: String,
     pub columns: String,
+    pub column_defaults: String,
+    pub column_comments: String,
     pub constraints: String,
     pub indexes: String,
     pub index_attribute_options: String,
@@ -178,26 +180,25 @@ impl Queries {
                 grants = grants("c.relacl", 'r', "c.relowner"),
                 ext = not_extension_member("pg_class", "c.oid"),
             ),
+            // Attributes only; defaults and comments come from their own (much smaller)
+            // catalogs in separate queries, which is cheaper than joining them per attribute.
             columns: format!(
                 "WITH {rels} \
                  SELECT a.attrelid, a.attnum, a.attname::text, format_type(a.atttypid, a.atttypmod), \
-                 a.attnotnull, ad.oid, pg_get_expr(ad.adbin, ad.adrelid), a.attidentity::text, \
-                 a.attgenerated::text, \
-                 CASE WHEN a.attcollation <> t.typcollation THEN cn.nspname::text END, \
-                 CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END, \
-                 a.attislocal, d.description, \
-                 CASE WHEN a.attacl IS NOT NULL THEN {grants} END, a.attcollation \
+                 a.attnotnull, a.attidentity::text, a.attgenerated::text, a.attislocal, \
+                 a.attcollation, t.typcollation, \
+                 CASE WHEN a.attacl IS NOT NULL THEN {grants} END \
                  FROM rels c JOIN pg_attribute a ON a.attrelid = c.oid \
                  JOIN pg_type t ON t.oid = a.atttypid \
-                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
-                 LEFT JOIN pg_collation co ON co.oid = a.attcollation AND a.attcollation <> t.typcollation \
-                 LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace \
-                 LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = a.attrelid \
-                   AND d.objsubid = a.attnum \
                  WHERE a.attnum > 0 AND NOT a.attisdropped",
                 rels = user_relations("'r', 'p', 'v', 'm', 'c'"),
                 grants = grants("a.attacl", 'c', "c.relowner"),
             ),
+            column_defaults:
+                "SELECT ad.oid, ad.adrelid, ad.adnum, pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad".into(),
+            column_comments: "SELECT d.objoid, d.objsubid, d.description FROM pg_description d \
+                 WHERE d.classoid = 'pg_class'::regclass AND d.objsubid > 0"
+                .into(),
             // Key columns come back as attribute numbers and are named from the columns query.
             constraints: format!(
                 "WITH {rels} \
