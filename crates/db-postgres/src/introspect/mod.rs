@@ -67,7 +67,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     // All queries are sent at once, pipelined on the one connection, in the order the
     // builder needs their results; each result is built into the catalog as soon as it has
     // arrived, while the server works on the ones after it.
-    let queries: [(&str, &str); 21] = [
+    let queries: [(&str, &str); 22] = [
         ("schemas", &q.schemas),
         ("extensions", &q.extensions),
         ("extension members", &q.extension_members),
@@ -88,6 +88,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
         ("triggers", &q.triggers),
         ("policies", &q.policies),
         ("functions", &q.functions),
+        ("array types", &q.array_types),
         ("dependencies", &q.dependencies),
     ];
     let mut results: FuturesOrdered<_> = queries
@@ -125,7 +126,8 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     b.triggers(&next().await?, &relations);
     b.policies(&next().await?, &relations);
     b.functions(&next().await?)?;
-    b.dependencies(&next().await?);
+    let arrays = next().await?;
+    b.dependencies(&arrays, &next().await?);
     b.catalog.dependencies.sort_unstable();
     b.catalog.dependencies.dedup();
     b.catalog.tables = b.tables.drain().map(|(_, named)| named).collect();
@@ -634,6 +636,9 @@ impl Builder {
         for row in rows {
             let table_oid = oid(row, 1);
             let Some((rel, _)) = relations.by_oid.get(&table_oid) else { continue };
+            if self.oids.class.contains_key(&oid(row, 0)) {
+                continue; // the index of a constraint, which stands for it
+            }
             let name = text(row, 2);
             self.oids.class.insert(oid(row, 0), ObjId::Index { name: QualName::new(rel.schema.clone(), name.clone()) });
             let parent_index = match (opt_text(row, 14), opt_text(row, 15)) {
@@ -770,10 +775,16 @@ impl Builder {
         Ok(())
     }
 
-    fn dependencies(&mut self, rows: &[Row]) {
+    fn dependencies(&mut self, arrays: &[Row], rows: &[Row]) {
+        let element: HashMap<u32, u32> = arrays.iter().map(|r| (oid(r, 0), oid(r, 1))).collect();
         for row in rows {
             let (classid, objid, subid) = (oid(row, 0), oid(row, 1), row.get::<_, i32>(2));
-            let (refclassid, refobjid, refsubid) = (oid(row, 3), oid(row, 4), row.get::<_, i32>(5));
+            let (refclassid, mut refobjid, refsubid) = (oid(row, 3), oid(row, 4), row.get::<_, i32>(5));
+            if refclassid == PG_TYPE
+                && let Some(&elem) = element.get(&refobjid)
+            {
+                refobjid = elem;
+            }
             let deptype = text(row, 6);
             let Some(mut dependent) = self.oids.resolve(classid, objid, subid) else { continue };
             let Some(referenced) = self.oids.resolve(refclassid, refobjid, refsubid) else { continue };

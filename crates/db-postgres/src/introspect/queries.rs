@@ -60,6 +60,7 @@ pub struct Queries {
     pub policies: String,
     pub functions: String,
     pub dependencies: String,
+    pub array_types: String,
     pub identity_sequences: String,
 }
 
@@ -216,7 +217,8 @@ impl Queries {
                  WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0 AND con.conislocal",
                 rels = user_relations("'r', 'p'"),
             ),
-            // The index of a constraint is the constraint (mapped from the constraints query). Index
+            // The index of a constraint is the constraint (mapped from the constraints query and
+            // skipped by the builder). Index
             // definitions are rebuilt from the catalog (see `cutover-sql`); pg_get_indexdef
             // costs tens of microseconds per index, and its only expensive part (choosing
             // whether to print each operator class) is a lookup here.
@@ -236,17 +238,14 @@ impl Queries {
                  LEFT JOIN pg_inherits inh ON inh.inhrelid = i.indexrelid \
                  LEFT JOIN pg_class pc ON pc.oid = inh.inhparent \
                  LEFT JOIN pg_namespace pn ON pn.oid = pc.relnamespace \
-                 LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid \
-                   AND con.contype IN ('p', 'u', 'x') \
                  LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = i.indexrelid \
-                   AND d.objsubid = 0 \
-                 WHERE con.oid IS NULL",
+                   AND d.objsubid = 0",
                 rels = user_relations("'r', 'p', 'm'"),
             ),
             // Operator class parameters live on the index's attributes (PostgreSQL 13+).
+            // (Column options of tables come back too and are ignored.)
             index_attribute_options: "SELECT a.attrelid, a.attnum, a.attoptions FROM pg_attribute a \
-                 JOIN pg_class c ON c.oid = a.attrelid \
-                 WHERE c.relkind IN ('i', 'I') AND a.attoptions IS NOT NULL"
+                 WHERE a.attoptions IS NOT NULL AND a.attnum > 0"
                 .into(),
             opclasses: "SELECT o.oid, n.nspname::text, o.opcname::text, o.opcdefault \
                  FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace"
@@ -295,12 +294,16 @@ impl Queries {
             // table's row type, a constraint's index, a view's rule, TOAST, identity
             // sequences) and a default always depends on its own column: none of them order
             // anything, and together they are over half of pg_depend.
-            dependencies: "SELECT d.classid, d.objid, d.objsubid, d.refclassid, \
-                 CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE d.refobjid END, \
-                 d.refobjsubid, d.deptype::text \
-                 FROM pg_depend d LEFT JOIN pg_type t ON d.refclassid = 'pg_type'::regclass AND t.oid = d.refobjid \
+            dependencies:
+                "SELECT d.classid, d.objid, d.objsubid, d.refclassid, d.refobjid, d.refobjsubid, d.deptype::text \
+                 FROM pg_depend d \
                  WHERE d.deptype IN ('n', 'a', 'P', 'S') AND d.objid >= 16384 AND d.refobjid >= 16384 \
                  AND NOT (d.classid = 'pg_attrdef'::regclass AND d.refclassid = 'pg_class'::regclass)"
+                    .into(),
+            // Array types stand for their element type, so a column of type `mood[]`
+            // depends on `mood`.
+            array_types: "SELECT t.oid, t.typelem FROM pg_type t \
+                 WHERE t.oid >= 16384 AND t.typcategory = 'A' AND t.typelem <> 0"
                 .into(),
             identity_sequences: "SELECT d.refobjid, d.refobjsubid, s.seqstart, s.seqincrement, s.seqmin, \
                  s.seqmax, s.seqcache, s.seqcycle \
