@@ -13,6 +13,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the statements that turn the --from schema into the --to schema.
     Diff(DiffArgs),
+    /// Plan the change as phases of lock-safe steps (expand, backfill, switch, contract).
+    Plan(PlanArgs),
 }
 
 /// Where schemas come from and how they are compared.
@@ -60,5 +62,38 @@ pub struct DiffArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DiffFormat {
     Sql,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// PostgreSQL major version to plan for (12 to 18); default: the version --from was read from.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(12..=18))]
+    pub pg_version: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Apply the plan, phase by phase, to a scratch copy of the --from schema and check that
+    /// it converges with --to.
+    #[arg(long)]
+    pub validate: bool,
+    /// Accept steps that block a large table (a maintenance window) instead of reporting them
+    /// as blockers.
+    #[arg(long)]
+    pub allow_downtime: bool,
+    /// lock_timeout for every step, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub lock_timeout: u64,
+    /// Rows per backfill batch.
+    #[arg(long, value_name = "N", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Markdown,
     Json,
 }

@@ -5,14 +5,17 @@
 //! - [`scratch`] creates and drops scratch databases on a dev server.
 //! - [`source`] turns a SQL source (a live database, a `.sql` file or a directory) into a
 //!   [`cutover_schema::Catalog`].
+//! - [`execute`] runs plan steps with their timeouts.
 //! - [`introspect`] reads a catalog from a live database in a fixed number of queries,
 //!   inside a read-only transaction.
 
 pub mod cluster;
 pub mod connect;
 mod error;
+pub mod execute;
 pub mod introspect;
 pub mod scratch;
 pub mod source;
+pub mod validate;
 
 pub use error::{Error, describe as error_text};

@@ -160,6 +160,18 @@ pub enum Stmt {
         grant: Grant,
         grant_option_only: bool,
     },
+    RenameIndex {
+        name: QualName,
+        new_name: String,
+    },
+    /// One batch of a backfill: fills `column` from `expression` in up to `batch_size` rows
+    /// where it is still NULL. Repeated until it changes no row.
+    BackfillBatch {
+        table: QualName,
+        column: String,
+        expression: String,
+        batch_size: u64,
+    },
     SetCheckFunctionBodies {
         on: bool,
     },
@@ -281,6 +293,13 @@ pub enum TableAction {
     },
     ValidateConstraint {
         name: String,
+    },
+    /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index [DEFERRABLE ...]`.
+    AddConstraintUsingIndex {
+        name: String,
+        primary_key: bool,
+        index: String,
+        deferrable: Option<String>,
     },
     SetTriggerEnabled {
         trigger: String,
@@ -587,6 +606,15 @@ impl Display for Stmt {
             Stmt::CreateIndex { name, table, index, concurrently } => {
                 render_create_index(f, name, table, index, *concurrently)
             }
+            Stmt::RenameIndex { name, new_name } => {
+                write!(f, "ALTER INDEX {} RENAME TO {}", qualified(name), ident(new_name))
+            }
+            Stmt::BackfillBatch { table, column, expression, batch_size } => write!(
+                f,
+                "UPDATE {t} SET {c} = {expression} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {t} WHERE {c} IS NULL LIMIT {batch_size}))",
+                t = qualified(table),
+                c = ident(column)
+            ),
             Stmt::DropIndex { name, concurrently } => {
                 write!(f, "DROP INDEX {}{}", if *concurrently { "CONCURRENTLY " } else { "" }, qualified(name))
             }
@@ -863,6 +891,19 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
         }
         TableAction::DropConstraint { name } => write!(f, "DROP CONSTRAINT {}", ident(name)),
         TableAction::ValidateConstraint { name } => write!(f, "VALIDATE CONSTRAINT {}", ident(name)),
+        TableAction::AddConstraintUsingIndex { name, primary_key, index, deferrable } => {
+            write!(
+                f,
+                "ADD CONSTRAINT {} {} USING INDEX {}",
+                ident(name),
+                if *primary_key { "PRIMARY KEY" } else { "UNIQUE" },
+                ident(index)
+            )?;
+            if let Some(d) = deferrable {
+                write!(f, " {d}")?;
+            }
+            Ok(())
+        }
         TableAction::SetTriggerEnabled { trigger, enabled } => {
             let verb = match enabled {
                 'D' => "DISABLE TRIGGER",
@@ -940,4 +981,49 @@ fn render_index_key(f: &mut Formatter<'_>, key: &IndexKey) -> fmt::Result {
         }
     }
     Ok(())
+}
+
+/// A drop statement rendered with `IF EXISTS`, for rollbacks that may run after a partial
+/// failure. Statements that are not drops render unchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct IfExists<'a>(pub &'a Stmt);
+
+impl Display for IfExists<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Stmt::DropSchema { name } => write!(f, "DROP SCHEMA IF EXISTS {}", ident(name)),
+            Stmt::DropExtension { name } => write!(f, "DROP EXTENSION IF EXISTS {}", ident(name)),
+            Stmt::DropCollation { name } => write!(f, "DROP COLLATION IF EXISTS {}", qualified(name)),
+            Stmt::DropType { name, domain } => {
+                write!(f, "DROP {} IF EXISTS {}", if *domain { "DOMAIN" } else { "TYPE" }, qualified(name))
+            }
+            Stmt::DropSequence { name } => write!(f, "DROP SEQUENCE IF EXISTS {}", qualified(name)),
+            Stmt::DropTable { name } => write!(f, "DROP TABLE IF EXISTS {}", qualified(name)),
+            Stmt::DropIndex { name, concurrently } => write!(
+                f,
+                "DROP INDEX {}IF EXISTS {}",
+                if *concurrently { "CONCURRENTLY " } else { "" },
+                qualified(name)
+            ),
+            Stmt::DropView { name, materialized } => {
+                write!(f, "DROP {}VIEW IF EXISTS {}", if *materialized { "MATERIALIZED " } else { "" }, qualified(name))
+            }
+            Stmt::DropFunction { id, kind } => {
+                write!(f, "DROP {} IF EXISTS {}", routine_keyword(*kind), routine_signature(id))
+            }
+            Stmt::DropTrigger { table, name } => {
+                write!(f, "DROP TRIGGER IF EXISTS {} ON {}", ident(name), qualified(table))
+            }
+            Stmt::DropPolicy { table, name } => {
+                write!(f, "DROP POLICY IF EXISTS {} ON {}", ident(name), qualified(table))
+            }
+            Stmt::AlterTable { name, action: TableAction::DropColumn { column } } => {
+                write!(f, "ALTER TABLE {} DROP COLUMN IF EXISTS {}", qualified(name), ident(column))
+            }
+            Stmt::AlterTable { name, action: TableAction::DropConstraint { name: constraint } } => {
+                write!(f, "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", qualified(name), ident(constraint))
+            }
+            other => write!(f, "{other}"),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! One module per command; each returns an [`Outcome`] or an error for exit code 2.
 
 mod diff;
+mod plan;
 
 use crate::cli::{Cli, Command, SourceArgs};
 use anyhow::Context;
@@ -31,6 +32,7 @@ impl From<Outcome> for ExitCode {
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Diff(args) => diff::run(args).await,
+        Command::Plan(args) => plan::run(args).await,
     }
 }
 
@@ -47,6 +49,12 @@ impl SourceArgs {
 
     /// Reads both schemas, concurrently, sharing one dev server.
     pub async fn load(&self) -> anyhow::Result<(Catalog, Catalog)> {
+        let (current, desired, _, _) = self.load_with_sources().await?;
+        Ok((current, desired))
+    }
+
+    /// Like [`SourceArgs::load`], also returning the --from source and the dev server.
+    pub async fn load_with_sources(&self) -> anyhow::Result<(Catalog, Catalog, SqlSource, DevServer)> {
         let from = SqlSource::parse(&self.from).context("invalid --from")?;
         let to = SqlSource::parse(&self.to).context("invalid --to")?;
         let dev = DevServer::new(self.dev_url.clone());
@@ -57,11 +65,11 @@ impl SourceArgs {
             let (dev, options) = (dev.clone(), options.clone());
             tokio::spawn(async move { source.load(&dev, &options).await })
         };
-        let (current, desired) = (spawn(from), spawn(to));
+        let (current, desired) = (spawn(from.clone()), spawn(to));
         let (current, desired) = (current.await, desired.await);
         let current =
             current.context("reading the --from schema stopped")?.context("could not read the --from schema")?;
         let desired = desired.context("reading the --to schema stopped")?.context("could not read the --to schema")?;
-        Ok((current, desired))
+        Ok((current, desired, from, dev))
     }
 }

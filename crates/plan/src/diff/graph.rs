@@ -101,6 +101,8 @@ impl Node {
 /// ready and the lowest-ranked one was taken anyway (zero unless dependencies are circular).
 pub struct Ordered {
     pub nodes: Vec<Node>,
+    /// For each node in output order, the output positions of the nodes it must follow.
+    pub after: Vec<Vec<usize>>,
     pub cycles: usize,
 }
 
@@ -209,8 +211,24 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
         }
     }
 
+    let mut position = vec![0usize; n];
+    for (pos, &i) in order.iter().enumerate() {
+        position[i] = pos;
+    }
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (from, succ) in successors.iter().enumerate() {
+        for &to in succ {
+            // Edges broken to escape a cycle point backwards; they constrain nothing.
+            if position[from] < position[to] {
+                after[position[to]].push(position[from]);
+            }
+        }
+    }
+    for a in &mut after {
+        a.sort_unstable();
+    }
     let mut slots: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
-    Ordered { nodes: order.into_iter().map(|i| slots[i].take().expect("each node once")).collect(), cycles }
+    Ordered { nodes: order.into_iter().map(|i| slots[i].take().expect("each node once")).collect(), after, cycles }
 }
 
 /// The name an object takes in `pg_class`/`pg_type`, where tables, views, sequences,

@@ -47,6 +47,8 @@ pub struct DiffOptions {
 pub struct Change {
     pub stmt: Stmt,
     pub hazards: Vec<Hazard>,
+    /// Positions (in [`Diff::changes`]) of the changes that must run before this one.
+    pub after: Vec<usize>,
 }
 
 impl Change {
@@ -138,7 +140,12 @@ pub fn diff(current: &Catalog, desired: &Catalog, options: &DiffOptions) -> Diff
     }
     let ordered = graph::order(ctx.nodes);
     Diff {
-        changes: ordered.nodes.into_iter().map(|n| Change { stmt: n.stmt, hazards: n.hazards }).collect(),
+        changes: ordered
+            .nodes
+            .into_iter()
+            .zip(ordered.after)
+            .map(|(n, after)| Change { stmt: n.stmt, hazards: n.hazards, after })
+            .collect(),
         ordering_cycles: ordered.cycles,
     }
 }

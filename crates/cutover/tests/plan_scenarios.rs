@@ -1,0 +1,222 @@
+//! Plan scenarios (tests/scenarios/plan/*.sql), one file each:
+//!
+//! ```sql
+//! -- What the scenario shows, in one line.
+//! -- facts: public.orders rows=12000000 bytes=1500000000; public.users rows=100
+//! -- options: allow-downtime, pg-version=18
+//! -- before
+//! CREATE TABLE ...;
+//! -- data                 (optional: rows loaded into the current database)
+//! INSERT ...;
+//! -- after
+//! CREATE TABLE ...;
+//! -- old queries          (optional: must work before the plan and after every phase but contract)
+//! SELECT ...;
+//! -- new queries          (optional: must work after every phase)
+//! SELECT ...;
+//! ```
+//!
+//! The plan is rendered for humans and snapshotted (tests/snapshots/plan/), planned with the
+//! scenario's facts (row counts and sizes, as a live database would report them). Then, on a
+//! real server, the plan for the server's own version is applied phase by phase to the
+//! `before` database with its data: old and new queries are run (and rolled back) at every
+//! phase boundary, and after the last phase the schema must converge with `after`. A plan
+//! with blockers is applied as planned with --allow-downtime, which must have none, unless
+//! the scenario says `-- expect: blocked` (no plan can make the change; nothing is applied).
+
+mod common;
+
+use cutover_plan::planner::{self, PhaseName, PlanOptions};
+use cutover_schema::{QualName, TableFacts};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default)]
+struct Scenario {
+    name: String,
+    facts: Vec<(QualName, TableFacts)>,
+    options: PlanOptions,
+    pg_version: Option<u32>,
+    /// `-- expect: blocked`: the change cannot be planned even with downtime accepted.
+    blocked: bool,
+    before: String,
+    data: String,
+    after: String,
+    old_queries: String,
+    new_queries: String,
+}
+
+fn parse(path: &Path) -> Scenario {
+    let text = std::fs::read_to_string(path).expect("scenario file");
+    let mut s = Scenario { name: path.file_stem().unwrap().to_string_lossy().into_owned(), ..Default::default() };
+    let mut section: Option<&str> = None;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        let header = match trimmed {
+            "-- before" => Some("before"),
+            "-- data" => Some("data"),
+            "-- after" => Some("after"),
+            "-- old queries" => Some("old"),
+            "-- new queries" => Some("new"),
+            _ => None,
+        };
+        if let Some(h) = header {
+            section = Some(h);
+            continue;
+        }
+        if section.is_none() {
+            if let Some(facts) = trimmed.strip_prefix("-- facts:") {
+                for entry in facts.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+                    let mut parts = entry.split_whitespace();
+                    let table = parts.next().unwrap();
+                    let (schema, name) = table.split_once('.').unwrap_or(("public", table));
+                    let mut f = TableFacts::default();
+                    for kv in parts {
+                        match kv.split_once('=') {
+                            Some(("rows", v)) => f.rows = Some(v.parse().unwrap()),
+                            Some(("bytes", v)) => f.bytes = v.parse().unwrap(),
+                            _ => panic!("{}: bad fact {kv}", s.name),
+                        }
+                    }
+                    if f.bytes == 0 {
+                        f.bytes = f.rows.unwrap_or(0) * 120;
+                    }
+                    s.facts.push((QualName::new(schema, name), f));
+                }
+            } else if trimmed == "-- expect: blocked" {
+                s.blocked = true;
+            } else if let Some(options) = trimmed.strip_prefix("-- options:") {
+                for o in options.split(',').map(str::trim) {
+                    match o.split_once('=') {
+                        None if o == "allow-downtime" => s.options.allow_downtime = true,
+                        None if o == "with-privileges" => s.options.diff.privileges = true,
+                        Some(("pg-version", v)) => s.pg_version = Some(v.parse::<u32>().unwrap() * 10000),
+                        _ => panic!("{}: unknown option {o}", s.name),
+                    }
+                }
+            }
+            continue;
+        }
+        let target = match section {
+            Some("before") => &mut s.before,
+            Some("data") => &mut s.data,
+            Some("after") => &mut s.after,
+            Some("old") => &mut s.old_queries,
+            _ => &mut s.new_queries,
+        };
+        target.push_str(line);
+        target.push('\n');
+    }
+    s
+}
+
+/// Runs each query in a rolled-back transaction; the first failure is reported.
+async fn queries_work(db: &cutover_test_support::TestDb, queries: &str, when: &str) -> Result<(), String> {
+    let client = db.connect().await;
+    for q in cutover_sql::split::split(queries) {
+        client.batch_execute("BEGIN").await.map_err(|e| e.to_string())?;
+        let result = client.batch_execute(q.text).await;
+        let _ = client.batch_execute("ROLLBACK").await;
+        if let Err(e) = result {
+            return Err(format!("{when}: `{}` failed: {}", q.text, cutover_db_postgres::error_text(&e)));
+        }
+    }
+    Ok(())
+}
+
+async fn run(s: &Scenario) -> Result<String, String> {
+    let from = common::db_with(&format!("{}\n{}", s.before, s.data), "before + data").await?;
+    let to = common::db_with(&s.after, "after").await?;
+    let mut current = common::read(&from).await?;
+    for (table, facts) in &s.facts {
+        current.facts.tables.insert(table.clone(), facts.clone());
+    }
+    let desired = common::read(&to).await?;
+
+    let shown = PlanOptions { server_version: s.pg_version, ..s.options.clone() };
+    let plan = planner::plan(&current, &desired, &shown);
+    let rendered = planner::render_human(&plan);
+
+    if s.blocked {
+        let mut options = s.options.clone();
+        options.allow_downtime = true;
+        return match planner::plan(&current, &desired, &options).blockers.is_empty() {
+            true => Err(format!("expected blockers even with --allow-downtime, got none:\n{rendered}")),
+            false => Ok(rendered),
+        };
+    }
+    // What runs on this server: its own version, with downtime accepted if the plan is blocked.
+    let mut options = s.options.clone();
+    let mut executed = planner::plan(&current, &desired, &options);
+    if !executed.blockers.is_empty() {
+        options.allow_downtime = true;
+        executed = planner::plan(&current, &desired, &options);
+        if !executed.blockers.is_empty() {
+            return Err(format!("blockers remain with --allow-downtime:\n{}", planner::render_human(&executed)));
+        }
+    }
+    queries_work(&from, &s.old_queries, "old queries before the plan").await?;
+    let client = from.connect().await;
+    for phase in &executed.phases {
+        cutover_db_postgres::execute::run_phase(&client, phase)
+            .await
+            .map_err(|e| format!("phase {} failed: {e}\n{}", phase.name, planner::render_human(&executed)))?;
+        queries_work(&from, &s.new_queries, &format!("new queries after {}", phase.name)).await?;
+        if phase.name != PhaseName::Contract {
+            queries_work(&from, &s.old_queries, &format!("old queries after {}", phase.name)).await?;
+        }
+    }
+    let after = common::read(&from).await?;
+    let remaining = cutover_plan::diff(&after, &desired, &options.diff);
+    if !remaining.is_empty() {
+        return Err(format!(
+            "no convergence: after the plan\n{}\nthe diff is still\n{}",
+            planner::render_human(&executed),
+            remaining.to_sql()
+        ));
+    }
+    let (a, b) = (common::comparable(&after, &options.diff), common::comparable(&desired, &options.diff));
+    if a != b {
+        return Err(format!("the diff is empty but the models differ:\n{}", common::model_difference(&a, &b)));
+    }
+    Ok(rendered)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_plan_scenario_converges_phase_by_phase_and_matches_its_snapshot() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/plan");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("scenario directory")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+
+    let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
+    let mut handles = Vec::new();
+    for path in paths {
+        let permit = semaphore.clone().acquire_owned().await.unwrap();
+        handles.push(tokio::spawn(async move {
+            let scenario = parse(&path);
+            let result = run(&scenario).await;
+            drop(permit);
+            (scenario.name, result)
+        }));
+    }
+    let mut outputs = Vec::new();
+    let mut failures = Vec::new();
+    for handle in handles {
+        match handle.await.expect("scenario task") {
+            (name, Ok(text)) => outputs.push((name, text)),
+            (name, Err(e)) => failures.push(format!("=== {name} ===\n{e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{} scenario(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/snapshots/plan");
+    insta::with_settings!({ snapshot_path => snapshots, prepend_module_to_snapshot => false, omit_expression => true }, {
+        for (name, text) in outputs {
+            insta::assert_snapshot!(name, text);
+        }
+    });
+}

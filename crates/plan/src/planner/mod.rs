@@ -1,0 +1,181 @@
+//! The planner: from a diff to a phased plan that a senior database engineer would sign.
+//!
+//! Each change of the diff goes through a recipe (`recipes`) that turns it into one or
+//! more steps, each wishing for a phase: indexes are built concurrently in expand, foreign
+//! keys are added NOT VALID in expand and validated in switch, drops wait for contract. The
+//! wishes are then reconciled with the diff's ordering (`assign_phases`): a step never runs
+//! in an earlier phase than something it depends on, and a drop that something later needs
+//! gone is pulled forward into the phase that needs it. Changes that cannot be made safe
+//! become blockers instead of statements.
+
+mod estimate;
+mod model;
+mod recipes;
+mod render;
+
+pub use estimate::{Size, describe_seconds, thousands};
+pub use model::*;
+pub use render::{render_human, render_markdown};
+
+use crate::diff::{Diff, DiffOptions, diff};
+use cutover_schema::{Catalog, QualName};
+use cutover_sql::ddl::Stmt;
+use std::collections::BTreeSet;
+
+/// How to plan.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub diff: DiffOptions,
+    /// `server_version_num` to plan for; default: the one the current schema was read from.
+    pub server_version: Option<u32>,
+    /// `lock_timeout` for every step.
+    pub lock_timeout_ms: u64,
+    /// Rows per backfill batch.
+    pub batch_size: u64,
+    /// Accept steps that block reads or writes on large tables (a maintenance window) instead
+    /// of reporting them as blockers.
+    pub allow_downtime: bool,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            diff: DiffOptions::default(),
+            server_version: None,
+            lock_timeout_ms: 2_000,
+            batch_size: 5_000,
+            allow_downtime: false,
+        }
+    }
+}
+
+/// A table is small when it is known to have at most this many rows and bytes: locking it
+/// briefly, or rewriting it, is not an incident.
+pub const SMALL_TABLE_ROWS: u64 = 10_000;
+pub const SMALL_TABLE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Everything a recipe needs to know.
+pub(crate) struct PlanCtx<'a> {
+    pub current: &'a Catalog,
+    pub desired: &'a Catalog,
+    pub version: u32,
+    pub options: &'a PlanOptions,
+    /// Tables the plan creates (new, or dropped and created again): empty, nobody uses them.
+    pub created_tables: BTreeSet<QualName>,
+    /// Indexes that are dropped and created again under the same name on a live table:
+    /// built under a temporary name and swapped in.
+    pub swapped_indexes: BTreeSet<QualName>,
+}
+
+impl PlanCtx<'_> {
+    pub fn is_new_table(&self, table: &QualName) -> bool {
+        self.created_tables.contains(table) || !self.current.tables.contains_key(table)
+    }
+
+    pub fn size(&self, table: &QualName) -> Size {
+        match self.current.facts.tables.get(table) {
+            Some(f) => Size { rows: f.rows, bytes: f.bytes },
+            None => Size { rows: None, bytes: 0 },
+        }
+    }
+
+    /// Known to be small enough that a brief blocking lock or a rewrite is acceptable.
+    pub fn is_small(&self, table: &QualName) -> bool {
+        if self.is_new_table(table) {
+            return true;
+        }
+        let size = self.size(table);
+        size.rows.is_some_and(|r| r <= SMALL_TABLE_ROWS) && size.bytes <= SMALL_TABLE_BYTES
+    }
+
+    /// Known to hold no rows.
+    pub fn is_empty(&self, table: &QualName) -> bool {
+        self.is_new_table(table) || self.size(table).rows == Some(0)
+    }
+}
+
+/// A step before it has its final phase.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub phase: PhaseName,
+    pub step: Step,
+}
+
+/// Plans the change from `current` to `desired`.
+pub fn plan(current: &Catalog, desired: &Catalog, options: &PlanOptions) -> Plan {
+    let diff = diff(current, desired, &options.diff);
+    plan_diff(current, desired, &diff, options)
+}
+
+/// Plans an already computed diff of `current` against `desired`.
+pub fn plan_diff(current: &Catalog, desired: &Catalog, diff: &Diff, options: &PlanOptions) -> Plan {
+    let version = options.server_version.unwrap_or(match current.facts.server_version_num {
+        0 => 150000,
+        v => v,
+    });
+    let created_tables = diff
+        .changes
+        .iter()
+        .filter_map(|c| match &c.stmt {
+            Stmt::CreateTable { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut ctx = PlanCtx { current, desired, version, options, created_tables, swapped_indexes: BTreeSet::new() };
+    ctx.swapped_indexes = recipes::swapped_indexes(&ctx, diff);
+
+    let mut drafts: Vec<Vec<Draft>> = Vec::with_capacity(diff.changes.len());
+    let mut blockers = Vec::new();
+    for change in &diff.changes {
+        match recipes::plan_change(&ctx, change) {
+            Ok(d) => drafts.push(d),
+            Err(blocker) => {
+                blockers.push(*blocker);
+                drafts.push(Vec::new());
+            }
+        }
+    }
+    assign_phases(diff, &mut drafts);
+
+    let mut phases: Vec<Phase> = Vec::new();
+    for name in PhaseName::ALL {
+        let steps: Vec<Step> = drafts.iter().flatten().filter(|d| d.phase == name).map(|d| d.step.clone()).collect();
+        if !steps.is_empty() {
+            phases.push(Phase { name, steps });
+        }
+    }
+    Plan { version: 1, server_version_num: version, phases, blockers }
+}
+
+/// Reconciles the phases the recipes wish for with the order the diff requires.
+fn assign_phases(diff: &Diff, drafts: &mut [Vec<Draft>]) {
+    let n = drafts.len();
+    let mut successors: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, change) in diff.changes.iter().enumerate() {
+        for &p in &change.after {
+            successors[p].push(i);
+        }
+    }
+    let first = |d: &[Draft]| d.first().map(|x| x.phase);
+    let last = |d: &[Draft]| d.last().map(|x| x.phase);
+
+    // Backward: nothing may wish for a later phase than what must follow it.
+    for i in (0..n).rev() {
+        let cap = successors[i].iter().filter_map(|&s| first(&drafts[s])).min();
+        if let Some(cap) = cap {
+            for d in drafts[i].iter_mut() {
+                d.phase = d.phase.min(cap);
+            }
+        }
+    }
+    // Forward: nothing may run in an earlier phase than what must precede it, and the steps
+    // of one change stay in order.
+    for i in 0..n {
+        let floor = diff.changes[i].after.iter().filter_map(|&p| last(&drafts[p])).max();
+        let mut current = floor.unwrap_or(PhaseName::Expand);
+        for d in drafts[i].iter_mut() {
+            d.phase = d.phase.max(current);
+            current = d.phase;
+        }
+    }
+}

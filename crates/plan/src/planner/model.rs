@@ -1,0 +1,125 @@
+//! The plan: phases of steps, each with its locks, hazards, timeouts, rollback and estimate.
+//! The JSON form is the contract of product.md ("Plan JSON").
+
+use crate::hazard::Hazard;
+use crate::locks::LockMode;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The deploy phases, in order. The contract phase never ships with the expand phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseName {
+    /// Add what the new application needs; the old application keeps working.
+    Expand,
+    /// Fill new columns from old ones, in batches, while both versions run.
+    Backfill,
+    /// Enforce the new shape (validate, NOT NULL, swap names) once data is in place.
+    Switch,
+    /// Remove what only the old application used, after it is gone.
+    Contract,
+}
+
+impl PhaseName {
+    pub const ALL: [PhaseName; 4] = [PhaseName::Expand, PhaseName::Backfill, PhaseName::Switch, PhaseName::Contract];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseName::Expand => "expand",
+            PhaseName::Backfill => "backfill",
+            PhaseName::Switch => "switch",
+            PhaseName::Contract => "contract",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<PhaseName> {
+        PhaseName::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl fmt::Display for PhaseName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    pub server_version_num: u32,
+    pub phases: Vec<Phase>,
+    /// Changes the plan refuses to make: nothing may be applied while there are blockers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<Blocker>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.phases.is_empty() && self.blockers.is_empty()
+    }
+
+    pub fn steps(&self) -> impl Iterator<Item = (&Phase, &Step)> {
+        self.phases.iter().flat_map(|p| p.steps.iter().map(move |s| (p, s)))
+    }
+
+    pub fn phase(&self, name: PhaseName) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    pub name: PhaseName,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// One statement, or several to run in one transaction when `transactional`.
+    pub sql: String,
+    pub transactional: bool,
+    pub locks: Vec<Lock>,
+    pub rewrites_table: bool,
+    pub scans_table: bool,
+    pub lock_timeout_ms: u64,
+    pub statement_timeout_ms: u64,
+    pub hazards: Vec<Hazard>,
+    /// What undoes the step; `None` when it cannot be undone (data is gone).
+    pub rollback_sql: Option<String>,
+    pub estimate: Option<Estimate>,
+    /// Why the step is safe, or what it risks, in a sentence or two.
+    pub why: String,
+    /// For backfill steps: run `sql` repeatedly until it changes no rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<Backfill>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub mode: LockMode,
+    pub relation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub rows: u64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backfill {
+    /// The table being filled, schema-qualified.
+    pub table: String,
+    /// Rows changed per batch.
+    pub batch_size: u64,
+}
+
+/// A change the planner will not make as asked, with the ways forward.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocker {
+    pub code: String,
+    /// The statement the diff asked for.
+    pub sql: String,
+    pub message: String,
+    pub options: Vec<String>,
+}
