@@ -86,6 +86,10 @@ pub struct PlanArgs {
     /// lock_timeout for every step, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub lock_timeout: u64,
+    /// A column renamed between --from and --to, as `[schema.]table.old=new` (repeatable);
+    /// planned as expand/contract so both application versions keep working.
+    #[arg(long = "rename-column", value_name = "TABLE.OLD=NEW")]
+    pub rename_columns: Vec<String>,
     /// Rows per backfill batch.
     #[arg(long, value_name = "N", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,

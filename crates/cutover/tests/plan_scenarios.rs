@@ -3,7 +3,7 @@
 //! ```sql
 //! -- What the scenario shows, in one line.
 //! -- facts: public.orders rows=12000000 bytes=1500000000; public.users rows=100
-//! -- options: allow-downtime, pg-version=18
+//! -- options: allow-downtime, pg-version=18, rename-column=public.users.fullname=full_name
 //! -- before
 //! CREATE TABLE ...;
 //! -- data                 (optional: rows loaded into the current database)
@@ -12,7 +12,8 @@
 //! CREATE TABLE ...;
 //! -- old queries          (optional: must work before the plan and after every phase but contract)
 //! SELECT ...;
-//! -- new queries          (optional: must work after every phase)
+//! -- new queries          (optional: must work after every phase; `-- new queries from
+//!                          switch` for changes the new version can only use from then on)
 //! SELECT ...;
 //! ```
 //!
@@ -43,6 +44,8 @@ struct Scenario {
     after: String,
     old_queries: String,
     new_queries: String,
+    /// `-- new queries from switch`: the phase from which new queries must work.
+    new_from: Option<PhaseName>,
 }
 
 fn parse(path: &Path) -> Scenario {
@@ -57,6 +60,11 @@ fn parse(path: &Path) -> Scenario {
             "-- after" => Some("after"),
             "-- old queries" => Some("old"),
             "-- new queries" => Some("new"),
+            t if t.starts_with("-- new queries from ") => {
+                s.new_from = PhaseName::parse(&t["-- new queries from ".len()..]);
+                assert!(s.new_from.is_some(), "{}: unknown phase in {t}", s.name);
+                Some("new")
+            }
             _ => None,
         };
         if let Some(h) = header {
@@ -90,6 +98,7 @@ fn parse(path: &Path) -> Scenario {
                         None if o == "allow-downtime" => s.options.allow_downtime = true,
                         None if o == "with-privileges" => s.options.diff.privileges = true,
                         Some(("pg-version", v)) => s.pg_version = Some(v.parse::<u32>().unwrap() * 10000),
+                        Some(("rename-column", v)) => s.options.renames.push(planner::ColumnRename::parse(v).unwrap()),
                         _ => panic!("{}: unknown option {o}", s.name),
                     }
                 }
@@ -160,7 +169,9 @@ async fn run(s: &Scenario) -> Result<String, String> {
         cutover_db_postgres::execute::run_phase(&client, phase)
             .await
             .map_err(|e| format!("phase {} failed: {e}\n{}", phase.name, planner::render_human(&executed)))?;
-        queries_work(&from, &s.new_queries, &format!("new queries after {}", phase.name)).await?;
+        if s.new_from.is_none_or(|from| phase.name >= from) {
+            queries_work(&from, &s.new_queries, &format!("new queries after {}", phase.name)).await?;
+        }
         if phase.name != PhaseName::Contract {
             queries_work(&from, &s.old_queries, &format!("old queries after {}", phase.name)).await?;
         }

@@ -171,6 +171,24 @@ pub enum Stmt {
         column: String,
         expression: String,
         batch_size: u64,
+        /// Only rows where this also holds (e.g. the source column is not NULL).
+        only_where: Option<String>,
+    },
+    /// A trigger function that keeps two columns of a row in step during an expand/contract
+    /// change: `target` is set from `forward` (an expression over `NEW.source`); with
+    /// `reverse`, writes that only set `target` also set `source`.
+    CreateSyncFunction {
+        name: QualName,
+        source: String,
+        target: String,
+        forward: String,
+        reverse: Option<String>,
+    },
+    /// `CREATE TRIGGER name BEFORE INSERT OR UPDATE ON table FOR EACH ROW EXECUTE FUNCTION function()`.
+    CreateRowTrigger {
+        name: String,
+        table: QualName,
+        function: QualName,
     },
     SetCheckFunctionBodies {
         on: bool,
@@ -293,6 +311,10 @@ pub enum TableAction {
     },
     ValidateConstraint {
         name: String,
+    },
+    RenameColumn {
+        column: String,
+        new_name: String,
     },
     /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index [DEFERRABLE ...]`.
     AddConstraintUsingIndex {
@@ -609,11 +631,39 @@ impl Display for Stmt {
             Stmt::RenameIndex { name, new_name } => {
                 write!(f, "ALTER INDEX {} RENAME TO {}", qualified(name), ident(new_name))
             }
-            Stmt::BackfillBatch { table, column, expression, batch_size } => write!(
+            Stmt::BackfillBatch { table, column, expression, batch_size, only_where } => write!(
                 f,
-                "UPDATE {t} SET {c} = {expression} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {t} WHERE {c} IS NULL LIMIT {batch_size}))",
+                "UPDATE {t} SET {c} = {expression} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {t} WHERE {c} IS NULL{extra} LIMIT {batch_size}))",
                 t = qualified(table),
-                c = ident(column)
+                c = ident(column),
+                extra = only_where.as_ref().map(|w| format!(" AND {w}")).unwrap_or_default()
+            ),
+            Stmt::CreateSyncFunction { name, source, target, forward, reverse } => {
+                let (s, t) = (ident(source), ident(target));
+                writeln!(f, "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $cutover$", qualified(name))?;
+                writeln!(f, "BEGIN")?;
+                match reverse {
+                    None => writeln!(f, "  NEW.{t} := {forward};")?,
+                    Some(reverse) => {
+                        writeln!(f, "  IF TG_OP = 'INSERT' THEN")?;
+                        writeln!(f, "    IF NEW.{t} IS NULL THEN NEW.{t} := {forward};")?;
+                        writeln!(f, "    ELSIF NEW.{s} IS NULL THEN NEW.{s} := {reverse};")?;
+                        writeln!(f, "    END IF;")?;
+                        writeln!(f, "  ELSIF NEW.{s} IS DISTINCT FROM OLD.{s} THEN NEW.{t} := {forward};")?;
+                        writeln!(f, "  ELSIF NEW.{t} IS DISTINCT FROM OLD.{t} THEN NEW.{s} := {reverse};")?;
+                        writeln!(f, "  END IF;")?;
+                    }
+                }
+                writeln!(f, "  RETURN NEW;")?;
+                writeln!(f, "END")?;
+                f.write_str("$cutover$")
+            }
+            Stmt::CreateRowTrigger { name, table, function } => write!(
+                f,
+                "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {}()",
+                ident(name),
+                qualified(table),
+                qualified(function)
             ),
             Stmt::DropIndex { name, concurrently } => {
                 write!(f, "DROP INDEX {}{}", if *concurrently { "CONCURRENTLY " } else { "" }, qualified(name))
@@ -891,6 +941,9 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
         }
         TableAction::DropConstraint { name } => write!(f, "DROP CONSTRAINT {}", ident(name)),
         TableAction::ValidateConstraint { name } => write!(f, "VALIDATE CONSTRAINT {}", ident(name)),
+        TableAction::RenameColumn { column, new_name } => {
+            write!(f, "RENAME COLUMN {} TO {}", ident(column), ident(new_name))
+        }
         TableAction::AddConstraintUsingIndex { name, primary_key, index, deferrable } => {
             write!(
                 f,

@@ -7,6 +7,12 @@ use cutover_plan::planner::{self, PlanOptions};
 use std::io::Write;
 
 pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
+    let renames = args
+        .rename_columns
+        .iter()
+        .map(|r| planner::ColumnRename::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("invalid --rename-column {e}"))?;
     let (current, desired, source, dev) = args.sources.load_with_sources().await?;
     let options = PlanOptions {
         diff: args.sources.diff_options(),
@@ -14,6 +20,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         lock_timeout_ms: args.lock_timeout,
         batch_size: args.batch_size,
         allow_downtime: args.allow_downtime,
+        renames,
     };
     let plan = planner::plan(&current, &desired, &options);
     let mut stdout = std::io::stdout().lock();

@@ -8,11 +8,13 @@
 //! gone is pulled forward into the phase that needs it. Changes that cannot be made safe
 //! become blockers instead of statements.
 
+mod columns;
 mod estimate;
 mod model;
 mod recipes;
 mod render;
 
+pub use columns::ColumnRename;
 pub use estimate::{Size, describe_seconds, thousands};
 pub use model::*;
 pub use render::{render_human, render_markdown};
@@ -35,6 +37,8 @@ pub struct PlanOptions {
     /// Accept steps that block reads or writes on large tables (a maintenance window) instead
     /// of reporting them as blockers.
     pub allow_downtime: bool,
+    /// Columns the user says are renamed (the diff alone sees a drop and an add).
+    pub renames: Vec<ColumnRename>,
 }
 
 impl Default for PlanOptions {
@@ -45,6 +49,7 @@ impl Default for PlanOptions {
             lock_timeout_ms: 2_000,
             batch_size: 5_000,
             allow_downtime: false,
+            renames: Vec::new(),
         }
     }
 }
@@ -65,6 +70,8 @@ pub(crate) struct PlanCtx<'a> {
     /// Indexes that are dropped and created again under the same name on a live table:
     /// built under a temporary name and swapped in.
     pub swapped_indexes: BTreeSet<QualName>,
+    /// Columns whose type changes through a new column (expand/contract) instead of a rewrite.
+    pub swapped_columns: BTreeSet<(QualName, String)>,
 }
 
 impl PlanCtx<'_> {
@@ -121,11 +128,20 @@ pub fn plan_diff(current: &Catalog, desired: &Catalog, diff: &Diff, options: &Pl
             _ => None,
         })
         .collect();
-    let mut ctx = PlanCtx { current, desired, version, options, created_tables, swapped_indexes: BTreeSet::new() };
+    let mut ctx = PlanCtx {
+        current,
+        desired,
+        version,
+        options,
+        created_tables,
+        swapped_indexes: BTreeSet::new(),
+        swapped_columns: BTreeSet::new(),
+    };
     ctx.swapped_indexes = recipes::swapped_indexes(&ctx, diff);
+    ctx.swapped_columns = recipes::swapped_columns(&ctx, diff);
 
     let mut drafts: Vec<Vec<Draft>> = Vec::with_capacity(diff.changes.len());
-    let mut blockers = Vec::new();
+    let mut blockers = recipes::unmatched_renames(&ctx, diff);
     for change in &diff.changes {
         match recipes::plan_change(&ctx, change) {
             Ok(d) => drafts.push(d),

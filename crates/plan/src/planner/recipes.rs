@@ -12,7 +12,7 @@ use crate::diff::{Change, Diff};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::{self, LockMode, Operation};
 use cutover_schema::{Column, ConstraintKind, Index, IndexKey, QualName, Table};
-use cutover_sql::ddl::{IfExists, Stmt, TableAction};
+use cutover_sql::ddl::{IfExists, Stmt, TableAction, Target};
 use cutover_sql::quote;
 use std::collections::BTreeSet;
 
@@ -50,8 +50,69 @@ pub(super) fn swapped_indexes(ctx: &PlanCtx, diff: &Diff) -> BTreeSet<QualName> 
     swapped
 }
 
+/// Columns of live, large tables whose type change would rewrite the table and that can
+/// move to a new column instead.
+pub(super) fn swapped_columns(ctx: &PlanCtx, diff: &Diff) -> BTreeSet<(QualName, String)> {
+    let mut out = BTreeSet::new();
+    for change in &diff.changes {
+        if let Stmt::AlterTable { name, action: TableAction::AlterColumnType { column: c, data_type, .. } } =
+            &change.stmt
+        {
+            let old = ctx.current.tables.get(name).and_then(|t| t.column(c));
+            let rewrite = old.is_some_and(|o| !binary_compatible(&o.data_type, data_type));
+            if rewrite
+                && !ctx.is_small(name)
+                && !ctx.options.allow_downtime
+                && super::columns::swap_obstacles(ctx, name, c).is_empty()
+            {
+                out.insert((name.clone(), c.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Rename hints that do not match a dropped and an added column of the diff.
+pub(super) fn unmatched_renames(ctx: &PlanCtx, diff: &Diff) -> Vec<Blocker> {
+    let mut out = Vec::new();
+    for r in &ctx.options.renames {
+        let dropped = diff.changes.iter().any(|c| {
+            matches!(&c.stmt, Stmt::AlterTable { name, action: TableAction::DropColumn { column } } if *name == r.table && *column == r.from)
+        });
+        let added = diff.changes.iter().any(|c| {
+            matches!(&c.stmt, Stmt::AlterTable { name, action: TableAction::AddColumn(col) } if *name == r.table && col.name == r.to)
+        });
+        if !(dropped && added) {
+            out.push(Blocker {
+                code: "rename_not_in_diff".into(),
+                sql: format!("-- rename {}.{} to {}", r.table, r.from, r.to),
+                message: format!(
+                    "the rename of {}.{} to {} does not match the change: the desired schema must have {} and not {}.",
+                    r.table, r.from, r.to, r.to, r.from
+                ),
+                options: vec!["check the table and column names of the rename".into()],
+            });
+        }
+    }
+    out
+}
+
+fn rename_of<'a>(ctx: &'a PlanCtx, table: &QualName, column: &str, target: bool) -> Option<&'a super::ColumnRename> {
+    ctx.options.renames.iter().find(|r| r.table == *table && if target { r.to == column } else { r.from == column })
+}
+
+fn swapped(ctx: &PlanCtx, table: &QualName, column: &str) -> bool {
+    ctx.swapped_columns.contains(&(table.clone(), column.to_string()))
+}
+
 /// A step for `sql` with everything the lock knowledge says about `operation` on `table`.
-fn step(ctx: &PlanCtx, sql: String, operation: Operation, table: &QualName, referenced: Option<&QualName>) -> Step {
+pub(super) fn step(
+    ctx: &PlanCtx,
+    sql: String,
+    operation: Operation,
+    table: &QualName,
+    referenced: Option<&QualName>,
+) -> Step {
     let fact = locks::lookup(operation, ctx.version)
         .or_else(|| locks::lookup(Operation::Other, ctx.version))
         .expect("a lock fact for every operation");
@@ -112,12 +173,12 @@ fn step(ctx: &PlanCtx, sql: String, operation: Operation, table: &QualName, refe
     }
 }
 
-fn draft(phase: PhaseName, step: Step) -> Draft {
+pub(super) fn draft(phase: PhaseName, step: Step) -> Draft {
     Draft { phase, step }
 }
 
 /// Sets the estimate and a statement timeout with room for it.
-fn with_estimate(mut s: Step, estimate: Option<super::Estimate>) -> Step {
+pub(super) fn with_estimate(mut s: Step, estimate: Option<super::Estimate>) -> Step {
     // Five times the estimate, at least a minute, rounded up to whole minutes.
     s.statement_timeout_ms = match &estimate {
         Some(e) => (((e.seconds * 5.0 / 60.0).ceil() as u64).max(1) * 60_000).min(12 * 3600 * 1000),
@@ -127,23 +188,23 @@ fn with_estimate(mut s: Step, estimate: Option<super::Estimate>) -> Step {
     s
 }
 
-fn why(mut s: Step, text: impl Into<String>) -> Step {
+pub(super) fn why(mut s: Step, text: impl Into<String>) -> Step {
     s.why = text.into();
     s
 }
 
-fn rollback(mut s: Step, sql: Option<String>) -> Step {
+pub(super) fn rollback(mut s: Step, sql: Option<String>) -> Step {
     s.rollback_sql = sql;
     s
 }
 
-fn hazard(mut s: Step, code: HazardCode, message: impl Into<String>) -> Step {
+pub(super) fn hazard(mut s: Step, code: HazardCode, message: impl Into<String>) -> Step {
     s.hazards.push(Hazard::new(code, message));
     s
 }
 
 /// The diff's own hazards (data loss, privileges, untracked dependencies) go with the step.
-fn carry(mut s: Step, change: &Change) -> Step {
+pub(super) fn carry(mut s: Step, change: &Change) -> Step {
     for h in &change.hazards {
         if !s.hazards.iter().any(|x| x.code == h.code) {
             s.hazards.push(h.clone());
@@ -152,12 +213,12 @@ fn carry(mut s: Step, change: &Change) -> Step {
     s
 }
 
-fn blocker(change: &Change, code: &str, message: String, options: Vec<String>) -> Box<Blocker> {
+pub(super) fn blocker(change: &Change, code: &str, message: String, options: Vec<String>) -> Box<Blocker> {
     Box::new(Blocker { code: code.into(), sql: format!("{};", change.stmt), message, options })
 }
 
 /// A constraint or index name built from parts, cut to PostgreSQL's 63 bytes.
-fn object_name(parts: &[&str], suffix: &str) -> String {
+pub(super) fn object_name(parts: &[&str], suffix: &str) -> String {
     let mut base = parts.join("_");
     while base.len() + suffix.len() + 1 > 63 {
         base.pop();
@@ -307,6 +368,7 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             );
             Ok(vec![draft(Contract, carry(why(s, "Revoked once no running application version needs it."), change))])
         }
+        Stmt::Comment { target: Target::Column(table, column), .. } if swapped(ctx, table, column) => Ok(Vec::new()),
         Stmt::Comment { .. } => {
             let mut s = simple(ctx, change, Operation::Comment, None);
             s.locks.clear();
@@ -370,7 +432,7 @@ fn inverse(stmt: &Stmt) -> Option<String> {
     Some(IfExists(&drop).to_string())
 }
 
-fn index_name(table: &QualName, name: &str) -> QualName {
+pub(super) fn index_name(table: &QualName, name: &str) -> QualName {
     QualName::new(table.schema.clone(), name.to_string())
 }
 
@@ -520,7 +582,25 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
     let sql = change.stmt.to_string();
     let size = ctx.size(table);
     match action {
-        TableAction::AddColumn(col) => add_column(ctx, change, table, col),
+        TableAction::AddColumn(col) => match rename_of(ctx, table, &col.name, true) {
+            Some(r) => super::columns::rename_target(ctx, change, r, col),
+            None => add_column(ctx, change, table, col),
+        },
+        TableAction::DropColumn { column: c } if rename_of(ctx, table, c, false).is_some() => {
+            super::columns::rename_source(ctx, change, rename_of(ctx, table, c, false).expect("checked"))
+        }
+        // The new column of a type change carries the default, NOT NULL and comment itself.
+        TableAction::SetDefault { column: c, .. }
+        | TableAction::DropDefault { column: c }
+        | TableAction::SetNotNull { column: c }
+        | TableAction::DropNotNull { column: c }
+            if swapped(ctx, table, c) =>
+        {
+            Ok(Vec::new())
+        }
+        TableAction::AlterColumnType { column: c, using, .. } if swapped(ctx, table, c) => {
+            super::columns::change_type(ctx, change, table, c, using.as_deref())
+        }
         TableAction::DropColumn { column: c } => {
             let s = step(ctx, sql, Operation::DropColumn, table, None);
             let s = hazard(
@@ -564,12 +644,14 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             let s = step(ctx, sql, Operation::AlterColumnTypeRewrite, table, None);
             let s = with_estimate(s, estimate::rewrite(size));
             if !ctx.is_small(table) && !ctx.options.allow_downtime {
+                let obstacles = super::columns::swap_obstacles(ctx, table, c);
                 return Err(blocker(
                     change,
                     "column_type_rewrite",
                     format!(
-                        "changing {table}.{c} to {data_type} rewrites {table} under ACCESS EXCLUSIVE{}: reads and writes stop until it finishes.",
-                        size_phrase(size)
+                        "changing {table}.{c} to {data_type} rewrites {table} under ACCESS EXCLUSIVE{}: reads and writes stop until it finishes, and it cannot move to a new column because {}.",
+                        size_phrase(size),
+                        obstacles.join(", ")
                     ),
                     vec![
                         format!(
@@ -729,6 +811,10 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             let s = step(ctx, sql, op, table, None);
             Ok(vec![draft(Expand, carry(why(s, "Changes how the column is computed."), change))])
         }
+        TableAction::RenameColumn { .. } => {
+            let s = step(ctx, sql, Operation::RenameColumn, table, None);
+            Ok(vec![draft(Expand, carry(s, change))])
+        }
         TableAction::AddConstraintUsingIndex { .. } => {
             let s = step(ctx, sql, Operation::AddConstraintUsingIndex, table, None);
             Ok(vec![draft(Switch, carry(s, change))])
@@ -736,7 +822,7 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
     }
 }
 
-fn size_phrase(size: Size) -> String {
+pub(super) fn size_phrase(size: Size) -> String {
     match size.rows {
         Some(rows) => format!(" ({} rows)", estimate::thousands(rows)),
         None => " (its size is unknown, so Cutover assumes it is large)".into(),
@@ -914,6 +1000,7 @@ fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: &Column) ->
             column: col.name.clone(),
             expression,
             batch_size: ctx.options.batch_size,
+            only_where: None,
         };
         out.push(draft(Backfill, backfill_step(ctx, batch.to_string(), table, &col.name)));
     }
@@ -921,7 +1008,7 @@ fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: &Column) ->
     Ok(out)
 }
 
-fn backfill_step(ctx: &PlanCtx, sql: String, table: &QualName, column: &str) -> Step {
+pub(super) fn backfill_step(ctx: &PlanCtx, sql: String, table: &QualName, column: &str) -> Step {
     let mut s = step(ctx, sql, Operation::Other, table, None);
     s.locks = vec![Lock { mode: LockMode::RowExclusive, relation: quote::qualified(table) }];
     s.hazards = vec![Hazard::new(
@@ -963,7 +1050,7 @@ fn set_not_null(ctx: &PlanCtx, change: &Change, table: &QualName, column: &str) 
 /// NOT NULL without a long ACCESS EXCLUSIVE scan: a NOT VALID CHECK (or, on PostgreSQL 18,
 /// a NOT VALID NOT NULL constraint), validated under SHARE UPDATE EXCLUSIVE, then SET NOT
 /// NULL, which skips its scan when a validated CHECK proves it (PostgreSQL 12+).
-fn not_null_steps(ctx: &PlanCtx, table: &QualName, column: &str) -> Result<Vec<Draft>, Box<Blocker>> {
+pub(super) fn not_null_steps(ctx: &PlanCtx, table: &QualName, column: &str) -> Result<Vec<Draft>, Box<Blocker>> {
     let size = ctx.size(table);
     let check = object_name(&[&table.name, column], "not_null");
     let mut out = Vec::new();

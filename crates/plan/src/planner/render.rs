@@ -238,7 +238,7 @@ fn render_checklist(out: &mut String, plan: &Plan, d: Dialect) {
         match (all, all - in_contract) {
             (0, _) => "no step breaks the application version running now.".into(),
             (_, 0) => format!("{all} step(s) remove what the running version may use; all are in the contract phase, to ship only after that version is gone."),
-            (_, early) => format!("{all} step(s) remove or change what the running version may use, {early} of them before the contract phase (objects dropped to be recreated); check that the running version tolerates the short gap."),
+            (_, early) => format!("{all} step(s) remove or change what the running version may use, {early} of them before the contract phase; each says why, check that the running version tolerates it."),
         },
     ));
     let built = has(HazardCode::IndexBuild);
@@ -321,6 +321,9 @@ fn rollback_text(step: &Step) -> String {
     match &step.rollback_sql {
         Some(r) => format!("{r};"),
         None if irreversible(step) => "cannot be undone (restore from a backup)".into(),
+        None if step.hazards.iter().any(|h| h.code == HazardCode::BreaksRunningCode) => {
+            "no automatic rollback: plan the reverse change from the schema as it is then".into()
+        }
         None => "nothing to undo".into(),
     }
 }

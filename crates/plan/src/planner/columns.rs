@@ -1,0 +1,419 @@
+//! Expand/contract recipes for columns: a type change that would rewrite a large table, and
+//! a rename. Both add a new column, keep it in step with the old one through a trigger,
+//! fill it in batches, and retire the old column in the contract phase, so the application
+//! version running now and the next one both work throughout.
+
+use super::model::PhaseName;
+use super::recipes::{
+    backfill_step, blocker, carry, draft, hazard, index_name, not_null_steps, object_name, rollback, step, why,
+    with_estimate,
+};
+use super::{Draft, PlanCtx};
+use crate::diff::Change;
+use crate::hazard::HazardCode;
+use crate::locks::Operation;
+use cutover_schema::{Column, Index, ObjId, QualName};
+use cutover_sql::ddl::{IfExists, Stmt, TableAction, Target};
+use cutover_sql::quote;
+
+use PhaseName::*;
+
+/// A column rename the user asked for: the diff sees a dropped and an added column.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ColumnRename {
+    pub table: QualName,
+    pub from: String,
+    pub to: String,
+}
+
+impl ColumnRename {
+    /// Parses `schema.table.old=new` (or `table.old=new` in `public`).
+    pub fn parse(text: &str) -> Result<ColumnRename, String> {
+        let (path, to) = text.split_once('=').ok_or_else(|| format!("{text}: expected table.column=new_name"))?;
+        let parts: Vec<&str> = path.split('.').collect();
+        let (schema, table, from) = match parts.as_slice() {
+            [schema, table, column] => (*schema, *table, *column),
+            [table, column] => ("public", *table, *column),
+            _ => return Err(format!("{text}: expected [schema.]table.column=new_name")),
+        };
+        if to.is_empty() || from.is_empty() || table.is_empty() {
+            return Err(format!("{text}: expected [schema.]table.column=new_name"));
+        }
+        Ok(ColumnRename { table: QualName::new(schema, table), from: from.to_string(), to: to.to_string() })
+    }
+}
+
+type Recipe = Result<Vec<Draft>, Box<super::Blocker>>;
+
+fn sync_names(table: &QualName, column: &str) -> (QualName, String) {
+    let name = object_name(&[&table.name, column], "cutover_sync");
+    (QualName::new(table.schema.clone(), name.clone()), name)
+}
+
+/// Why a column's type cannot be changed through a new column, if it cannot.
+pub(super) fn swap_obstacles(ctx: &PlanCtx, table: &QualName, column: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(t) = ctx.current.tables.get(table) else { return vec!["the table is new".into()] };
+    let Some(c) = t.column(column) else { return vec!["the column is new".into()] };
+    if c.identity.is_some() {
+        out.push("it is an identity column".into());
+    }
+    if c.generated.is_some() {
+        out.push("it is a generated column".into());
+    }
+    if t.partition_key.is_some() || t.partition_of.is_some() || !t.inherits.is_empty() {
+        out.push("the table takes part in partitioning or inheritance".into());
+    }
+    let id = ObjId::Column { table: table.clone(), name: column.to_string() };
+    for d in ctx.current.dependencies.iter().filter(|d| d.referenced == id) {
+        match &d.dependent {
+            ObjId::Index { name } => {
+                let index = t.indexes.get(&name.name);
+                if index.is_none_or(|i| i.predicate.is_some() || i.keys.iter().any(|k| k.column.is_none())) {
+                    out.push(format!("index {} uses it in an expression or predicate", name.name));
+                }
+            }
+            ObjId::ColumnDefault { .. } | ObjId::SequenceOwner { .. } => {}
+            other => out.push(format!("{other} depends on it")),
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The cast from the old column to the new type, over `source` (`NEW.c` or `c`).
+fn cast(source: &str, using: Option<&str>, data_type: &str) -> String {
+    if using.is_some_and(|u| u.contains("::text::")) {
+        format!("({source})::text::{data_type}")
+    } else {
+        format!("({source})::{data_type}")
+    }
+}
+
+fn indexes_on<'a>(ctx: &'a PlanCtx, table: &QualName, column: &str) -> Vec<(&'a String, &'a Index)> {
+    ctx.current
+        .tables
+        .get(table)
+        .map(|t| {
+            t.indexes
+                .iter()
+                .filter(|(_, i)| i.parent_index.is_none() && i.keys.iter().any(|k| k.column.as_deref() == Some(column)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A type change through a new column: add it, keep it in step with a trigger, backfill it,
+/// build its indexes, swap the names in one short transaction, drop the old column later.
+pub(super) fn change_type(
+    ctx: &PlanCtx,
+    change: &Change,
+    table: &QualName,
+    column: &str,
+    using: Option<&str>,
+) -> Recipe {
+    let desired: &Column = ctx
+        .desired
+        .tables
+        .get(table)
+        .and_then(|t| t.column(column))
+        .expect("the desired table has the column whose type changes");
+    let old = ctx.current.tables.get(table).and_then(|t| t.column(column)).expect("the column exists now");
+    let new_col = object_name(&[column], "cutover_new");
+    let old_col = object_name(&[column], "cutover_old");
+    let (function, trigger) = sync_names(table, column);
+    let qt = quote::qualified(table);
+    let size = ctx.size(table);
+    let mut out = Vec::new();
+
+    let mut bare = desired.clone();
+    bare.name = new_col.clone();
+    bare.default = None;
+    bare.not_null = false;
+    bare.comment = None;
+    bare.grants.clear();
+    let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(bare)) };
+    let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
+    let s = rollback(
+        s,
+        Some(
+            IfExists(&Stmt::AlterTable {
+                name: table.clone(),
+                action: TableAction::DropColumn { column: new_col.clone() },
+            })
+            .to_string(),
+        ),
+    );
+    out.push(draft(
+        Expand,
+        carry(
+            why(s, format!("Adds {new_col} with the new type {} next to {column}; catalog only.", desired.data_type)),
+            change,
+        ),
+    ));
+
+    let forward = cast(&format!("NEW.{}", quote::ident(column)), using, &desired.data_type);
+    let sync = Stmt::CreateSyncFunction {
+        name: function.clone(),
+        source: column.into(),
+        target: new_col.clone(),
+        forward,
+        reverse: None,
+    };
+    let s = step(ctx, sync.to_string(), Operation::Other, table, None);
+    let mut s = rollback(s, Some(format!("DROP FUNCTION IF EXISTS {}()", quote::qualified(&function))));
+    s.locks.clear();
+    s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
+    out.push(draft(Expand, why(s, format!("The function that copies every write of {column} into {new_col}."))));
+    let create_trigger =
+        Stmt::CreateRowTrigger { name: trigger.clone(), table: table.clone(), function: function.clone() };
+    let s = step(ctx, create_trigger.to_string(), Operation::CreateTrigger, table, None);
+    let s = rollback(s, Some(format!("DROP TRIGGER IF EXISTS {} ON {qt}", quote::ident(&trigger))));
+    let s = hazard(
+        s,
+        HazardCode::PerformanceImpact,
+        format!("every insert and update of {table} also writes {new_col} until the switch"),
+    );
+    out.push(draft(Expand, why(s, "From now on every insert and update keeps the new column in step.")));
+
+    if !ctx.is_empty(table) {
+        let batch = Stmt::BackfillBatch {
+            table: table.clone(),
+            column: new_col.clone(),
+            expression: cast(&quote::ident(column), using, &desired.data_type),
+            batch_size: ctx.options.batch_size,
+            only_where: Some(format!("{} IS NOT NULL", quote::ident(column))),
+        };
+        let s = backfill_step(ctx, batch.to_string(), table, &new_col);
+        let s = hazard(
+            s,
+            HazardCode::MayFailOnExistingData,
+            format!("fails if a value of {table}.{column} does not convert to {}", desired.data_type),
+        );
+        out.push(draft(Backfill, s));
+    }
+
+    let indexes = indexes_on(ctx, table, column);
+    for (name, index) in &indexes {
+        let mut copy = (*index).clone();
+        for key in &mut copy.keys {
+            if key.column.as_deref() == Some(column) {
+                key.column = Some(new_col.clone());
+            }
+        }
+        let temp = object_name(&[name.as_str()], "cutover_new");
+        let build =
+            Stmt::CreateIndex { name: temp.clone(), table: table.clone(), index: Box::new(copy), concurrently: true };
+        let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
+        let s = with_estimate(s, super::estimate::index_build(size, true));
+        let s = rollback(
+            s,
+            Some(IfExists(&Stmt::DropIndex { name: index_name(table, &temp), concurrently: true }).to_string()),
+        );
+        let s = hazard(s, HazardCode::IndexBuild, format!("builds {temp}, the copy of {name} on {new_col}"));
+        out.push(draft(
+            Switch,
+            why(s, format!("Builds the copy of {name} on the new column CONCURRENTLY, once the data is in place.")),
+        ));
+    }
+    if desired.not_null {
+        out.extend(not_null_steps(ctx, table, &new_col)?.into_iter().map(|d| Draft { phase: Switch, ..d }));
+    }
+
+    // The switch itself: one short transaction under ACCESS EXCLUSIVE.
+    let alter = |action| Stmt::AlterTable { name: table.clone(), action }.to_string();
+    let mut sql = vec![
+        alter(TableAction::RenameColumn { column: column.into(), new_name: old_col.clone() }),
+        alter(TableAction::RenameColumn { column: new_col.clone(), new_name: column.into() }),
+        format!("DROP TRIGGER {} ON {qt}", quote::ident(&trigger)),
+        format!("DROP FUNCTION {}()", quote::qualified(&function)),
+    ];
+    if old.default.is_some() {
+        sql.push(alter(TableAction::DropDefault { column: old_col.clone() }));
+    }
+    if old.not_null {
+        sql.push(alter(TableAction::DropNotNull { column: old_col.clone() }));
+    }
+    if let Some(expression) = &desired.default {
+        sql.push(alter(TableAction::SetDefault { column: column.into(), expression: expression.clone() }));
+    }
+    for (seq, s) in &ctx.current.sequences {
+        if s.owned_by.as_ref().is_some_and(|(t, c)| t == table && c == column) {
+            sql.push(
+                Stmt::SetSequenceOwner { name: seq.clone(), owner: Some((table.clone(), column.into())) }.to_string(),
+            );
+        }
+    }
+    for (name, _) in &indexes {
+        let temp = object_name(&[name.as_str()], "cutover_new");
+        sql.push(
+            Stmt::RenameIndex { name: index_name(table, name), new_name: object_name(&[name.as_str()], "cutover_old") }
+                .to_string(),
+        );
+        sql.push(Stmt::RenameIndex { name: index_name(table, &temp), new_name: (*name).clone() }.to_string());
+    }
+    if desired.comment.is_some() {
+        sql.push(
+            Stmt::Comment { target: Target::Column(table.clone(), column.into()), text: desired.comment.clone() }
+                .to_string(),
+        );
+    }
+    let s = step(ctx, sql.join(";\n"), Operation::RenameColumn, table, None);
+    let s = hazard(
+        s,
+        HazardCode::BreaksRunningCode,
+        format!("from here on {table}.{column} has type {}: the running version must accept it", desired.data_type),
+    );
+    out.push(draft(Switch, why(s, format!("Swaps the columns by name in one short transaction (catalog only); {column} now has the new type and {old_col} keeps the old values until the contract phase."))));
+
+    let drop = alter(TableAction::DropColumn { column: old_col.clone() });
+    let s = step(ctx, drop, Operation::DropColumn, table, None);
+    let s = hazard(s, HazardCode::DataLoss, format!("drops {old_col}, the old values of {table}.{column}"));
+    out.push(draft(Contract, why(s, "Drops the old column (and its indexes) once nothing reads it; catalog only.")));
+    Ok(out)
+}
+
+/// The new name of a renamed column: add it, keep both names in step both ways, backfill,
+/// enforce NOT NULL; the old name goes in the contract phase (see [`rename_source`]).
+pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRename, column: &Column) -> Recipe {
+    let table = &rename.table;
+    let old = ctx.current.tables.get(table).and_then(|t| t.column(&rename.from));
+    let Some(old) = old else {
+        return Err(blocker(
+            change,
+            "rename_unknown_column",
+            format!("{table}.{} does not exist, so it cannot be renamed to {}.", rename.from, rename.to),
+            vec![],
+        ));
+    };
+    if old.data_type != column.data_type {
+        return Err(blocker(
+            change,
+            "rename_with_type_change",
+            format!(
+                "{table}.{} is {} but {} is {}: a rename and a type change in one step are not supported.",
+                rename.from, old.data_type, rename.to, column.data_type
+            ),
+            vec!["rename first, then change the type in a later migration".into()],
+        ));
+    }
+    let (function, trigger) = sync_names(table, &rename.to);
+    let qt = quote::qualified(table);
+    let mut bare = column.clone();
+    bare.not_null = false;
+    let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(bare)) };
+    let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
+    let s = rollback(
+        s,
+        Some(
+            IfExists(&Stmt::AlterTable {
+                name: table.clone(),
+                action: TableAction::DropColumn { column: rename.to.clone() },
+            })
+            .to_string(),
+        ),
+    );
+    let mut out = vec![draft(
+        Expand,
+        carry(why(s, format!("Adds {} next to {}; catalog only.", rename.to, rename.from)), change),
+    )];
+    let sync = Stmt::CreateSyncFunction {
+        name: function.clone(),
+        source: rename.from.clone(),
+        target: rename.to.clone(),
+        forward: format!("NEW.{}", quote::ident(&rename.from)),
+        reverse: Some(format!("NEW.{}", quote::ident(&rename.to))),
+    };
+    let mut s = step(ctx, sync.to_string(), Operation::Other, table, None);
+    s.locks.clear();
+    s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
+    let s = rollback(s, Some(format!("DROP FUNCTION IF EXISTS {}()", quote::qualified(&function))));
+    out.push(draft(
+        Expand,
+        why(s, "The function that keeps both names in step: writes through either name reach the other."),
+    ));
+    let t = Stmt::CreateRowTrigger { name: trigger.clone(), table: table.clone(), function };
+    let s = step(ctx, t.to_string(), Operation::CreateTrigger, table, None);
+    let s = rollback(s, Some(format!("DROP TRIGGER IF EXISTS {} ON {qt}", quote::ident(&trigger))));
+    let s = hazard(
+        s,
+        HazardCode::PerformanceImpact,
+        format!("every insert and update of {table} writes both columns until the contract phase"),
+    );
+    out.push(draft(
+        Expand,
+        why(
+            s,
+            "From now on the application version that uses the old name and the one that uses the new name both work.",
+        ),
+    ));
+    if !ctx.is_empty(table) {
+        let batch = Stmt::BackfillBatch {
+            table: table.clone(),
+            column: rename.to.clone(),
+            expression: quote::ident(&rename.from),
+            batch_size: ctx.options.batch_size,
+            only_where: Some(format!("{} IS NOT NULL", quote::ident(&rename.from))),
+        };
+        out.push(draft(Backfill, backfill_step(ctx, batch.to_string(), table, &rename.to)));
+    }
+    if column.not_null {
+        out.extend(
+            not_null_steps(ctx, table, &rename.to)?.into_iter().map(|d| Draft { phase: Switch.max(d.phase), ..d }),
+        );
+    }
+    Ok(out)
+}
+
+/// The old name of a renamed column goes, with the trigger, once nothing uses it.
+pub(super) fn rename_source(ctx: &PlanCtx, change: &Change, rename: &ColumnRename) -> Recipe {
+    let table = &rename.table;
+    let (function, trigger) = sync_names(table, &rename.to);
+    let sql = [
+        format!("DROP TRIGGER {} ON {}", quote::ident(&trigger), quote::qualified(table)),
+        format!("DROP FUNCTION {}()", quote::qualified(&function)),
+        change.stmt.to_string(),
+    ]
+    .join(";\n");
+    let s = step(ctx, sql, Operation::DropColumn, table, None);
+    let mut s = carry(s, change);
+    s.hazards.retain(|h| h.code != HazardCode::DataLoss);
+    let s = hazard(
+        s,
+        HazardCode::BreaksRunningCode,
+        format!("the old name {}.{} goes away: no running version may use it", table, rename.from),
+    );
+    Ok(vec![draft(
+        Contract,
+        why(
+            s,
+            format!(
+                "The data lives on in {}; the old name, its trigger and function go in one short transaction.",
+                rename.to
+            ),
+        ),
+    )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rename_arguments_are_parsed() {
+        assert_eq!(
+            ColumnRename::parse("app.users.fullname=full_name").unwrap(),
+            ColumnRename { table: QualName::new("app", "users"), from: "fullname".into(), to: "full_name".into() }
+        );
+        assert_eq!(ColumnRename::parse("users.a=b").unwrap().table, QualName::new("public", "users"));
+        assert!(ColumnRename::parse("users=b").is_err());
+        assert!(ColumnRename::parse("users.a=").is_err());
+    }
+
+    #[test]
+    fn casts_go_through_text_when_the_diff_does() {
+        assert_eq!(cast("NEW.c", Some("c::text::public.mood"), "public.mood"), "(NEW.c)::text::public.mood");
+        assert_eq!(cast("c", Some("c::bigint"), "bigint"), "(c)::bigint");
+    }
+}
