@@ -151,6 +151,15 @@ pub(super) fn step(
             }
         }
     }
+    if let (Some(mode), Some(r)) = (fact.referenced, referenced)
+        && !ctx.is_new_table(r)
+        && mode.blocks_reads()
+    {
+        hazards.push(Hazard::new(
+            HazardCode::AccessExclusiveLock,
+            format!("holds ACCESS EXCLUSIVE on {r}: reads and writes wait while it runs"),
+        ));
+    }
     if !fact.transactional {
         hazards.push(Hazard::new(
             HazardCode::NonTransactional,
@@ -752,27 +761,19 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             let s = step(ctx, sql, Operation::SetStorageParameters, table, None);
             Ok(vec![draft(Expand, carry(why(s, "Storage parameters; reads and writes continue."), change))])
         }
-        TableAction::AttachPartition { partition, .. } => {
-            let s = step(ctx, sql, Operation::AttachPartition, partition, Some(table));
-            let s = with_estimate(s, estimate::scan(ctx.size(partition)));
-            let s = hazard(
-                s,
-                HazardCode::MayFailOnExistingData,
-                format!("fails if a row of {partition} lies outside the partition bound"),
-            );
-            Ok(vec![draft(
-                Expand,
-                carry(
-                    why(
-                        s,
-                        "Attaches the partition; the parent takes only SHARE UPDATE EXCLUSIVE, the new partition is scanned to check its bound.",
-                    ),
-                    change,
-                ),
-            )])
-        }
+        TableAction::AttachPartition { partition, bound } => attach_partition(ctx, change, table, partition, bound),
         TableAction::DetachPartition { partition, .. } => {
-            let concurrent = locks::lookup(Operation::DetachPartitionConcurrently, ctx.version).is_some() && !new;
+            // DETACH ... CONCURRENTLY (14+) leaves a CHECK mirroring the bound on the detached
+            // table, named after its single key column; it is dropped right after unless the
+            // desired schema keeps a constraint of that name.
+            let key = old_table.and_then(|t| t.partition_key.clone()).unwrap_or_default();
+            let key_column = key
+                .split_once(' ')
+                .and_then(|(_, c)| c.trim().strip_prefix('(')?.strip_suffix(')'))
+                .filter(|c| !c.contains(',') && !c.contains('('))
+                .map(|c| c.trim_matches('"').to_string());
+            let concurrent =
+                locks::lookup(Operation::DetachPartitionConcurrently, ctx.version).is_some() && !new && key_column.is_some();
             let stmt = Stmt::AlterTable {
                 name: table.clone(),
                 action: TableAction::DetachPartition { partition: partition.clone(), concurrently: concurrent },
@@ -780,13 +781,22 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             let op = if concurrent { Operation::DetachPartitionConcurrently } else { Operation::DetachPartition };
             let s = step(ctx, stmt.to_string(), op, partition, Some(table));
             let s = hazard(s, HazardCode::BreaksRunningCode, format!("rows of {partition} disappear from {table}"));
-            Ok(vec![draft(
-                Contract,
-                carry(
-                    why(s, "Detaches the partition; with CONCURRENTLY readers and writers of the parent keep going."),
-                    change,
-                ),
-            )])
+            let text = if concurrent {
+                "DETACH ... CONCURRENTLY: readers and writers of the parent keep going (it waits for running transactions)."
+            } else {
+                "Detaches the partition; the parent is locked for the moment it takes (catalog only)."
+            };
+            let mut out = vec![draft(Contract, carry(why(s, text), change))];
+            if let (true, Some(column)) = (concurrent, key_column) {
+                let check = object_name(&[&partition.name, &column], "check");
+                let kept = ctx.desired.tables.get(partition).is_some_and(|t| t.constraints.contains_key(&check));
+                if !kept {
+                    let drop = Stmt::AlterTable { name: partition.clone(), action: TableAction::DropConstraint { name: check } };
+                    let s = step(ctx, IfExists(&drop).to_string(), Operation::DropConstraint, partition, None);
+                    out.push(draft(Contract, why(s, "Drops the CHECK that DETACH ... CONCURRENTLY leaves behind; catalog only.")));
+                }
+            }
+            Ok(out)
         }
         TableAction::RowLevelSecurity { .. } | TableAction::ForceRowLevelSecurity { .. } => {
             let s = step(ctx, sql, Operation::RowLevelSecurity, table, None);
@@ -1372,5 +1382,103 @@ mod tests {
     fn generated_names_fit() {
         assert_eq!(object_name(&["users", "email"], "not_null"), "users_email_not_null");
         assert!(object_name(&[&"x".repeat(60), "y"], "not_null").len() <= 63);
+    }
+}
+
+/// ATTACH PARTITION scans the new partition under ACCESS EXCLUSIVE to check its bound,
+/// unless a valid CHECK constraint already proves it. So a large partition first gets that
+/// CHECK, NOT VALID (brief) and validated under SHARE UPDATE EXCLUSIVE; the attach is then
+/// catalog only, and the CHECK is dropped.
+fn attach_partition(ctx: &PlanCtx, change: &Change, parent: &QualName, partition: &QualName, bound: &str) -> Recipe {
+    let key = ctx.desired.tables.get(parent).and_then(|t| t.partition_key.clone()).unwrap_or_default();
+    let check = (!ctx.is_new_table(partition) && !ctx.is_small(partition)).then(|| bound_check(&key, bound)).flatten();
+    let size = ctx.size(partition);
+    let attach = step(ctx, change.stmt.to_string(), Operation::AttachPartition, partition, Some(parent));
+    let attach = hazard(attach, HazardCode::MayFailOnExistingData, format!("fails if a row of {partition} lies outside the partition bound"));
+    let Some(expression) = check else {
+        let s = with_estimate(attach, estimate::scan(size));
+        return Ok(vec![draft(
+            Expand,
+            carry(why(s, "Attaches the partition; the parent takes only SHARE UPDATE EXCLUSIVE, the new partition is scanned to check its bound."), change),
+        )]);
+    };
+    let name = object_name(&[&partition.name], "cutover_bound");
+    let drop = Stmt::AlterTable { name: partition.clone(), action: TableAction::DropConstraint { name: name.clone() } };
+    let add = Stmt::AlterTable {
+        name: partition.clone(),
+        action: TableAction::AddConstraint { name: name.clone(), definition: format!("CHECK ({expression})"), not_valid: true },
+    };
+    let s = step(ctx, add.to_string(), Operation::AddCheckNotValid, partition, None);
+    let s = rollback(s, Some(IfExists(&drop).to_string()));
+    let mut out = vec![draft(Expand, why(s, "A CHECK matching the partition bound, NOT VALID: catalog only."))];
+    let validate = Stmt::AlterTable { name: partition.clone(), action: TableAction::ValidateConstraint { name } };
+    let s = step(ctx, validate.to_string(), Operation::ValidateCheck, partition, None);
+    let s = with_estimate(s, estimate::scan(size));
+    let s = hazard(s, HazardCode::MayFailOnExistingData, format!("fails if a row of {partition} lies outside the partition bound"));
+    out.push(draft(Expand, why(s, "Checks the rows against the bound under SHARE UPDATE EXCLUSIVE: reads and writes continue.")));
+    let mut attach = attach;
+    attach.scans_table = false;
+    attach.estimate = None;
+    attach.hazards.retain(|h| h.code != HazardCode::FullScanUnderLock);
+    let detach = Stmt::AlterTable { name: parent.clone(), action: TableAction::DetachPartition { partition: partition.clone(), concurrently: false } };
+    let attach = rollback(attach, Some(detach.to_string()));
+    out.push(draft(Expand, carry(why(attach, "The validated CHECK proves the bound, so the attach skips its scan: catalog only."), change)));
+    let s = step(ctx, drop.to_string(), Operation::DropConstraint, partition, None);
+    out.push(draft(Expand, why(s, "The CHECK has done its job; catalog only.")));
+    Ok(out)
+}
+
+/// A CHECK expression equivalent to a single-column RANGE or LIST partition bound.
+fn bound_check(key: &str, bound: &str) -> Option<String> {
+    let (strategy, column) = key.split_once(' ')?;
+    let column = column.trim().strip_prefix('(')?.strip_suffix(')')?;
+    if column.contains(',') || column.contains('(') {
+        return None; // several columns, or an expression
+    }
+    let inner = |text: &str| -> Option<String> {
+        let open = text.find('(')?;
+        let close = text.rfind(')')?;
+        Some(text[open + 1..close].trim().to_string())
+    };
+    match strategy {
+        "RANGE" => {
+            let rest = bound.strip_prefix("FOR VALUES FROM ")?;
+            let (from, to) = rest.split_once(") TO (")?;
+            let (from, to) = (inner(&format!("{from})"))?, inner(&format!("({to}"))?);
+            let mut parts = vec![format!("{column} IS NOT NULL")];
+            if from != "MINVALUE" {
+                parts.push(format!("{column} >= {from}"));
+            }
+            if to != "MAXVALUE" {
+                parts.push(format!("{column} < {to}"));
+            }
+            Some(parts.join(" AND "))
+        }
+        "LIST" => {
+            let values = inner(bound.strip_prefix("FOR VALUES IN ")?)?;
+            if values.split(',').any(|v| v.trim() == "NULL") {
+                return None;
+            }
+            Some(format!("{column} IS NOT NULL AND {column} IN ({values})"))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::bound_check;
+
+    #[test]
+    fn partition_bounds_become_checks() {
+        assert_eq!(
+            bound_check("RANGE (logdate)", "FOR VALUES FROM ('2006-02-01') TO ('2006-03-01')").unwrap(),
+            "logdate IS NOT NULL AND logdate >= '2006-02-01' AND logdate < '2006-03-01'"
+        );
+        assert_eq!(bound_check("RANGE (k)", "FOR VALUES FROM (MINVALUE) TO (10)").unwrap(), "k IS NOT NULL AND k < 10");
+        assert_eq!(bound_check("LIST (region)", "FOR VALUES IN ('eu', 'us')").unwrap(), "region IS NOT NULL AND region IN ('eu', 'us')");
+        assert_eq!(bound_check("HASH (id)", "FOR VALUES WITH (modulus 4, remainder 0)"), None);
+        assert_eq!(bound_check("RANGE (a, b)", "FOR VALUES FROM (1, 1) TO (2, 2)"), None);
+        assert_eq!(bound_check("LIST (k)", "DEFAULT"), None);
     }
 }
