@@ -164,6 +164,11 @@ pub enum Stmt {
         name: QualName,
         new_name: String,
     },
+    RenameEnumValue {
+        name: QualName,
+        from: String,
+        to: String,
+    },
     /// One batch of a backfill: fills `column` from `expression` in up to `batch_size` rows
     /// where it is still NULL. Repeated until it changes no row.
     BackfillBatch {
@@ -627,6 +632,9 @@ impl Display for Stmt {
             Stmt::AlterTable { name, action } => render_alter_table(f, name, action),
             Stmt::CreateIndex { name, table, index, concurrently } => {
                 render_create_index(f, name, table, index, *concurrently)
+            }
+            Stmt::RenameEnumValue { name, from, to } => {
+                write!(f, "ALTER TYPE {} RENAME VALUE {} TO {}", qualified(name), literal(from), literal(to))
             }
             Stmt::RenameIndex { name, new_name } => {
                 write!(f, "ALTER INDEX {} RENAME TO {}", qualified(name), ident(new_name))

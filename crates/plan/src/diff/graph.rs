@@ -74,6 +74,10 @@ pub struct Node {
     pub after_drop: Vec<ObjId>,
     /// Nodes (by index) that must run before this one, beyond what the objects imply.
     pub after: Vec<usize>,
+    /// Relation names this statement takes or frees beyond its objects' own (the index of a
+    /// primary key, unique or exclusion constraint shares the namespace of tables).
+    pub takes_names: Vec<QualName>,
+    pub frees_names: Vec<QualName>,
 }
 
 impl Node {
@@ -88,6 +92,8 @@ impl Node {
             requires: Vec::new(),
             releases: Vec::new(),
             after_drop: Vec::new(),
+            takes_names: Vec::new(),
+            frees_names: Vec::new(),
             after: Vec::new(),
         }
     }
@@ -124,6 +130,9 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
             if let Some(name) = relation_name(id) {
                 name_vacaters.entry(name).or_default().push(i);
             }
+        }
+        for name in &node.frees_names {
+            name_vacaters.entry(name).or_default().push(i);
         }
     }
 
@@ -167,11 +176,10 @@ pub fn order(nodes: Vec<Node>) -> Ordered {
                 edge(d, i);
             }
         }
-        for id in &node.creates {
-            if let Some(name) = relation_name(id) {
-                for &v in name_vacaters.get(name).into_iter().flatten() {
-                    edge(v, i);
-                }
+        let taken = node.creates.iter().filter_map(relation_name).chain(&node.takes_names);
+        for name in taken {
+            for &v in name_vacaters.get(name).into_iter().flatten() {
+                edge(v, i);
             }
         }
     }

@@ -60,11 +60,32 @@ pub fn enum_only_adds(old: &[String], new: &[String]) -> bool {
     old.iter().all(|label| it.any(|l| l == label))
 }
 
+/// When an enum keeps its length and order and only some labels change in place (none of
+/// the new labels existed, none of the old ones remain), those are renames:
+/// `ALTER TYPE ... RENAME VALUE` keeps the rows that hold them. Returns the pairs.
+pub fn enum_renames(old: &[String], new: &[String]) -> Option<Vec<(String, String)>> {
+    if old.len() != new.len() || old == new {
+        return None;
+    }
+    let mut out = Vec::new();
+    for (a, b) in old.iter().zip(new) {
+        if a != b {
+            if new.contains(a) || old.contains(b) {
+                return None;
+            }
+            out.push((a.clone(), b.clone()));
+        }
+    }
+    Some(out)
+}
+
 /// Whether a type change needs the type dropped and created again (renamed away first for
 /// enums and domains, so that columns can move over with one `ALTER COLUMN ... TYPE`).
 pub fn type_needs_replace(old: &TypeKind, new: &TypeKind) -> bool {
     match (old, new) {
-        (TypeKind::Enum { labels: a }, TypeKind::Enum { labels: b }) => !enum_only_adds(a, b),
+        (TypeKind::Enum { labels: a }, TypeKind::Enum { labels: b }) => {
+            !enum_only_adds(a, b) && enum_renames(a, b).is_none()
+        }
         (TypeKind::Domain { base_type: a, .. }, TypeKind::Domain { base_type: b, .. }) => a != b,
         (TypeKind::Composite { .. }, TypeKind::Composite { .. }) => false,
         (a, b) => a != b,
@@ -290,6 +311,16 @@ mod tests {
         assert!(enum_only_adds(&labels(&["a", "b"]), &labels(&["a", "x", "b", "c"])));
         assert!(!enum_only_adds(&labels(&["a", "b"]), &labels(&["b", "a"])));
         assert!(!enum_only_adds(&labels(&["a", "b"]), &labels(&["a"])));
+    }
+
+    #[test]
+    fn enum_labels_changed_in_place_are_renames() {
+        assert_eq!(
+            enum_renames(&labels(&["a", "done"]), &labels(&["a", "completed"])),
+            Some(vec![("done".to_string(), "completed".to_string())])
+        );
+        assert_eq!(enum_renames(&labels(&["a", "b"]), &labels(&["b", "a"])), None);
+        assert_eq!(enum_renames(&labels(&["a", "b"]), &labels(&["a", "b", "c"])), None);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub fn tables(ctx: &mut Ctx) {
         drops.extend(o.sub_objects(name));
         drops.extend(owned_sequences_dropped_with(ctx, name, None));
         let mut node = ctx.drop(Stmt::DropTable { name: name.clone() }, Rank::DropTables, drops);
+        node.frees_names = constraint_index_names(name, o.constraints.iter()).collect();
         let message = if replaced {
             format!("drops and recreates table {name} (its kind or partition key changes); all of its rows are lost")
         } else {
@@ -53,6 +54,19 @@ fn owned_sequences_dropped_with(ctx: &Ctx, table: &QualName, column: Option<&str
         }
     }
     out
+}
+
+/// The index names of a table's primary key, unique and exclusion constraints, which live
+/// in the namespace of relations.
+fn constraint_index_names<'a>(
+    table: &'a QualName,
+    constraints: impl Iterator<Item = (&'a String, &'a Constraint)> + 'a,
+) -> impl Iterator<Item = QualName> + 'a {
+    constraints
+        .filter(|(_, c)| {
+            matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::Exclusion)
+        })
+        .map(move |(name, c)| QualName::new(table.schema.clone(), c.index.clone().unwrap_or_else(|| name.clone())))
 }
 
 fn col_id(table: &QualName, column: &str) -> ObjId {
@@ -89,7 +103,9 @@ fn create_table(ctx: &mut Ctx, name: &QualName, n: &Table) {
             creates.push(constraint_id(name, cname));
         }
     }
-    let node = ctx.create(Stmt::CreateTable { name: name.clone(), table: Box::new(n.clone()) }, Rank::Tables, creates);
+    let mut node =
+        ctx.create(Stmt::CreateTable { name: name.clone(), table: Box::new(n.clone()) }, Rank::Tables, creates);
+    node.takes_names = constraint_index_names(name, n.constraints.iter().filter(|(_, c)| c.validated)).collect();
     ctx.push(node);
 
     for (cname, c) in &n.constraints {
@@ -168,6 +184,8 @@ fn add_constraint(ctx: &mut Ctx, table: &QualName, cname: &str, c: &Constraint) 
     };
     let rank = if c.kind == ConstraintKind::ForeignKey { Rank::AddForeignKeys } else { Rank::AddConstraintsIndexes };
     let mut node = ctx.create(alter_stmt(table, action), rank, vec![constraint_id(table, cname)]);
+    let key = cname.to_string();
+    node.takes_names = constraint_index_names(table, std::iter::once((&key, c))).collect();
     if c.kind == ConstraintKind::PrimaryKey {
         // A table has one primary key: a new one (under another name) waits for the old.
         node.after_drop = ctx
@@ -330,11 +348,12 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
             } else {
                 Rank::DropConstraintsIndexes
             };
-            let node = ctx.drop(
+            let mut node = ctx.drop(
                 alter_stmt(name, TableAction::DropConstraint { name: cname.clone() }),
                 rank,
                 vec![constraint_id(name, cname)],
             );
+            node.frees_names = constraint_index_names(name, std::iter::once((cname, oc))).collect();
             ctx.push(node);
         }
     }

@@ -3,7 +3,7 @@
 use super::ctx::Ctx;
 use super::graph::{Node, Rank};
 use super::meta;
-use super::status::enum_only_adds;
+use super::status::{enum_only_adds, enum_renames};
 use cutover_schema::{ObjId, QualName, TypeDef, TypeKind};
 use cutover_sql::ddl::{CompositeAction, DomainAction, EnumPosition, Stmt, Target};
 
@@ -95,6 +95,15 @@ fn alter(ctx: &mut Ctx, name: &QualName, o: &TypeDef, n: &TypeDef) {
                 };
                 let stmt = Stmt::AddEnumValue { name: name.clone(), value: label.clone(), position };
                 let mut node = Node::new(stmt, Rank::Types);
+                node.creates.push(id.clone());
+                node.after.extend(previous);
+                previous = Some(ctx.push(node));
+            }
+        }
+        (TypeKind::Enum { labels: old }, TypeKind::Enum { labels: new }) if enum_renames(old, new).is_some() => {
+            let mut previous: Option<usize> = None;
+            for (from, to) in enum_renames(old, new).unwrap_or_default() {
+                let mut node = Node::new(Stmt::RenameEnumValue { name: name.clone(), from, to }, Rank::Types);
                 node.creates.push(id.clone());
                 node.after.extend(previous);
                 previous = Some(ctx.push(node));

@@ -151,7 +151,36 @@ pub fn plan_diff(current: &Catalog, desired: &Catalog, diff: &Diff, options: &Pl
             }
         }
     }
+    let wishes: Vec<Vec<PhaseName>> = drafts.iter().map(|d| d.iter().map(|x| x.phase).collect()).collect();
     assign_phases(diff, &mut drafts);
+    // A step that destroys data belongs in the contract phase, after the running application
+    // is gone. If something earlier needs it done first (a new object takes its name), the
+    // plan cannot keep that promise.
+    if !options.allow_downtime {
+        for (i, list) in drafts.iter_mut().enumerate() {
+            let early = list.iter().zip(&wishes[i]).any(|(d, wish)| {
+                *wish == PhaseName::Contract
+                    && d.phase < PhaseName::Contract
+                    && d.step.hazards.iter().any(|h| h.code == crate::HazardCode::DataLoss)
+            });
+            if early {
+                let phase = list.iter().map(|d| d.phase).min().unwrap_or(PhaseName::Expand);
+                blockers.push(Blocker {
+                    code: "destructive_step_needed_early".into(),
+                    sql: format!("{};", diff.changes[i].stmt),
+                    message: format!(
+                        "this removes data the running application may still use, so it belongs in the contract phase, but a later change needs it done first (in {phase}): a new object takes its name or relies on it being gone."
+                    ),
+                    options: vec![
+                        "give the new object another name, so the old one can stay until the contract phase".into(),
+                        "ship it as two migrations: first the removal (after the application stops using it), then the addition".into(),
+                        "accept that the running version breaks: plan again with --allow-downtime".into(),
+                    ],
+                });
+                list.clear();
+            }
+        }
+    }
 
     let mut phases: Vec<Phase> = Vec::new();
     for name in PhaseName::ALL {

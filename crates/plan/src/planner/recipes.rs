@@ -325,6 +325,30 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             s.hazards.retain(|h| h.code != HazardCode::NonTransactional);
             Ok(vec![draft(Expand, carry(s, change))])
         }
+        Stmt::RenameEnumValue { name, from, to } => {
+            let mut s = simple(ctx, change, Operation::Other, None);
+            s.locks.clear();
+            s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
+            let s = rollback(
+                s,
+                Some(Stmt::RenameEnumValue { name: name.clone(), from: to.clone(), to: from.clone() }.to_string()),
+            );
+            let s = hazard(
+                s,
+                HazardCode::BreaksRunningCode,
+                format!("the running version still writes '{from}' to {name}; it fails from this step on"),
+            );
+            Ok(vec![draft(
+                Switch,
+                carry(
+                    why(
+                        s,
+                        "Renames the value in the catalog: rows keep their value under the new label, nothing is rewritten.",
+                    ),
+                    change,
+                ),
+            )])
+        }
         Stmt::DropFunction { id, .. } => {
             let s = simple(ctx, change, Operation::Other, None);
             let mut s = why(s, "Dropped once no running application version calls it.");
@@ -772,8 +796,9 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
                 .and_then(|(_, c)| c.trim().strip_prefix('(')?.strip_suffix(')'))
                 .filter(|c| !c.contains(',') && !c.contains('('))
                 .map(|c| c.trim_matches('"').to_string());
-            let concurrent =
-                locks::lookup(Operation::DetachPartitionConcurrently, ctx.version).is_some() && !new && key_column.is_some();
+            let concurrent = locks::lookup(Operation::DetachPartitionConcurrently, ctx.version).is_some()
+                && !new
+                && key_column.is_some();
             let stmt = Stmt::AlterTable {
                 name: table.clone(),
                 action: TableAction::DetachPartition { partition: partition.clone(), concurrently: concurrent },
@@ -791,9 +816,15 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
                 let check = object_name(&[&partition.name, &column], "check");
                 let kept = ctx.desired.tables.get(partition).is_some_and(|t| t.constraints.contains_key(&check));
                 if !kept {
-                    let drop = Stmt::AlterTable { name: partition.clone(), action: TableAction::DropConstraint { name: check } };
+                    let drop = Stmt::AlterTable {
+                        name: partition.clone(),
+                        action: TableAction::DropConstraint { name: check },
+                    };
                     let s = step(ctx, IfExists(&drop).to_string(), Operation::DropConstraint, partition, None);
-                    out.push(draft(Contract, why(s, "Drops the CHECK that DETACH ... CONCURRENTLY leaves behind; catalog only.")));
+                    out.push(draft(
+                        Contract,
+                        why(s, "Drops the CHECK that DETACH ... CONCURRENTLY leaves behind; catalog only."),
+                    ));
                 }
             }
             Ok(out)
@@ -1394,19 +1425,33 @@ fn attach_partition(ctx: &PlanCtx, change: &Change, parent: &QualName, partition
     let check = (!ctx.is_new_table(partition) && !ctx.is_small(partition)).then(|| bound_check(&key, bound)).flatten();
     let size = ctx.size(partition);
     let attach = step(ctx, change.stmt.to_string(), Operation::AttachPartition, partition, Some(parent));
-    let attach = hazard(attach, HazardCode::MayFailOnExistingData, format!("fails if a row of {partition} lies outside the partition bound"));
+    let attach = hazard(
+        attach,
+        HazardCode::MayFailOnExistingData,
+        format!("fails if a row of {partition} lies outside the partition bound"),
+    );
     let Some(expression) = check else {
         let s = with_estimate(attach, estimate::scan(size));
         return Ok(vec![draft(
             Expand,
-            carry(why(s, "Attaches the partition; the parent takes only SHARE UPDATE EXCLUSIVE, the new partition is scanned to check its bound."), change),
+            carry(
+                why(
+                    s,
+                    "Attaches the partition; the parent takes only SHARE UPDATE EXCLUSIVE, the new partition is scanned to check its bound.",
+                ),
+                change,
+            ),
         )]);
     };
     let name = object_name(&[&partition.name], "cutover_bound");
     let drop = Stmt::AlterTable { name: partition.clone(), action: TableAction::DropConstraint { name: name.clone() } };
     let add = Stmt::AlterTable {
         name: partition.clone(),
-        action: TableAction::AddConstraint { name: name.clone(), definition: format!("CHECK ({expression})"), not_valid: true },
+        action: TableAction::AddConstraint {
+            name: name.clone(),
+            definition: format!("CHECK ({expression})"),
+            not_valid: true,
+        },
     };
     let s = step(ctx, add.to_string(), Operation::AddCheckNotValid, partition, None);
     let s = rollback(s, Some(IfExists(&drop).to_string()));
@@ -1414,15 +1459,28 @@ fn attach_partition(ctx: &PlanCtx, change: &Change, parent: &QualName, partition
     let validate = Stmt::AlterTable { name: partition.clone(), action: TableAction::ValidateConstraint { name } };
     let s = step(ctx, validate.to_string(), Operation::ValidateCheck, partition, None);
     let s = with_estimate(s, estimate::scan(size));
-    let s = hazard(s, HazardCode::MayFailOnExistingData, format!("fails if a row of {partition} lies outside the partition bound"));
-    out.push(draft(Expand, why(s, "Checks the rows against the bound under SHARE UPDATE EXCLUSIVE: reads and writes continue.")));
+    let s = hazard(
+        s,
+        HazardCode::MayFailOnExistingData,
+        format!("fails if a row of {partition} lies outside the partition bound"),
+    );
+    out.push(draft(
+        Expand,
+        why(s, "Checks the rows against the bound under SHARE UPDATE EXCLUSIVE: reads and writes continue."),
+    ));
     let mut attach = attach;
     attach.scans_table = false;
     attach.estimate = None;
     attach.hazards.retain(|h| h.code != HazardCode::FullScanUnderLock);
-    let detach = Stmt::AlterTable { name: parent.clone(), action: TableAction::DetachPartition { partition: partition.clone(), concurrently: false } };
+    let detach = Stmt::AlterTable {
+        name: parent.clone(),
+        action: TableAction::DetachPartition { partition: partition.clone(), concurrently: false },
+    };
     let attach = rollback(attach, Some(detach.to_string()));
-    out.push(draft(Expand, carry(why(attach, "The validated CHECK proves the bound, so the attach skips its scan: catalog only."), change)));
+    out.push(draft(
+        Expand,
+        carry(why(attach, "The validated CHECK proves the bound, so the attach skips its scan: catalog only."), change),
+    ));
     let s = step(ctx, drop.to_string(), Operation::DropConstraint, partition, None);
     out.push(draft(Expand, why(s, "The CHECK has done its job; catalog only.")));
     Ok(out)
@@ -1476,7 +1534,10 @@ mod bound_tests {
             "logdate IS NOT NULL AND logdate >= '2006-02-01' AND logdate < '2006-03-01'"
         );
         assert_eq!(bound_check("RANGE (k)", "FOR VALUES FROM (MINVALUE) TO (10)").unwrap(), "k IS NOT NULL AND k < 10");
-        assert_eq!(bound_check("LIST (region)", "FOR VALUES IN ('eu', 'us')").unwrap(), "region IS NOT NULL AND region IN ('eu', 'us')");
+        assert_eq!(
+            bound_check("LIST (region)", "FOR VALUES IN ('eu', 'us')").unwrap(),
+            "region IS NOT NULL AND region IN ('eu', 'us')"
+        );
         assert_eq!(bound_check("HASH (id)", "FOR VALUES WITH (modulus 4, remainder 0)"), None);
         assert_eq!(bound_check("RANGE (a, b)", "FOR VALUES FROM (1, 1) TO (2, 2)"), None);
         assert_eq!(bound_check("LIST (k)", "DEFAULT"), None);
