@@ -206,3 +206,104 @@ fn without_a_dev_url_sql_sources_use_a_throwaway_server() {
         .collect();
     assert!(leftovers.is_empty(), "the throwaway server was not removed: {leftovers:?}");
 }
+
+#[test]
+fn plan_json_has_the_contract_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);");
+    let b = write(dir.path(), "b.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\nCREATE INDEX orders_customer_idx ON orders (customer_id);");
+    let out = cutover(&["plan", "--from", &a, "--to", &b, "--dev-url", admin_url(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(json["version"], 1);
+    assert!(json["server_version_num"].as_u64().unwrap() >= 120000);
+    let step = &json["phases"][0]["steps"][0];
+    assert_eq!(json["phases"][0]["name"], "expand");
+    assert_eq!(step["sql"], "CREATE INDEX CONCURRENTLY orders_customer_idx ON public.orders USING btree (customer_id)");
+    assert_eq!(step["transactional"], false);
+    assert_eq!(step["locks"], serde_json::json!([{ "mode": "SHARE UPDATE EXCLUSIVE", "relation": "public.orders" }]));
+    assert_eq!(step["rewrites_table"], false);
+    assert_eq!(step["scans_table"], true);
+    assert_eq!(step["lock_timeout_ms"], 2000);
+    assert_eq!(step["statement_timeout_ms"], 21_600_000, "unknown table size: the long default");
+    assert_eq!(step["rollback_sql"], "DROP INDEX CONCURRENTLY IF EXISTS public.orders_customer_idx");
+    assert_eq!(step["estimate"], serde_json::Value::Null, "no row count from a SQL file");
+    let codes: Vec<&str> = step["hazards"].as_array().unwrap().iter().map(|h| h["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["non_transactional", "index_build"]);
+    assert!(json.get("blockers").is_none(), "no blockers key when there are none");
+}
+
+#[test]
+fn plan_markdown_is_the_comment_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE t (id bigint PRIMARY KEY, legacy text);");
+    let b = write(dir.path(), "b.sql", "CREATE TABLE t (id bigint PRIMARY KEY);");
+    let out = cutover(&["plan", "--from", &a, "--to", &b, "--dev-url", admin_url(), "--format", "markdown"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out).replace(&format!("PostgreSQL {}", server_major()), "PostgreSQL N");
+    insta::assert_snapshot!("plan_markdown_drop_column", text);
+}
+
+fn server_major() -> u32 {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = cutover_db_postgres::connect::connect(admin_url()).await.unwrap();
+        let v: i32 = client.query_one("SELECT current_setting('server_version_num')::int", &[]).await.unwrap().get(0);
+        v as u32 / 10000
+    })
+}
+
+#[test]
+fn plan_with_blockers_exits_1_and_explains() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE users (id bigint PRIMARY KEY);");
+    let b = write(dir.path(), "b.sql", "CREATE TABLE users (id bigint PRIMARY KEY, tenant_id bigint NOT NULL);");
+    let out = cutover(&["plan", "--from", &a, "--to", &b, "--dev-url", admin_url()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("BLOCKED: 1 change(s) cannot be made safely"), "{text}");
+    assert!(text.contains("[not_null_without_default] public.users.tenant_id is NOT NULL without a default"), "{text}");
+}
+
+#[test]
+fn plan_validate_applies_the_plan_to_a_scratch_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);");
+    let b = write(
+        dir.path(),
+        "b.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, full_name text);\nCREATE INDEX users_lower_email ON users (lower(email));",
+    );
+    let out = cutover(&["plan", "--from", &a, "--to", &b, "--dev-url", admin_url(), "--validate", "--rename-column", "users.name=full_name"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(stderr(&out), "validated: the plan, applied phase by phase to a copy of the --from schema, converges with --to\n");
+}
+
+#[tokio::test]
+async fn plan_validate_works_from_a_live_database() {
+    let db = common::db_with("CREATE TABLE t (id bigint PRIMARY KEY, a int); INSERT INTO t VALUES (1, 1);", "setup").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let b = write(dir.path(), "b.sql", "CREATE TABLE t (id bigint PRIMARY KEY, a int NOT NULL CHECK (a > 0));");
+    let url = db.url();
+    let out = tokio::task::spawn_blocking(move || cutover(&["plan", "--from", &url, "--to", &b, "--dev-url", admin_url(), "--validate"]))
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(stderr(&out), "validated: the plan, applied phase by phase to a copy of the --from schema, converges with --to\n");
+    let client = db.connect().await;
+    let nullable: bool =
+        client.query_one("SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'a'", &[]).await.unwrap().get(0);
+    assert!(nullable, "the live --from database was changed");
+}
+
+#[test]
+fn plan_rejects_unsupported_versions_and_bad_renames() {
+    let out = cutover(&["plan", "--from", "a.sql", "--to", "b.sql", "--pg-version", "11"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("invalid value '11' for '--pg-version <N>': 11 is not in 12..=18"), "{}", stderr(&out));
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.sql", "");
+    let out = cutover(&["plan", "--from", &a, "--to", &a, "--rename-column", "users=x"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out), "error: invalid --rename-column users=x: expected [schema.]table.column=new_name\n");
+}

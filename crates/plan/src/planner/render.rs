@@ -162,7 +162,7 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
             Dialect::Markdown => {
                 writeln!(
                     out,
-                    "\n{number}. {}\n\n   ```sql\n{}\n   ```\n",
+                    "\n{number}. {}\n\n   ```sql\n   {}\n   ```\n",
                     step.why,
                     indent(&format!("{};", step.sql), "   ")
                 )
