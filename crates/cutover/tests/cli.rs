@@ -211,7 +211,11 @@ fn without_a_dev_url_sql_sources_use_a_throwaway_server() {
 fn plan_json_has_the_contract_shape() {
     let dir = tempfile::tempdir().unwrap();
     let a = write(dir.path(), "a.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);");
-    let b = write(dir.path(), "b.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\nCREATE INDEX orders_customer_idx ON orders (customer_id);");
+    let b = write(
+        dir.path(),
+        "b.sql",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\nCREATE INDEX orders_customer_idx ON orders (customer_id);",
+    );
     let out = cutover(&["plan", "--from", &a, "--to", &b, "--dev-url", admin_url(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
@@ -274,25 +278,49 @@ fn plan_validate_applies_the_plan_to_a_scratch_copy() {
         "b.sql",
         "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, full_name text);\nCREATE INDEX users_lower_email ON users (lower(email));",
     );
-    let out = cutover(&["plan", "--from", &a, "--to", &b, "--dev-url", admin_url(), "--validate", "--rename-column", "users.name=full_name"]);
+    let out = cutover(&[
+        "plan",
+        "--from",
+        &a,
+        "--to",
+        &b,
+        "--dev-url",
+        admin_url(),
+        "--validate",
+        "--rename-column",
+        "users.name=full_name",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
-    assert_eq!(stderr(&out), "validated: the plan, applied phase by phase to a copy of the --from schema, converges with --to\n");
+    assert_eq!(
+        stderr(&out),
+        "validated: the plan, applied phase by phase to a copy of the --from schema, converges with --to\n"
+    );
 }
 
 #[tokio::test]
 async fn plan_validate_works_from_a_live_database() {
-    let db = common::db_with("CREATE TABLE t (id bigint PRIMARY KEY, a int); INSERT INTO t VALUES (1, 1);", "setup").await.unwrap();
+    let db = common::db_with("CREATE TABLE t (id bigint PRIMARY KEY, a int); INSERT INTO t VALUES (1, 1);", "setup")
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let b = write(dir.path(), "b.sql", "CREATE TABLE t (id bigint PRIMARY KEY, a int NOT NULL CHECK (a > 0));");
     let url = db.url();
-    let out = tokio::task::spawn_blocking(move || cutover(&["plan", "--from", &url, "--to", &b, "--dev-url", admin_url(), "--validate"]))
-        .await
-        .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        cutover(&["plan", "--from", &url, "--to", &b, "--dev-url", admin_url(), "--validate"])
+    })
+    .await
+    .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
-    assert_eq!(stderr(&out), "validated: the plan, applied phase by phase to a copy of the --from schema, converges with --to\n");
+    assert_eq!(
+        stderr(&out),
+        "validated: the plan, applied phase by phase to a copy of the --from schema, converges with --to\n"
+    );
     let client = db.connect().await;
-    let nullable: bool =
-        client.query_one("SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'a'", &[]).await.unwrap().get(0);
+    let nullable: bool = client
+        .query_one("SELECT NOT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'a'", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert!(nullable, "the live --from database was changed");
 }
 
@@ -300,7 +328,11 @@ async fn plan_validate_works_from_a_live_database() {
 fn plan_rejects_unsupported_versions_and_bad_renames() {
     let out = cutover(&["plan", "--from", "a.sql", "--to", "b.sql", "--pg-version", "11"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("invalid value '11' for '--pg-version <N>': 11 is not in 12..=18"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid value '11' for '--pg-version <N>': 11 is not in 12..=18"),
+        "{}",
+        stderr(&out)
+    );
     let dir = tempfile::tempdir().unwrap();
     let a = write(dir.path(), "a.sql", "");
     let out = cutover(&["plan", "--from", &a, "--to", &a, "--rename-column", "users=x"]);

@@ -7,7 +7,7 @@
 
 mod common;
 
-use cutover_plan::locks::{lookup, LockMode, Operation};
+use cutover_plan::locks::{LockMode, Operation, lookup};
 
 const SETUP: &str = "
 CREATE TABLE parent (id bigint PRIMARY KEY);
@@ -33,7 +33,12 @@ const CASES: &[(Operation, &str, &str, Option<&str>)] = &[
     (Operation::RenameIndex, "ALTER INDEX t_a_idx RENAME TO t_a_idx2", "t_a_idx2", None),
     (Operation::AddColumn, "ALTER TABLE t ADD COLUMN e int DEFAULT 5", "t", None),
     (Operation::AddColumnVolatileDefault, "ALTER TABLE t ADD COLUMN e float DEFAULT random()", "t", None),
-    (Operation::AddColumnStoredGenerated, "ALTER TABLE t ADD COLUMN g bigint GENERATED ALWAYS AS (id * 2) STORED", "t", None),
+    (
+        Operation::AddColumnStoredGenerated,
+        "ALTER TABLE t ADD COLUMN g bigint GENERATED ALWAYS AS (id * 2) STORED",
+        "t",
+        None,
+    ),
     (Operation::AddColumnIdentity, "ALTER TABLE t ADD COLUMN i bigint GENERATED ALWAYS AS IDENTITY", "t", None),
     (Operation::DropColumn, "ALTER TABLE t DROP COLUMN b", "t", None),
     (Operation::AlterColumnTypeRewrite, "ALTER TABLE t ALTER COLUMN a TYPE bigint", "t", None),
@@ -43,14 +48,29 @@ const CASES: &[(Operation, &str, &str, Option<&str>)] = &[
     (Operation::DropNotNull, "ALTER TABLE t ALTER COLUMN d DROP NOT NULL", "t", None),
     (Operation::SetDefault, "ALTER TABLE t ALTER COLUMN a SET DEFAULT 1", "t", None),
     (Operation::DropDefault, "ALTER TABLE t ALTER COLUMN a DROP DEFAULT", "t", None),
-    (Operation::AddForeignKey, "ALTER TABLE t ADD CONSTRAINT f2 FOREIGN KEY (p) REFERENCES parent (id)", "t", Some("parent")),
-    (Operation::AddForeignKeyNotValid, "ALTER TABLE t ADD CONSTRAINT f2 FOREIGN KEY (p) REFERENCES parent (id) NOT VALID", "t", Some("parent")),
+    (
+        Operation::AddForeignKey,
+        "ALTER TABLE t ADD CONSTRAINT f2 FOREIGN KEY (p) REFERENCES parent (id)",
+        "t",
+        Some("parent"),
+    ),
+    (
+        Operation::AddForeignKeyNotValid,
+        "ALTER TABLE t ADD CONSTRAINT f2 FOREIGN KEY (p) REFERENCES parent (id) NOT VALID",
+        "t",
+        Some("parent"),
+    ),
     (Operation::ValidateForeignKey, "ALTER TABLE t VALIDATE CONSTRAINT t_p_fk", "t", Some("parent")),
     (Operation::AddCheck, "ALTER TABLE t ADD CONSTRAINT c2 CHECK (a > 1)", "t", None),
     (Operation::AddCheckNotValid, "ALTER TABLE t ADD CONSTRAINT c2 CHECK (a > 1) NOT VALID", "t", None),
     (Operation::ValidateCheck, "ALTER TABLE t VALIDATE CONSTRAINT t_a_chk", "t", None),
     (Operation::AddUniqueOrPrimaryKey, "ALTER TABLE t ADD CONSTRAINT u2 UNIQUE (b)", "t", None),
-    (Operation::AddConstraintUsingIndex, "ALTER TABLE t ADD CONSTRAINT t_c_uniq UNIQUE USING INDEX t_c_uniq", "t", None),
+    (
+        Operation::AddConstraintUsingIndex,
+        "ALTER TABLE t ADD CONSTRAINT t_c_uniq UNIQUE USING INDEX t_c_uniq",
+        "t",
+        None,
+    ),
     (Operation::DropConstraint, "ALTER TABLE t DROP CONSTRAINT t_a_chk", "t", None),
     (Operation::RenameColumn, "ALTER TABLE t RENAME COLUMN a TO aa", "t", None),
     (Operation::RenameTable, "ALTER TABLE child RENAME TO child2", "child2", None),
@@ -103,15 +123,29 @@ async fn static_lock_facts_agree_with_pg_locks() {
             .await
             .unwrap();
         client.batch_execute("ROLLBACK").await.unwrap();
-        let strongest = |rel: &str| rows.iter().filter(|r| r.get::<_, String>(0) == rel).map(|r| mode(&r.get::<_, String>(1))).max();
+        let strongest = |rel: &str| {
+            rows.iter().filter(|r| r.get::<_, String>(0) == rel).map(|r| mode(&r.get::<_, String>(1))).max()
+        };
         if strongest(table) != fact.table {
-            disagreements.push(format!("{operation:?} `{sql}`: {table} took {:?}, the facts say {:?}", strongest(table), fact.table));
+            disagreements.push(format!(
+                "{operation:?} `{sql}`: {table} took {:?}, the facts say {:?}",
+                strongest(table),
+                fact.table
+            ));
         }
         if let Some(r) = referenced
             && strongest(r) != fact.referenced
         {
-            disagreements.push(format!("{operation:?} `{sql}`: {r} took {:?}, the facts say {:?}", strongest(r), fact.referenced));
+            disagreements.push(format!(
+                "{operation:?} `{sql}`: {r} took {:?}, the facts say {:?}",
+                strongest(r),
+                fact.referenced
+            ));
         }
     }
-    assert!(disagreements.is_empty(), "the lock facts disagree with PostgreSQL {version}:\n{}", disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "the lock facts disagree with PostgreSQL {version}:\n{}",
+        disagreements.join("\n")
+    );
 }

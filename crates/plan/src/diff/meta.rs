@@ -57,7 +57,7 @@ pub fn grants(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&BTreeSe
             crate::HazardCode::PrivilegesChange,
             format!("revokes {what}{} on {} from {}", grant.privilege, target, grant.grantee),
         ));
-        revokes.push(ctx.push(node));
+        revokes.push((key(grant), ctx.push(node)));
     }
     for grant in new {
         let needed = match old.iter().find(|o| key(o) == key(grant)) {
@@ -73,7 +73,8 @@ pub fn grants(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&BTreeSe
             crate::HazardCode::PrivilegesChange,
             format!("grants {} on {} to {}", grant.privilege, target, grant.grantee),
         ));
-        node.after = revokes.clone();
+        // A revoke of the same privilege (taking back the grant option) must come first.
+        node.after = revokes.iter().filter(|(k, _)| *k == key(grant)).map(|(_, i)| *i).collect();
         ctx.push(node);
     }
 }

@@ -204,13 +204,12 @@ fn assign_phases(diff: &Diff, drafts: &mut [Vec<Draft>]) {
     let first = |d: &[Draft]| d.first().map(|x| x.phase);
     let last = |d: &[Draft]| d.last().map(|x| x.phase);
 
-    // Backward: nothing may wish for a later phase than what must follow it.
+    // Backward: a change must have begun no later than what follows it begins. (Its later
+    // steps may stay later: the forward pass then moves the followers after them.)
     for i in (0..n).rev() {
         let cap = successors[i].iter().filter_map(|&s| first(&drafts[s])).min();
-        if let Some(cap) = cap {
-            for d in drafts[i].iter_mut() {
-                d.phase = d.phase.min(cap);
-            }
+        if let (Some(cap), Some(d)) = (cap, drafts[i].first_mut()) {
+            d.phase = d.phase.min(cap);
         }
     }
     // Forward: nothing may run in an earlier phase than what must precede it, and the steps

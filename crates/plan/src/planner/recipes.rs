@@ -245,8 +245,25 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             // Each step runs in its own transaction, so the session setting the diff starts
             // with goes into the step itself.
             let sql = format!("SET LOCAL check_function_bodies = off;\n{}", change.stmt);
-            let _ = definition;
+            let previous = ctx
+                .current
+                .functions
+                .values()
+                .find(|f| f.definition != *definition && same_signature(&f.definition, definition));
             let s = simple(ctx, change, Operation::Other, None);
+            let s = rollback(
+                s,
+                Some(match previous {
+                    Some(f) => format!("SET LOCAL check_function_bodies = off;\n{}", f.definition.trim_end()),
+                    None => ctx
+                        .desired
+                        .functions
+                        .iter()
+                        .find(|(_, f)| f.definition == *definition)
+                        .map(|(id, f)| IfExists(&Stmt::DropFunction { id: id.clone(), kind: f.kind }).to_string())
+                        .unwrap_or_default(),
+                }),
+            );
             let mut s = why(s, "Creates or replaces a routine; catalog only, no table lock.");
             s.sql = sql;
             s.locks.clear();
@@ -351,6 +368,13 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
         }
         Stmt::DropFunction { id, .. } => {
             let s = simple(ctx, change, Operation::Other, None);
+            let s = rollback(
+                s,
+                ctx.current
+                    .functions
+                    .get(id)
+                    .map(|f| format!("SET LOCAL check_function_bodies = off;\n{}", f.definition.trim_end())),
+            );
             let mut s = why(s, "Dropped once no running application version calls it.");
             s.locks.clear();
             s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
@@ -1542,4 +1566,8 @@ mod bound_tests {
         assert_eq!(bound_check("RANGE (a, b)", "FOR VALUES FROM (1, 1) TO (2, 2)"), None);
         assert_eq!(bound_check("LIST (k)", "DEFAULT"), None);
     }
+}
+
+fn same_signature(a: &str, b: &str) -> bool {
+    a.lines().next() == b.lines().next()
 }
