@@ -1,11 +1,12 @@
--- The schema the team wants: refunds, larger totals, an index for the order history page,
--- and the unused legacy reference gone.
+-- The schema the team wants: refunds, room for large loyalty balances, an index for the
+-- order history page, and the unused legacy reference gone.
 CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped', 'refunded');
 
 CREATE TABLE customers (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     email text NOT NULL UNIQUE,
     name text NOT NULL,
+    loyalty_points bigint NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
@@ -20,7 +21,7 @@ CREATE TABLE orders (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     customer_id bigint NOT NULL REFERENCES customers (id),
     status order_status NOT NULL DEFAULT 'pending',
-    total_cents bigint NOT NULL,
+    total_cents integer NOT NULL,
     placed_at timestamptz NOT NULL DEFAULT now(),
     refunded_at timestamptz
 );

@@ -161,6 +161,32 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
     }
     let cutover_statements = count_statements(&cutover_out);
 
+    // Planning on top of the diff: the whole `cutover plan` command, and the pure functions
+    // on catalogs already read.
+    let mut plan_samples = Vec::new();
+    let plan_out = out_dir.join("cutover-bench-plan.json").to_string_lossy().into_owned();
+    for run in 0..=o.runs {
+        let sample = measure::run(
+            &plan_out,
+            &[0, 1],
+            &o.cutover.to_string_lossy(),
+            &[
+                "plan".into(),
+                "--from".into(),
+                from_url.clone(),
+                "--to".into(),
+                to_url.clone(),
+                "--format".into(),
+                "json".into(),
+            ],
+        )?;
+        eprintln!("cutover plan run {run}: {:.0} ms, {} KiB", sample.wall_ms, sample.max_rss_kb);
+        if run > 0 {
+            plan_samples.push(sample);
+        }
+    }
+    let pure = runtime.block_on(pure_timings(&from, &to, o.runs))?;
+
     let mut migra_samples = Vec::new();
     let migra_out = out_dir.join("cutover-bench-migra.sql").to_string_lossy().into_owned();
     if let Some(migra) = &o.migra {
@@ -188,8 +214,10 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
 
     let c = measure::median(&mut cutover_samples);
     let m = (!migra_samples.is_empty()).then(|| measure::median(&mut migra_samples));
-    let body =
+    let p = measure::median(&mut plan_samples);
+    let mut body =
         render(&o, &server_version, c, cutover_statements, m, o.migra.as_ref().map(|_| count_statements(&migra_out)));
+    body.push_str(&render_planning(c, p, pure));
     println!("{body}");
     if let Some(path) = &o.write {
         report::write_section(path, "schema-engine", &body)?;
@@ -266,5 +294,53 @@ fn render(
             writeln!(s, "migra was not found (install it with `pip install migra psycopg2-binary` or pass --migra PATH); no ratio.").unwrap();
         }
     }
+    s
+}
+
+/// Median milliseconds of `diff()` and of `plan_diff()` on the same two catalogs.
+async fn pure_timings(from: &Target, to: &Target, runs: usize) -> anyhow::Result<(f64, f64, usize)> {
+    use cutover_db_postgres::introspect::{IntrospectOptions, introspect};
+    use cutover_plan::planner::{PlanOptions, plan_diff};
+    let options = IntrospectOptions::default();
+    let current = introspect(&from.connect().await?, &options).await?;
+    let desired = introspect(&to.connect().await?, &options).await?;
+    let plan_options = PlanOptions::default();
+    let mut diff_ms = Vec::new();
+    let mut plan_ms = Vec::new();
+    let mut steps = 0;
+    for _ in 0..runs.max(3) {
+        let started = std::time::Instant::now();
+        let diff = cutover_plan::diff(&current, &desired, &plan_options.diff);
+        diff_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        let started = std::time::Instant::now();
+        let plan = plan_diff(&current, &desired, &diff, &plan_options);
+        plan_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        steps = plan.phases.iter().map(|p| p.steps.len()).sum();
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok((median(&mut diff_ms), median(&mut plan_ms), steps))
+}
+
+fn render_planning(diff: Sample, plan: Sample, (diff_fn, plan_fn, steps): (f64, f64, usize)) -> String {
+    let mut s = String::new();
+    writeln!(s).unwrap();
+    writeln!(s, "### Planning on top of the diff (same databases, same run)").unwrap();
+    writeln!(s).unwrap();
+    writeln!(s, "| what | time |").unwrap();
+    writeln!(s, "| --- | ---: |").unwrap();
+    writeln!(s, "| `cutover diff` (whole command) | {:.2} s |", diff.wall_ms / 1000.0).unwrap();
+    writeln!(s, "| `cutover plan --format json` (whole command) | {:.2} s |", plan.wall_ms / 1000.0).unwrap();
+    writeln!(s, "| `diff()` on the two catalogs already read | {diff_fn:.0} ms |").unwrap();
+    writeln!(s, "| planning the diff (`plan_diff()`, {steps} steps) | {plan_fn:.0} ms |").unwrap();
+    writeln!(s).unwrap();
+    writeln!(
+        s,
+        "Planning adds **{:.0}%** to the `cutover diff` command's time (target: under 20%).",
+        plan_fn / (diff.wall_ms) * 100.0
+    )
+    .unwrap();
     s
 }
