@@ -90,6 +90,10 @@ pub struct PlanArgs {
     /// planned as expand/contract so both application versions keep working.
     #[arg(long = "rename-column", value_name = "TABLE.OLD=NEW")]
     pub rename_columns: Vec<String>,
+    /// A table renamed between --from and --to, as `[schema.]old=new` (repeatable); the old
+    /// name stays as an updatable view until the contract phase.
+    #[arg(long = "rename-table", value_name = "TABLE=NEW")]
+    pub rename_tables: Vec<String>,
     /// Rows per backfill batch.
     #[arg(long, value_name = "N", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,

@@ -99,6 +99,9 @@ fn parse(path: &Path) -> Scenario {
                         None if o == "with-privileges" => s.options.diff.privileges = true,
                         Some(("pg-version", v)) => s.pg_version = Some(v.parse::<u32>().unwrap() * 10000),
                         Some(("rename-column", v)) => s.options.renames.push(planner::ColumnRename::parse(v).unwrap()),
+                        Some(("rename-table", v)) => {
+                            s.options.table_renames.push(planner::TableRename::parse(v).unwrap())
+                        }
                         _ => panic!("{}: unknown option {o}", s.name),
                     }
                 }

@@ -7,7 +7,7 @@
 mod common;
 
 use cutover_plan::hazard::HazardCode;
-use cutover_plan::planner::{self, ColumnRename, Plan, PlanOptions};
+use cutover_plan::planner::{self, ColumnRename, Plan, PlanOptions, TableRename};
 use cutover_schema::TableFacts;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -40,6 +40,9 @@ async fn check(slug: &str, expectation: &Value) -> Result<(), String> {
     let mut options = PlanOptions::default();
     if let Some(r) = expectation["rename_column"].as_str() {
         options.renames.push(ColumnRename::parse(r)?);
+    }
+    if let Some(r) = expectation["rename_table"].as_str() {
+        options.table_renames.push(TableRename::parse(r)?);
     }
     let plan = planner::plan(&current, &desired, &options);
     let text = planner::render_human(&plan);

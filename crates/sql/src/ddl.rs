@@ -164,6 +164,21 @@ pub enum Stmt {
         name: QualName,
         new_name: String,
     },
+    /// A view with the old name of a renamed table, so the running application keeps
+    /// working through it (simple views are updatable).
+    CreateCompatibilityView {
+        name: QualName,
+        table: QualName,
+    },
+    RenameConstraint {
+        table: QualName,
+        name: String,
+        new_name: String,
+    },
+    RenameSequence {
+        name: QualName,
+        new_name: String,
+    },
     RenameEnumValue {
         name: QualName,
         from: String,
@@ -316,6 +331,9 @@ pub enum TableAction {
     },
     ValidateConstraint {
         name: String,
+    },
+    RenameTo {
+        new_name: String,
     },
     RenameColumn {
         column: String,
@@ -633,6 +651,15 @@ impl Display for Stmt {
             Stmt::CreateIndex { name, table, index, concurrently } => {
                 render_create_index(f, name, table, index, *concurrently)
             }
+            Stmt::CreateCompatibilityView { name, table } => {
+                write!(f, "CREATE VIEW {} AS SELECT * FROM {}", qualified(name), qualified(table))
+            }
+            Stmt::RenameConstraint { table, name, new_name } => {
+                write!(f, "ALTER TABLE {} RENAME CONSTRAINT {} TO {}", qualified(table), ident(name), ident(new_name))
+            }
+            Stmt::RenameSequence { name, new_name } => {
+                write!(f, "ALTER SEQUENCE {} RENAME TO {}", qualified(name), ident(new_name))
+            }
             Stmt::RenameEnumValue { name, from, to } => {
                 write!(f, "ALTER TYPE {} RENAME VALUE {} TO {}", qualified(name), literal(from), literal(to))
             }
@@ -949,6 +976,7 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
         }
         TableAction::DropConstraint { name } => write!(f, "DROP CONSTRAINT {}", ident(name)),
         TableAction::ValidateConstraint { name } => write!(f, "VALIDATE CONSTRAINT {}", ident(name)),
+        TableAction::RenameTo { new_name } => write!(f, "RENAME TO {}", ident(new_name)),
         TableAction::RenameColumn { column, new_name } => {
             write!(f, "RENAME COLUMN {} TO {}", ident(column), ident(new_name))
         }

@@ -13,6 +13,12 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         .map(|r| planner::ColumnRename::parse(r))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow::anyhow!("invalid --rename-column {e}"))?;
+    let table_renames = args
+        .rename_tables
+        .iter()
+        .map(|r| planner::TableRename::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("invalid --rename-table {e}"))?;
     let (current, desired, source, dev) = args.sources.load_with_sources().await?;
     let options = PlanOptions {
         diff: args.sources.diff_options(),
@@ -21,6 +27,7 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         batch_size: args.batch_size,
         allow_downtime: args.allow_downtime,
         renames,
+        table_renames,
     };
     let plan = planner::plan(&current, &desired, &options);
     let mut stdout = std::io::stdout().lock();

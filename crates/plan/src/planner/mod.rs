@@ -12,11 +12,13 @@ mod columns;
 mod estimate;
 mod model;
 mod recipes;
+mod renames;
 mod render;
 
 pub use columns::ColumnRename;
 pub use estimate::{Size, describe_seconds, thousands};
 pub use model::*;
+pub use renames::TableRename;
 pub use render::{render_human, render_markdown};
 
 use crate::diff::{Diff, DiffOptions, diff};
@@ -39,6 +41,8 @@ pub struct PlanOptions {
     pub allow_downtime: bool,
     /// Columns the user says are renamed (the diff alone sees a drop and an add).
     pub renames: Vec<ColumnRename>,
+    /// Tables the user says are renamed.
+    pub table_renames: Vec<TableRename>,
 }
 
 impl Default for PlanOptions {
@@ -50,6 +54,7 @@ impl Default for PlanOptions {
             batch_size: 5_000,
             allow_downtime: false,
             renames: Vec::new(),
+            table_renames: Vec::new(),
         }
     }
 }
@@ -110,8 +115,55 @@ pub(crate) struct Draft {
 
 /// Plans the change from `current` to `desired`.
 pub fn plan(current: &Catalog, desired: &Catalog, options: &PlanOptions) -> Plan {
-    let diff = diff(current, desired, &options.diff);
-    plan_diff(current, desired, &diff, options)
+    if options.table_renames.is_empty() {
+        let diff = diff(current, desired, &options.diff);
+        return plan_diff(current, desired, &diff, options);
+    }
+    // Table renames run first; the rest is the plan from the renamed catalog.
+    let (renamed, statements) = renames::apply(current, desired, &options.table_renames);
+    let diff = diff(&renamed, desired, &options.diff);
+    let mut plan = plan_diff(&renamed, desired, &diff, options);
+    let mut expand = Vec::new();
+    let mut contract = Vec::new();
+    for (rename, stmts) in options.table_renames.iter().zip(&statements) {
+        if stmts.is_empty() || !desired.tables.contains_key(&rename.target()) {
+            plan.blockers.push(Blocker {
+                code: "rename_not_in_diff".into(),
+                sql: format!("-- rename table {} to {}", rename.from, rename.to),
+                message: format!(
+                    "the rename of {} to {} does not match the change: the current schema must have {} and the desired one {}.",
+                    rename.from,
+                    rename.to,
+                    rename.from,
+                    rename.target()
+                ),
+                options: vec!["check the names of the rename".into()],
+            });
+            continue;
+        }
+        for (phase, step) in renames::steps(rename, stmts, options.lock_timeout_ms) {
+            match phase {
+                PhaseName::Contract => contract.push(step),
+                _ => expand.push(step),
+            }
+        }
+    }
+    let mut insert = |name: PhaseName, steps: Vec<Step>, at_start: bool| {
+        if steps.is_empty() {
+            return;
+        }
+        match plan.phases.iter_mut().find(|p| p.name == name) {
+            Some(p) if at_start => p.steps.splice(0..0, steps).for_each(drop),
+            Some(p) => p.steps.extend(steps),
+            None => {
+                plan.phases.push(Phase { name, steps });
+                plan.phases.sort_by_key(|p| p.name);
+            }
+        }
+    };
+    insert(PhaseName::Expand, expand, true);
+    insert(PhaseName::Contract, contract, false);
+    plan
 }
 
 /// Plans an already computed diff of `current` against `desired`.

@@ -876,6 +876,10 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             let s = step(ctx, sql, op, table, None);
             Ok(vec![draft(Expand, carry(why(s, "Changes how the column is computed."), change))])
         }
+        TableAction::RenameTo { .. } => {
+            let s = step(ctx, sql, Operation::RenameTable, table, None);
+            Ok(vec![draft(Expand, carry(s, change))])
+        }
         TableAction::RenameColumn { .. } => {
             let s = step(ctx, sql, Operation::RenameColumn, table, None);
             Ok(vec![draft(Expand, carry(s, change))])

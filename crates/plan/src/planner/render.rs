@@ -157,7 +157,7 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
                 if !hazards.is_empty() {
                     writeln!(out, "     hazards: {}", hazards.join(", ")).unwrap();
                 }
-                writeln!(out, "     rollback: {}", rollback_text(step)).unwrap();
+                writeln!(out, "     rollback: {}", indent(&rollback_text(step), "               ")).unwrap();
             }
             Dialect::Markdown => {
                 writeln!(
