@@ -1,0 +1,166 @@
+//! I/O: Cutover's durable state. Webhook deliveries (for de-duplication), the job queue the
+//! workers claim from, each flow's state, and the outbox of writes to Linear.
+//!
+//! Two backends with one behaviour: embedded SQLite (the default, one process) and PostgreSQL
+//! (several workers; claims use `FOR UPDATE SKIP LOCKED`). The invariants both keep:
+//! - a delivery id is recorded at most once, in the same transaction as the job it enqueues;
+//! - jobs with the same key (one issue or session) run one at a time, in enqueue order;
+//! - an outbox key is inserted at most once, so re-running a flow step after a crash finds the
+//!   writes it already queued instead of queueing them again;
+//! - outbox items of one flow are sent in insertion order, each only after the previous landed.
+
+mod model;
+mod postgres;
+mod sqlite;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use model::{Job, NewJob, OutboxItem, OutboxState, QueueStats};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store URL {0:?} is neither sqlite://PATH nor postgres://…")]
+    BadUrl(String),
+    #[error("SQLite store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL store: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("store task failed: {0}")]
+    Task(String),
+    #[error("stored JSON is corrupt: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// A handle to the store; cheap to clone.
+#[derive(Clone)]
+pub enum Store {
+    Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Store::Sqlite(s) => write!(f, "Store::Sqlite({})", s.describe()),
+            Store::Postgres(_) => f.write_str("Store::Postgres(<url redacted>)"),
+        }
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            Store::Sqlite($s) => $call.await,
+            Store::Postgres($s) => $call.await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (and migrates) the store named by `url`: `sqlite://cutover.db`, `sqlite::memory:`
+    /// or a `postgres://` URL.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            Ok(Store::Sqlite(sqlite::SqliteStore::open(path).await?))
+        } else if url == "sqlite::memory:" {
+            Ok(Store::Sqlite(sqlite::SqliteStore::open(":memory:").await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Store::Postgres(postgres::PgStore::open(url).await?))
+        } else {
+            Err(StoreError::BadUrl(url.to_string()))
+        }
+    }
+
+    /// Records a webhook delivery and, when it is new, enqueues its job in the same transaction.
+    /// Returns false for a delivery seen before (nothing is enqueued).
+    pub async fn record_delivery(
+        &self,
+        delivery_id: &str,
+        event: &str,
+        job: Option<&NewJob>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.record_delivery(delivery_id, event, job))
+    }
+
+    pub async fn enqueue(&self, job: &NewJob) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.enqueue(job))
+    }
+
+    /// Claims the oldest runnable job whose key has no earlier unfinished job, leasing it to
+    /// `worker` for `lease`. A job whose lease ran out (its worker died) is runnable again.
+    pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+        dispatch!(self, s => s.claim_job(worker, lease))
+    }
+
+    /// Marks a claimed job finished.
+    pub async fn finish_job(&self, id: i64) -> Result<(), StoreError> {
+        dispatch!(self, s => s.finish_job(id))
+    }
+
+    /// Puts a claimed job back to run again after `delay`, recording why.
+    pub async fn retry_job(&self, id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.retry_job(id, delay, error))
+    }
+
+    /// Gives up on a job (it stays in the table with its error).
+    pub async fn fail_job(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.fail_job(id, error))
+    }
+
+    pub async fn load_flow(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        dispatch!(self, s => s.load_flow(key))
+    }
+
+    pub async fn save_flow(&self, key: &str, state: &Value) -> Result<(), StoreError> {
+        dispatch!(self, s => s.save_flow(key, state))
+    }
+
+    /// Queues a write under an idempotency key, or returns the item already queued under it.
+    /// `entity_id` is the id the write will create (chosen now, so later writes can refer to it).
+    pub async fn outbox_put(
+        &self,
+        flow: &str,
+        key: &str,
+        entity_id: &str,
+        op: &Value,
+    ) -> Result<OutboxItem, StoreError> {
+        dispatch!(self, s => s.outbox_put(flow, key, entity_id, op))
+    }
+
+    pub async fn outbox_get(&self, key: &str) -> Result<Option<OutboxItem>, StoreError> {
+        dispatch!(self, s => s.outbox_get(key))
+    }
+
+    /// Claims the next sendable write: the first pending item of a flow, due now, not leased.
+    pub async fn outbox_claim(&self, worker: &str, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+        dispatch!(self, s => s.outbox_claim(worker, lease))
+    }
+
+    pub async fn outbox_done(&self, id: i64, result: &Value) -> Result<(), StoreError> {
+        dispatch!(self, s => s.outbox_done(id, result))
+    }
+
+    pub async fn outbox_retry(&self, id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.outbox_retry(id, delay, error))
+    }
+
+    /// Gives up on a write that can never land (Linear rejected its input); later writes of the
+    /// same flow stay queued behind it until an operator looks.
+    pub async fn outbox_fail(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.outbox_fail(id, error))
+    }
+
+    /// All outbox items of a flow in order (for status output and tests).
+    pub async fn outbox_items(&self, flow: &str) -> Result<Vec<OutboxItem>, StoreError> {
+        dispatch!(self, s => s.outbox_items(flow))
+    }
+
+    pub async fn stats(&self) -> Result<QueueStats, StoreError> {
+        dispatch!(self, s => s.stats())
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

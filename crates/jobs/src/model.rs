@@ -1,0 +1,76 @@
+//! The rows the store keeps.
+
+use serde_json::Value;
+
+/// A job to enqueue: `kind` names the handler, `key` serializes jobs of one issue or session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub kind: String,
+    pub key: String,
+    pub payload: Value,
+}
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub key: String,
+    pub payload: Value,
+    /// 1 on the first run.
+    pub attempt: i64,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxState {
+    Pending,
+    Done,
+    Failed,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Done => "done",
+            OutboxState::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> OutboxState {
+        match s {
+            "done" => OutboxState::Done,
+            "failed" => OutboxState::Failed,
+            _ => OutboxState::Pending,
+        }
+    }
+}
+
+/// One queued write to an external system.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub flow: String,
+    pub key: String,
+    pub entity_id: String,
+    pub op: Value,
+    pub state: OutboxState,
+    /// Sends tried so far (0 until the first).
+    pub attempts: i64,
+    pub result: Option<Value>,
+    pub last_error: Option<String>,
+}
+
+/// Counts for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub deliveries: i64,
+    pub jobs_queued: i64,
+    pub jobs_running: i64,
+    pub jobs_done: i64,
+    pub jobs_failed: i64,
+    pub outbox_pending: i64,
+    pub outbox_done: i64,
+    pub outbox_failed: i64,
+}

@@ -1,0 +1,342 @@
+//! The PostgreSQL backend, for several workers sharing one queue: claims lock rows with
+//! `FOR UPDATE SKIP LOCKED`, so two workers never take the same job or write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, NoTls, Row};
+
+use crate::model::{Job, NewJob, OutboxItem, OutboxState, QueueStats};
+use crate::{StoreError, now_ms};
+
+const SCHEMA: &str = "
+CREATE SCHEMA IF NOT EXISTS cutover;
+CREATE TABLE IF NOT EXISTS cutover.deliveries (
+    id text PRIMARY KEY,
+    event text NOT NULL,
+    received_at bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cutover.jobs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind text NOT NULL,
+    key text NOT NULL,
+    payload jsonb NOT NULL,
+    state text NOT NULL DEFAULT 'queued',
+    attempts bigint NOT NULL DEFAULT 0,
+    run_after bigint NOT NULL,
+    locked_by text,
+    locked_until bigint,
+    last_error text,
+    created_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_runnable ON cutover.jobs (state, run_after);
+CREATE INDEX IF NOT EXISTS jobs_key ON cutover.jobs (key, id);
+CREATE TABLE IF NOT EXISTS cutover.flows (
+    key text PRIMARY KEY,
+    state jsonb NOT NULL,
+    updated_at bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cutover.outbox (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    flow text NOT NULL,
+    key text NOT NULL UNIQUE,
+    entity_id text NOT NULL,
+    op jsonb NOT NULL,
+    state text NOT NULL DEFAULT 'pending',
+    attempts bigint NOT NULL DEFAULT 0,
+    next_attempt_at bigint NOT NULL,
+    locked_until bigint,
+    result jsonb,
+    last_error text,
+    created_at bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_flow ON cutover.outbox (flow, id);
+";
+
+/// One connection per handle; `tokio_postgres` pipelines, and transactions take the mutex.
+#[derive(Clone)]
+pub struct PgStore {
+    client: Arc<Mutex<Client>>,
+}
+
+impl PgStore {
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        // Serialize concurrent migrations of a fresh store by several workers.
+        client.batch_execute("SELECT pg_advisory_lock(7262348901)").await?;
+        let migrated = client.batch_execute(SCHEMA).await;
+        client.batch_execute("SELECT pg_advisory_unlock(7262348901)").await?;
+        migrated?;
+        Ok(PgStore { client: Arc::new(Mutex::new(client)) })
+    }
+
+    pub async fn record_delivery(&self, id: &str, event: &str, job: Option<&NewJob>) -> Result<bool, StoreError> {
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO cutover.deliveries (id, event, received_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                &[&id, &event, &now_ms()],
+            )
+            .await?;
+        if inserted == 1
+            && let Some(job) = job
+        {
+            insert_job(&tx, job).await?;
+        }
+        tx.commit().await?;
+        Ok(inserted == 1)
+    }
+
+    pub async fn enqueue(&self, job: &NewJob) -> Result<i64, StoreError> {
+        let client = self.client.lock().await;
+        insert_job(&*client, job).await
+    }
+
+    pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+        let now = now_ms();
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                "SELECT id FROM cutover.jobs j
+                 WHERE ((state = 'queued' AND run_after <= $1) OR (state = 'running' AND locked_until < $1))
+                   AND NOT EXISTS (SELECT 1 FROM cutover.jobs o WHERE o.key = j.key AND o.id < j.id
+                                   AND o.state IN ('queued', 'running'))
+                 ORDER BY id LIMIT 1
+                 FOR UPDATE SKIP LOCKED",
+                &[&now],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = row.get(0);
+        let row = tx
+            .query_one(
+                "UPDATE cutover.jobs SET state = 'running', attempts = attempts + 1, locked_by = $2, locked_until = $3
+                 WHERE id = $1 RETURNING id, kind, key, payload, attempts, created_at",
+                &[&id, &worker, &(now + lease.as_millis() as i64)],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Some(Job {
+            id: row.get(0),
+            kind: row.get(1),
+            key: row.get(2),
+            payload: row.get(3),
+            attempt: row.get(4),
+            created_at_ms: row.get(5),
+        }))
+    }
+
+    pub async fn finish_job(&self, id: i64) -> Result<(), StoreError> {
+        let client = self.client.lock().await;
+        client
+            .execute(
+                "UPDATE cutover.jobs SET state = 'done', locked_by = NULL, locked_until = NULL WHERE id = $1",
+                &[&id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn retry_job(&self, id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
+        let client = self.client.lock().await;
+        client
+            .execute(
+                "UPDATE cutover.jobs SET state = 'queued', run_after = $2, last_error = $3, locked_by = NULL,
+                 locked_until = NULL WHERE id = $1",
+                &[&id, &(now_ms() + delay.as_millis() as i64), &error],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn fail_job(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let client = self.client.lock().await;
+        client
+            .execute(
+                "UPDATE cutover.jobs SET state = 'failed', last_error = $2, locked_by = NULL, locked_until = NULL
+                 WHERE id = $1",
+                &[&id, &error],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn load_flow(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        let client = self.client.lock().await;
+        let row = client.query_opt("SELECT state FROM cutover.flows WHERE key = $1", &[&key]).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    pub async fn save_flow(&self, key: &str, state: &Value) -> Result<(), StoreError> {
+        let client = self.client.lock().await;
+        client
+            .execute(
+                "INSERT INTO cutover.flows (key, state, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                &[&key, state, &now_ms()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_put(
+        &self,
+        flow: &str,
+        key: &str,
+        entity_id: &str,
+        op: &Value,
+    ) -> Result<OutboxItem, StoreError> {
+        let client = self.client.lock().await;
+        let now = now_ms();
+        client
+            .execute(
+                "INSERT INTO cutover.outbox (flow, key, entity_id, op, next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (key) DO NOTHING",
+                &[&flow, &key, &entity_id, op, &now],
+            )
+            .await?;
+        let row = client.query_one(&format!("{SELECT_ITEM} WHERE key = $1"), &[&key]).await?;
+        Ok(read_item(&row))
+    }
+
+    pub async fn outbox_get(&self, key: &str) -> Result<Option<OutboxItem>, StoreError> {
+        let client = self.client.lock().await;
+        let row = client.query_opt(&format!("{SELECT_ITEM} WHERE key = $1"), &[&key]).await?;
+        Ok(row.as_ref().map(read_item))
+    }
+
+    pub async fn outbox_claim(&self, _worker: &str, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+        let now = now_ms();
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                "SELECT id FROM cutover.outbox o
+                 WHERE state = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
+                   AND NOT EXISTS (SELECT 1 FROM cutover.outbox p WHERE p.flow = o.flow AND p.id < o.id
+                                   AND p.state <> 'done')
+                 ORDER BY next_attempt_at, id LIMIT 1
+                 FOR UPDATE SKIP LOCKED",
+                &[&now],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = row.get(0);
+        let row = tx
+            .query_one(
+                &format!(
+                    "UPDATE cutover.outbox SET locked_until = $2, attempts = attempts + 1 WHERE id = $1
+                     RETURNING {ITEM_COLUMNS}"
+                ),
+                &[&id, &(now + lease.as_millis() as i64)],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(Some(read_item(&row)))
+    }
+
+    pub async fn outbox_done(&self, id: i64, result: &Value) -> Result<(), StoreError> {
+        let client = self.client.lock().await;
+        client
+            .execute(
+                "UPDATE cutover.outbox SET state = 'done', result = $2, locked_until = NULL, last_error = NULL
+                 WHERE id = $1",
+                &[&id, result],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_retry(&self, id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
+        let client = self.client.lock().await;
+        client
+            .execute(
+                "UPDATE cutover.outbox SET next_attempt_at = $2, last_error = $3, locked_until = NULL WHERE id = $1",
+                &[&id, &(now_ms() + delay.as_millis() as i64), &error],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_fail(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let client = self.client.lock().await;
+        client
+            .execute(
+                "UPDATE cutover.outbox SET state = 'failed', last_error = $2, locked_until = NULL WHERE id = $1",
+                &[&id, &error],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn outbox_items(&self, flow: &str) -> Result<Vec<OutboxItem>, StoreError> {
+        let client = self.client.lock().await;
+        let rows = client.query(&format!("{SELECT_ITEM} WHERE flow = $1 ORDER BY id"), &[&flow]).await?;
+        Ok(rows.iter().map(read_item).collect())
+    }
+
+    pub async fn stats(&self) -> Result<QueueStats, StoreError> {
+        let client = self.client.lock().await;
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM cutover.deliveries),
+                        (SELECT count(*) FROM cutover.jobs WHERE state = 'queued'),
+                        (SELECT count(*) FROM cutover.jobs WHERE state = 'running'),
+                        (SELECT count(*) FROM cutover.jobs WHERE state = 'done'),
+                        (SELECT count(*) FROM cutover.jobs WHERE state = 'failed'),
+                        (SELECT count(*) FROM cutover.outbox WHERE state = 'pending'),
+                        (SELECT count(*) FROM cutover.outbox WHERE state = 'done'),
+                        (SELECT count(*) FROM cutover.outbox WHERE state = 'failed')",
+                &[],
+            )
+            .await?;
+        Ok(QueueStats {
+            deliveries: row.get(0),
+            jobs_queued: row.get(1),
+            jobs_running: row.get(2),
+            jobs_done: row.get(3),
+            jobs_failed: row.get(4),
+            outbox_pending: row.get(5),
+            outbox_done: row.get(6),
+            outbox_failed: row.get(7),
+        })
+    }
+}
+
+async fn insert_job(client: &impl tokio_postgres::GenericClient, job: &NewJob) -> Result<i64, StoreError> {
+    let now = now_ms();
+    let row = client
+        .query_one(
+            "INSERT INTO cutover.jobs (kind, key, payload, run_after, created_at) VALUES ($1, $2, $3, $4, $4)
+             RETURNING id",
+            &[&job.kind, &job.key, &job.payload, &now],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+const ITEM_COLUMNS: &str = "id, flow, key, entity_id, op, state, attempts, result, last_error";
+const SELECT_ITEM: &str =
+    "SELECT id, flow, key, entity_id, op, state, attempts, result, last_error FROM cutover.outbox";
+
+fn read_item(row: &Row) -> OutboxItem {
+    let state: String = row.get(5);
+    OutboxItem {
+        id: row.get(0),
+        flow: row.get(1),
+        key: row.get(2),
+        entity_id: row.get(3),
+        op: row.get(4),
+        state: OutboxState::parse(&state),
+        attempts: row.get(6),
+        result: row.get(7),
+        last_error: row.get(8),
+    }
+}

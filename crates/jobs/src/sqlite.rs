@@ -1,0 +1,383 @@
+//! The embedded SQLite backend: one connection behind a mutex, used from blocking tasks.
+//! WAL mode and `synchronous=NORMAL` keep commits durable across a process crash.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use crate::model::{Job, NewJob, OutboxItem, OutboxState, QueueStats};
+use crate::{StoreError, now_ms};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    event TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_after INTEGER NOT NULL,
+    locked_by TEXT,
+    locked_until INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs (state, run_after);
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs (key, id);
+CREATE TABLE IF NOT EXISTS flows (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    flow TEXT NOT NULL,
+    key TEXT NOT NULL UNIQUE,
+    entity_id TEXT NOT NULL,
+    op TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    locked_until INTEGER,
+    result TEXT,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_flow ON outbox (flow, id);
+";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+    path: String,
+}
+
+impl SqliteStore {
+    pub async fn open(path: &str) -> Result<SqliteStore, StoreError> {
+        let owned = path.to_string();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            let conn = Connection::open(&owned)?;
+            conn.busy_timeout(Duration::from_secs(10))?;
+            if owned != ":memory:" {
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.execute_batch(SCHEMA)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))??;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), path: path.to_string() })
+    }
+
+    pub fn describe(&self) -> &str {
+        &self.path
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    pub async fn record_delivery(&self, id: &str, event: &str, job: Option<&NewJob>) -> Result<bool, StoreError> {
+        let (id, event, job) = (id.to_string(), event.to_string(), job.cloned());
+        self.with(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let inserted = tx.execute(
+                "INSERT INTO deliveries (id, event, received_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+                params![id, event, now_ms()],
+            )?;
+            if inserted == 1
+                && let Some(job) = job
+            {
+                insert_job(&tx, &job)?;
+            }
+            tx.commit()?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
+    pub async fn enqueue(&self, job: &NewJob) -> Result<i64, StoreError> {
+        let job = job.clone();
+        self.with(move |conn| insert_job(conn, &job)).await
+    }
+
+    pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+        let worker = worker.to_string();
+        self.with(move |conn| {
+            let now = now_ms();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let row = tx
+                .query_row(
+                    "SELECT id, kind, key, payload, attempts, created_at FROM jobs j
+                     WHERE ((state = 'queued' AND run_after <= ?1) OR (state = 'running' AND locked_until < ?1))
+                       AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.key = j.key AND o.id < j.id
+                                       AND o.state IN ('queued', 'running'))
+                     ORDER BY id LIMIT 1",
+                    params![now],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, i64>(4)?,
+                            r.get::<_, i64>(5)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((id, kind, key, payload, attempts, created_at)) = row else {
+                return Ok(None);
+            };
+            tx.execute(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = ?2, locked_until = ?3 WHERE id = ?1",
+                params![id, worker, now + lease.as_millis() as i64],
+            )?;
+            tx.commit()?;
+            Ok(Some(Job {
+                id,
+                kind,
+                key,
+                payload: serde_json::from_str(&payload)?,
+                attempt: attempts + 1,
+                created_at_ms: created_at,
+            }))
+        })
+        .await
+    }
+
+    pub async fn finish_job(&self, id: i64) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            conn.execute("UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL WHERE id = ?1", [id])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn retry_job(&self, id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
+        let error = error.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE jobs SET state = 'queued', run_after = ?2, last_error = ?3, locked_by = NULL, locked_until = NULL
+                 WHERE id = ?1",
+                params![id, now_ms() + delay.as_millis() as i64, error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn fail_job(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let error = error.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE jobs SET state = 'failed', last_error = ?2, locked_by = NULL, locked_until = NULL WHERE id = ?1",
+                params![id, error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn load_flow(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        let key = key.to_string();
+        self.with(move |conn| {
+            let text: Option<String> =
+                conn.query_row("SELECT state FROM flows WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+            Ok(match text {
+                Some(text) => Some(serde_json::from_str(&text)?),
+                None => None,
+            })
+        })
+        .await
+    }
+
+    pub async fn save_flow(&self, key: &str, state: &Value) -> Result<(), StoreError> {
+        let (key, state) = (key.to_string(), state.to_string());
+        self.with(move |conn| {
+            conn.execute(
+                "INSERT INTO flows (key, state, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+                params![key, state, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn outbox_put(
+        &self,
+        flow: &str,
+        key: &str,
+        entity_id: &str,
+        op: &Value,
+    ) -> Result<OutboxItem, StoreError> {
+        let (flow, key, entity_id, op) = (flow.to_string(), key.to_string(), entity_id.to_string(), op.to_string());
+        self.with(move |conn| {
+            let now = now_ms();
+            conn.execute(
+                "INSERT INTO outbox (flow, key, entity_id, op, next_attempt_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (key) DO NOTHING",
+                params![flow, key, entity_id, op, now],
+            )?;
+            get_item(conn, &key)?.ok_or_else(|| StoreError::Task("outbox row vanished".into()))
+        })
+        .await
+    }
+
+    pub async fn outbox_get(&self, key: &str) -> Result<Option<OutboxItem>, StoreError> {
+        let key = key.to_string();
+        self.with(move |conn| get_item(conn, &key)).await
+    }
+
+    pub async fn outbox_claim(&self, _worker: &str, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+        self.with(move |conn| {
+            let now = now_ms();
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let key: Option<String> = tx
+                .query_row(
+                    "SELECT key FROM outbox o
+                     WHERE state = 'pending' AND next_attempt_at <= ?1 AND (locked_until IS NULL OR locked_until < ?1)
+                       AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.flow = o.flow AND p.id < o.id AND p.state <> 'done')
+                     ORDER BY next_attempt_at, id LIMIT 1",
+                    [now],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(key) = key else { return Ok(None) };
+            tx.execute(
+                "UPDATE outbox SET locked_until = ?2, attempts = attempts + 1 WHERE key = ?1",
+                params![key, now + lease.as_millis() as i64],
+            )?;
+            let item = get_item(&tx, &key)?;
+            tx.commit()?;
+            Ok(item)
+        })
+        .await
+    }
+
+    pub async fn outbox_done(&self, id: i64, result: &Value) -> Result<(), StoreError> {
+        let result = result.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET state = 'done', result = ?2, locked_until = NULL, last_error = NULL WHERE id = ?1",
+                params![id, result],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn outbox_retry(&self, id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
+        let error = error.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3, locked_until = NULL WHERE id = ?1",
+                params![id, now_ms() + delay.as_millis() as i64, error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn outbox_fail(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let error = error.to_string();
+        self.with(move |conn| {
+            conn.execute(
+                "UPDATE outbox SET state = 'failed', last_error = ?2, locked_until = NULL WHERE id = ?1",
+                params![id, error],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn outbox_items(&self, flow: &str) -> Result<Vec<OutboxItem>, StoreError> {
+        let flow = flow.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(&format!("{SELECT_ITEM} WHERE flow = ?1 ORDER BY id"))?;
+            let rows = stmt.query_map([flow], read_item)?;
+            let mut items = Vec::new();
+            for row in rows {
+                items.push(row??);
+            }
+            Ok(items)
+        })
+        .await
+    }
+
+    pub async fn stats(&self) -> Result<QueueStats, StoreError> {
+        self.with(|conn| {
+            let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+            Ok(QueueStats {
+                deliveries: count("SELECT count(*) FROM deliveries")?,
+                jobs_queued: count("SELECT count(*) FROM jobs WHERE state = 'queued'")?,
+                jobs_running: count("SELECT count(*) FROM jobs WHERE state = 'running'")?,
+                jobs_done: count("SELECT count(*) FROM jobs WHERE state = 'done'")?,
+                jobs_failed: count("SELECT count(*) FROM jobs WHERE state = 'failed'")?,
+                outbox_pending: count("SELECT count(*) FROM outbox WHERE state = 'pending'")?,
+                outbox_done: count("SELECT count(*) FROM outbox WHERE state = 'done'")?,
+                outbox_failed: count("SELECT count(*) FROM outbox WHERE state = 'failed'")?,
+            })
+        })
+        .await
+    }
+}
+
+fn insert_job(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO jobs (kind, key, payload, run_after, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        params![job.kind, job.key, job.payload.to_string(), now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+const SELECT_ITEM: &str = "SELECT id, flow, key, entity_id, op, state, attempts, result, last_error FROM outbox";
+
+type ItemResult = Result<OutboxItem, StoreError>;
+
+fn read_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemResult> {
+    let op: String = r.get(4)?;
+    let state: String = r.get(5)?;
+    let result: Option<String> = r.get(7)?;
+    let build = || -> ItemResult {
+        Ok(OutboxItem {
+            id: r.get(0)?,
+            flow: r.get(1)?,
+            key: r.get(2)?,
+            entity_id: r.get(3)?,
+            op: serde_json::from_str(&op)?,
+            state: OutboxState::parse(&state),
+            attempts: r.get(6)?,
+            result: match result {
+                Some(text) => Some(serde_json::from_str(&text)?),
+                None => None,
+            },
+            last_error: r.get(8)?,
+        })
+    };
+    Ok(build())
+}
+
+fn get_item(conn: &Connection, key: &str) -> Result<Option<OutboxItem>, StoreError> {
+    let item = conn.query_row(&format!("{SELECT_ITEM} WHERE key = ?1"), [key], read_item).optional()?;
+    item.transpose()
+}

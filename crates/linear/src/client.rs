@@ -1,0 +1,246 @@
+//! The HTTP side: one POST per operation, rate-limit bookkeeping from Linear's headers, and
+//! backoff on rate limiting and on failures that cannot have applied anything.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::Credentials;
+use crate::error::{GraphqlError, LinearError};
+use crate::operations::document_for;
+
+/// Client settings; `Default` gives Linear's endpoint with conservative retry limits.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub url: String,
+    pub credentials: Credentials,
+    /// Attempts per call for failures that did not apply (rate limits, and 5xx on queries).
+    pub max_attempts: u32,
+    /// First backoff; doubled per attempt up to `max_backoff` when Linear gives no reset time.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Per-request timeout.
+    pub timeout: Duration,
+}
+
+impl ClientConfig {
+    pub fn new(url: impl Into<String>, credentials: Credentials) -> ClientConfig {
+        ClientConfig {
+            url: url.into(),
+            credentials,
+            max_attempts: 6,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The budget Linear reported on the last response.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimitSnapshot {
+    pub requests_remaining: Option<u64>,
+    /// When the request budget refills, as epoch milliseconds.
+    pub requests_reset_ms: Option<u64>,
+    pub complexity_remaining: Option<u64>,
+    pub complexity_reset_ms: Option<u64>,
+}
+
+/// A cheap-to-clone Linear API client.
+#[derive(Debug, Clone)]
+pub struct LinearClient {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+    limits: Arc<Mutex<RateLimitSnapshot>>,
+}
+
+#[derive(Serialize)]
+struct Request<'a, V> {
+    query: &'a str,
+    #[serde(rename = "operationName")]
+    operation_name: &'a str,
+    variables: &'a V,
+}
+
+#[derive(serde::Deserialize)]
+struct Response<T> {
+    data: Option<T>,
+    #[serde(default)]
+    errors: Vec<GraphqlError>,
+}
+
+impl LinearClient {
+    pub fn new(config: ClientConfig) -> Result<LinearClient, LinearError> {
+        // reqwest is built without a default crypto provider (ring instead of aws-lc, see
+        // ARCHITECTURE.md); installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| LinearError::Transport(e.to_string()))?;
+        Ok(LinearClient { http, config: Arc::new(config), limits: Arc::new(Mutex::new(RateLimitSnapshot::default())) })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The budget from the most recent response.
+    pub fn rate_limits(&self) -> RateLimitSnapshot {
+        *self.limits.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs a named operation from `operations.graphql`. Rate-limited calls wait for Linear's
+    /// reset time (or back off exponentially) and try again; server errors are retried only for
+    /// queries, since a mutation may have been applied before the error.
+    pub async fn run<V: Serialize, T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        variables: &V,
+    ) -> Result<T, LinearError> {
+        let query = document_for(operation);
+        let is_query = query.starts_with("query");
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.wait_for_budget().await;
+            let err = match self.send(operation, query, variables).await {
+                Ok(value) => return Ok(value),
+                Err(err) => err,
+            };
+            let retry_after = match &err {
+                LinearError::RateLimited { retry_after } => Some(*retry_after),
+                LinearError::Http { .. } | LinearError::Transport(_) if is_query && err.is_retryable() => {
+                    Some(Duration::ZERO)
+                }
+                _ => None,
+            };
+            match retry_after {
+                Some(wait) if attempt < self.config.max_attempts => {
+                    let backoff = self.backoff(attempt).max(wait);
+                    tokio::time::sleep(backoff).await;
+                }
+                _ => return Err(err),
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << (attempt - 1).min(16);
+        self.config.base_backoff.saturating_mul(factor).min(self.config.max_backoff)
+    }
+
+    /// When the last response said the request budget is spent, waits until its reset.
+    async fn wait_for_budget(&self) {
+        let snapshot = self.rate_limits();
+        if snapshot.requests_remaining == Some(0)
+            && let Some(reset) = snapshot.requests_reset_ms
+        {
+            let wait = Duration::from_millis(reset.saturating_sub(now_ms())).min(self.config.max_backoff);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send<V: Serialize, T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        query: &str,
+        variables: &V,
+    ) -> Result<T, LinearError> {
+        let response = self
+            .http
+            .post(&self.config.url)
+            .header(reqwest::header::AUTHORIZATION, self.config.credentials.header_value())
+            .json(&Request { query, operation_name: operation, variables })
+            .send()
+            .await
+            .map_err(|e| LinearError::Transport(without_url(&e)))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let limits = self.record_limits(&headers);
+        let body = response.bytes().await.map_err(|e| LinearError::Transport(without_url(&e)))?;
+        let retry_after = retry_after(&headers, &limits);
+        if status == 429 {
+            return Err(LinearError::RateLimited { retry_after });
+        }
+        let parsed: Result<Response<T>, _> = serde_json::from_slice(&body);
+        match parsed {
+            Ok(resp) if !resp.errors.is_empty() => match LinearError::from_graphql(operation, resp.errors) {
+                LinearError::RateLimited { .. } => Err(LinearError::RateLimited { retry_after }),
+                other => Err(other),
+            },
+            Ok(resp) if status == 200 => resp.data.ok_or_else(|| LinearError::Decode {
+                operation: operation.to_string(),
+                message: "no data and no errors".into(),
+            }),
+            Ok(_) | Err(_) if status != 200 => match status {
+                401 => Err(LinearError::Authentication(format!("HTTP {status}"))),
+                403 => Err(LinearError::Forbidden(format!("HTTP {status}"))),
+                _ => Err(LinearError::Http { status }),
+            },
+            Ok(_) => unreachable!("handled above"),
+            Err(e) => Err(LinearError::Decode { operation: operation.to_string(), message: e.to_string() }),
+        }
+    }
+
+    fn record_limits(&self, headers: &reqwest::header::HeaderMap) -> RateLimitSnapshot {
+        let num =
+            |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let snapshot = RateLimitSnapshot {
+            requests_remaining: num("x-ratelimit-requests-remaining"),
+            requests_reset_ms: num("x-ratelimit-requests-reset").map(to_epoch_ms),
+            complexity_remaining: num("x-ratelimit-complexity-remaining"),
+            complexity_reset_ms: num("x-ratelimit-complexity-reset").map(to_epoch_ms),
+        };
+        if snapshot != RateLimitSnapshot::default() {
+            *self.limits.lock().unwrap_or_else(|p| p.into_inner()) = snapshot;
+        }
+        snapshot
+    }
+}
+
+/// Linear documents reset times in epoch milliseconds; older pages said seconds.
+fn to_epoch_ms(value: u64) -> u64 {
+    if value > 100_000_000_000 { value } else { value.saturating_mul(1000) }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// How long Linear asks us to wait: `Retry-After` (seconds), else the earliest spent budget's reset.
+fn retry_after(headers: &reqwest::header::HeaderMap, limits: &RateLimitSnapshot) -> Duration {
+    if let Some(secs) = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+        return Duration::from_secs(secs);
+    }
+    let spent_reset = [
+        (limits.requests_remaining, limits.requests_reset_ms),
+        (limits.complexity_remaining, limits.complexity_reset_ms),
+    ]
+    .into_iter()
+    .filter(|(remaining, _)| *remaining == Some(0))
+    .filter_map(|(_, reset)| reset)
+    .min();
+    spent_reset.map(|reset| Duration::from_millis(reset.saturating_sub(now_ms()))).unwrap_or(Duration::ZERO)
+}
+
+/// reqwest errors print the URL; ours carries no secret, but keep messages short and stable.
+fn without_url(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(err);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() { kind.to_string() } else { format!("{kind}: {detail}") }
+}
