@@ -15,6 +15,53 @@ pub enum Command {
     Diff(DiffArgs),
     /// Plan the change as phases of lock-safe steps (expand, backfill, switch, contract).
     Plan(PlanArgs),
+    /// Run the Linear agent for one issue from a terminal (the same flow as a delegation).
+    Issue(IssueArgs),
+    /// Serve Linear webhooks and run the agent's workers.
+    Serve(ServeArgs),
+    /// The whole agent loop on embedded defaults: a throwaway PostgreSQL, a local Linear
+    /// workspace, the SQLite store; no accounts needed.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Configuration file (default: ./cutover.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// The job store: sqlite://PATH or a postgres:// URL (default: CUTOVER_STORE, else sqlite://cutover.db).
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// A PostgreSQL server for scratch databases (default: a throwaway local server).
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The issue, as its identifier (ENG-123) or id.
+    pub issue: String,
+    /// Print every write to Linear instead of making it; only reads Linear and the database.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub agent: AgentArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (default: the config file's server.listen, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    #[command(flatten)]
+    pub agent: AgentArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// A PostgreSQL server to use instead of starting a throwaway one.
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
 }
 
 /// Where schemas come from and how they are compared.

@@ -10,6 +10,10 @@ pub struct Target {
     pub config: Config,
     /// The connection string as given, password redacted.
     pub display: String,
+    /// The connection string as given (with any password; never shown), and the database
+    /// that replaces the one it names, if any.
+    source: String,
+    dbname_override: Option<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -23,14 +27,46 @@ impl Target {
         let config = Config::from_str(url).map_err(|e| {
             Error::InvalidSource(format!("{} is not a valid PostgreSQL connection string: {e}", redact(url)))
         })?;
-        Ok(Target { config, display: redact(url) })
+        Ok(Target { config, display: redact(url), source: url.to_string(), dbname_override: None })
     }
 
     /// The same server and credentials, another database.
     pub fn with_dbname(&self, dbname: &str) -> Target {
         let mut config = self.config.clone();
         config.dbname(dbname);
-        Target { config, display: format!("{} (database {dbname})", self.display) }
+        Target {
+            config,
+            display: format!("{} (database {dbname})", self.display),
+            source: self.source.clone(),
+            dbname_override: Some(dbname.to_string()),
+        }
+    }
+
+    /// A connection string for this target, for handing to another component. It holds the
+    /// password when the original did: never print it (use `display`).
+    pub fn connection_string(&self) -> String {
+        let Some(dbname) = &self.dbname_override else { return self.source.clone() };
+        match self.source.split_once("://") {
+            Some((scheme, rest)) => {
+                let (before_query, query) = match rest.split_once('?') {
+                    Some((b, q)) => (b, Some(q)),
+                    None => (rest, None),
+                };
+                let authority = before_query.split('/').next().unwrap_or("");
+                let encoded: String = dbname
+                    .bytes()
+                    .map(|b| match b {
+                        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                        _ => format!("%{b:02X}"),
+                    })
+                    .collect();
+                match query {
+                    Some(q) => format!("{scheme}://{authority}/{encoded}?{q}"),
+                    None => format!("{scheme}://{authority}/{encoded}"),
+                }
+            }
+            None => format!("{} dbname='{}'", self.source, dbname.replace('\\', "\\\\").replace('\'', "\\'")),
+        }
     }
 
     pub fn dbname(&self) -> Option<&str> {
@@ -116,5 +152,25 @@ mod tests {
     fn debug_of_a_target_hides_the_password() {
         let target = Target::parse("postgres://app:s3cret@db:5432/prod").unwrap();
         assert!(!format!("{target:?}").contains("s3cret"));
+    }
+}
+
+#[cfg(test)]
+mod connection_string_tests {
+    use super::Target;
+
+    #[test]
+    fn another_database_keeps_credentials_host_and_parameters() {
+        let t = Target::parse("postgresql://u:p%40ss@db.example:5433/app?sslmode=disable").unwrap();
+        assert_eq!(t.connection_string(), "postgresql://u:p%40ss@db.example:5433/app?sslmode=disable");
+        assert_eq!(
+            t.with_dbname("scratch 1").connection_string(),
+            "postgresql://u:p%40ss@db.example:5433/scratch%201?sslmode=disable"
+        );
+        let bare = Target::parse("postgres://postgres@127.0.0.1:5432").unwrap();
+        assert_eq!(bare.with_dbname("x").connection_string(), "postgres://postgres@127.0.0.1:5432/x");
+        let kv = Target::parse("host=/tmp user=postgres").unwrap();
+        assert_eq!(kv.with_dbname("it's").connection_string(), "host=/tmp user=postgres dbname='it\\'s'");
+        assert_eq!(Target::parse(&kv.with_dbname("it's").connection_string()).unwrap().dbname(), Some("it's"));
     }
 }

@@ -36,23 +36,49 @@ pub async fn validate(
                     apply_file(&client, file).await?;
                 }
             }
-            SqlSource::Database(_) => {
-                let empty = introspect(&client, &IntrospectOptions::default()).await?;
-                for change in
-                    diff(&empty, current, &DiffOptions { privileges: options.privileges, ..DiffOptions::default() })
-                        .changes
-                {
-                    client.batch_execute(&change.sql()).await.map_err(|e| {
-                        Error::query(format!("recreating the current schema with `{}`", change.sql()), e)
-                    })?;
-                }
-            }
+            SqlSource::Database(_) => recreate(&client, current, options).await?,
         }
         for phase in &plan.phases {
             run_phase(&client, phase).await?;
         }
         let after = introspect(&client, &IntrospectOptions::default()).await?;
         Ok(Validation { remaining: diff(&after, desired, options) })
+    }
+    .await;
+    scratch.remove().await?;
+    result
+}
+
+/// Recreates `catalog` in an empty database: the diff from what the empty database holds.
+pub async fn recreate(client: &tokio_postgres::Client, catalog: &Catalog, options: &DiffOptions) -> Result<(), Error> {
+    let empty = introspect(client, &IntrospectOptions::default()).await?;
+    for change in
+        diff(&empty, catalog, &DiffOptions { privileges: options.privileges, ..DiffOptions::default() }).changes
+    {
+        client
+            .batch_execute(&change.sql())
+            .await
+            .map_err(|e| Error::query(format!("recreating the current schema with `{}`", change.sql()), e))?;
+    }
+    Ok(())
+}
+
+/// The schema `changes` (DDL written against `current`) lead to: `current` recreated in a
+/// scratch database, the changes applied statement by statement, the result read back. A SQL
+/// error names `label` and the line and column within `changes`.
+pub async fn apply_changes(
+    dev: &DevServer,
+    current: &Catalog,
+    changes: &str,
+    label: &std::path::Path,
+    options: &DiffOptions,
+) -> Result<Catalog, Error> {
+    let scratch = dev.create_scratch().await?;
+    let result = async {
+        let client = scratch.connect().await?;
+        recreate(&client, current, options).await?;
+        crate::source::apply_sql(&client, label, changes).await?;
+        introspect(&client, &IntrospectOptions::default()).await
     }
     .await;
     scratch.remove().await?;

@@ -7,7 +7,8 @@
 //! - jobs with the same key (one issue or session) run one at a time, in enqueue order;
 //! - an outbox key is inserted at most once, so re-running a flow step after a crash finds the
 //!   writes it already queued instead of queueing them again;
-//! - outbox items of one flow are sent in insertion order, each only after the previous landed.
+//! - outbox items of one flow are sent in insertion order, each only after the previous one landed
+//!   or was given up on (a write Linear rejects for good must not hold back the error report).
 
 mod model;
 mod postgres;
@@ -146,7 +147,7 @@ impl Store {
     }
 
     /// Gives up on a write that can never land (Linear rejected its input); later writes of the
-    /// same flow stay queued behind it until an operator looks.
+    /// same flow go on.
     pub async fn outbox_fail(&self, id: i64, error: &str) -> Result<(), StoreError> {
         dispatch!(self, s => s.outbox_fail(id, error))
     }

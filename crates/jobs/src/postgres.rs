@@ -221,7 +221,7 @@ impl PgStore {
                 "SELECT id FROM cutover.outbox o
                  WHERE state = 'pending' AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1)
                    AND NOT EXISTS (SELECT 1 FROM cutover.outbox p WHERE p.flow = o.flow AND p.id < o.id
-                                   AND p.state <> 'done')
+                                   AND p.state = 'pending')
                  ORDER BY next_attempt_at, id LIMIT 1
                  FOR UPDATE SKIP LOCKED",
                 &[&now],

@@ -255,7 +255,7 @@ impl SqliteStore {
                 .query_row(
                     "SELECT key FROM outbox o
                      WHERE state = 'pending' AND next_attempt_at <= ?1 AND (locked_until IS NULL OR locked_until < ?1)
-                       AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.flow = o.flow AND p.id < o.id AND p.state <> 'done')
+                       AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.flow = o.flow AND p.id < o.id AND p.state = 'pending')
                      ORDER BY next_attempt_at, id LIMIT 1",
                     [now],
                     |r| r.get(0),

@@ -75,7 +75,7 @@ impl LinearClient {
     pub fn new(config: ClientConfig) -> Result<LinearClient, LinearError> {
         // reqwest is built without a default crypto provider (ring instead of aws-lc, see
         // ARCHITECTURE.md); installing it twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))

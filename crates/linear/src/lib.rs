@@ -25,3 +25,9 @@ pub const DEFAULT_API_URL: &str = "https://api.linear.app/graphql";
 
 /// The schema the operations are validated against (Linear SDK `schema.graphql`).
 pub const SCHEMA_SOURCE: &str = include_str!("../graphql/schema.graphql");
+
+/// Installs the TLS crypto provider reqwest is built with (ring; see ARCHITECTURE.md). Every
+/// `reqwest::Client` in the process needs it; calling it more than once is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -124,8 +124,9 @@ pub fn sign(secret: &WebhookSecret, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// What a delivery asks of Cutover.
-#[derive(Debug, Clone, PartialEq)]
+/// What a delivery asks of Cutover. Serialized as the payload of the job it enqueues.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+#[serde(tag = "trigger", rename_all = "snake_case")]
 pub enum Trigger {
     /// An Agent API session opened by a delegation or an @-mention.
     SessionCreated { session_id: String, issue_id: String, identifier: String, app_user_id: String },
@@ -135,8 +136,9 @@ pub enum Trigger {
     IssueDelegated { issue_id: String, identifier: String },
     /// API-key installs: a new comment that mentions Cutover.
     CommentMention { issue_id: String, identifier: String, comment_id: String, body: String },
-    /// Nothing to do, with the reason (for the log and the metrics).
-    Ignored(&'static str),
+    /// Nothing to do, with the reason (for the log and the metrics); never enqueued.
+    #[serde(skip)]
+    Ignored(String),
 }
 
 /// Who Cutover is in this workspace, to recognise mentions and ignore its own writes.
@@ -193,13 +195,13 @@ pub fn classify(delivery: &Delivery, me: &Identity) -> Trigger {
     match delivery.event.as_str() {
         "AgentSessionEvent" => {
             let Ok(event) = SessionEvent::deserialize(payload) else {
-                return Trigger::Ignored("agent session event without a session");
+                return Trigger::Ignored("agent session event without a session".into());
             };
             let (issue_id, identifier) = match event.agent_session.issue {
                 Some(issue) => (issue.id, issue.identifier),
                 None => match event.agent_session.issue_id {
                     Some(id) => (id.clone(), id),
-                    None => return Trigger::Ignored("agent session without an issue"),
+                    None => return Trigger::Ignored("agent session without an issue".into()),
                 },
             };
             match event.action.as_str() {
@@ -211,10 +213,10 @@ pub fn classify(delivery: &Delivery, me: &Identity) -> Trigger {
                 },
                 "prompted" => {
                     let Some(activity) = event.agent_activity else {
-                        return Trigger::Ignored("prompted event without an activity");
+                        return Trigger::Ignored("prompted event without an activity".into());
                     };
                     if is_me(activity.user_id.as_deref()) {
-                        return Trigger::Ignored("own activity");
+                        return Trigger::Ignored("own activity".into());
                     }
                     let body = activity.content.get("body").and_then(Value::as_str).unwrap_or_default().to_string();
                     Trigger::SessionPrompted {
@@ -225,48 +227,48 @@ pub fn classify(delivery: &Delivery, me: &Identity) -> Trigger {
                         stop: activity.signal.as_deref() == Some("stop"),
                     }
                 }
-                _ => Trigger::Ignored("agent session action not handled"),
+                _ => Trigger::Ignored("agent session action not handled".into()),
             }
         }
         "Issue" => {
             if payload.get("action").and_then(Value::as_str) != Some("update") {
-                return Trigger::Ignored("issue event other than update");
+                return Trigger::Ignored("issue event other than update".into());
             }
             if is_me(payload.pointer("/actor/id").and_then(Value::as_str)) {
-                return Trigger::Ignored("own write");
+                return Trigger::Ignored("own write".into());
             }
             let Some(my_id) = me.app_user_id.as_deref() else {
-                return Trigger::Ignored("app user unknown");
+                return Trigger::Ignored("app user unknown".into());
             };
             let data = &payload["data"];
             let from = &payload["updatedFrom"];
             let newly =
                 |field: &str| from.get(field).is_some() && data.get(field).and_then(Value::as_str) == Some(my_id);
             if !(newly("delegateId") || newly("assigneeId")) {
-                return Trigger::Ignored("issue update that does not hand the issue to Cutover");
+                return Trigger::Ignored("issue update that does not hand the issue to Cutover".into());
             }
             match (data.get("id").and_then(Value::as_str), data.get("identifier").and_then(Value::as_str)) {
                 (Some(id), Some(identifier)) => {
                     Trigger::IssueDelegated { issue_id: id.to_string(), identifier: identifier.to_string() }
                 }
-                _ => Trigger::Ignored("issue update without an id"),
+                _ => Trigger::Ignored("issue update without an id".into()),
             }
         }
         "Comment" => {
             if payload.get("action").and_then(Value::as_str) != Some("create") {
-                return Trigger::Ignored("comment event other than create");
+                return Trigger::Ignored("comment event other than create".into());
             }
             let data = &payload["data"];
             if is_me(payload.pointer("/actor/id").and_then(Value::as_str))
                 || is_me(data.get("userId").and_then(Value::as_str))
                 || !data["botActor"].is_null()
             {
-                return Trigger::Ignored("own write");
+                return Trigger::Ignored("own write".into());
             }
             let body = data.get("body").and_then(Value::as_str).unwrap_or_default();
             let lowered = body.to_lowercase();
             if !me.mention_handles.iter().any(|h| !h.is_empty() && lowered.contains(&h.to_lowercase())) {
-                return Trigger::Ignored("comment does not mention Cutover");
+                return Trigger::Ignored("comment does not mention Cutover".into());
             }
             let issue_id = data.get("issueId").and_then(Value::as_str);
             let identifier = data.pointer("/issue/identifier").and_then(Value::as_str);
@@ -277,9 +279,9 @@ pub fn classify(delivery: &Delivery, me: &Identity) -> Trigger {
                     comment_id: comment_id.to_string(),
                     body: body.to_string(),
                 },
-                _ => Trigger::Ignored("comment without an issue"),
+                _ => Trigger::Ignored("comment without an issue".into()),
             }
         }
-        _ => Trigger::Ignored("event type not handled"),
+        _ => Trigger::Ignored("event type not handled".into()),
     }
 }

@@ -170,7 +170,7 @@ fn examples_classify_into_triggers() {
         Trigger::CommentMention { ref identifier, ref comment_id, .. }
             if identifier == "ENG-123" && comment_id == "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f"
     ));
-    assert_eq!(classified("issue.create", &me()), Trigger::Ignored("issue event other than update"));
+    assert_eq!(classified("issue.create", &me()), Trigger::Ignored("issue event other than update".into()));
 }
 
 #[test]
@@ -179,13 +179,13 @@ fn own_writes_and_unrelated_updates_are_ignored() {
     let other = Identity { app_user_id: Some("someone-else".into()), mention_handles: vec![] };
     assert_eq!(
         classified("issue.update.delegated", &other),
-        Trigger::Ignored("issue update that does not hand the issue to Cutover")
+        Trigger::Ignored("issue update that does not hand the issue to Cutover".into())
     );
-    assert_eq!(classified("comment.create", &other), Trigger::Ignored("comment does not mention Cutover"));
+    assert_eq!(classified("comment.create", &other), Trigger::Ignored("comment does not mention Cutover".into()));
     // A comment written by Cutover itself never triggers it, even if it mentions itself.
     let as_author = Identity {
         app_user_id: Some("4e86b2c7-0a24-412d-bf38-156e073ab384".into()),
         mention_handles: vec!["https://linear.app/acme/profiles/migra".into()],
     };
-    assert_eq!(classified("comment.create", &as_author), Trigger::Ignored("own write"));
+    assert_eq!(classified("comment.create", &as_author), Trigger::Ignored("own write".into()));
 }

@@ -1,5 +1,7 @@
 //! One module per command; each returns an [`Outcome`] or an error for exit code 2.
 
+mod agent;
+mod demo;
 mod diff;
 mod plan;
 
@@ -33,6 +35,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Diff(args) => diff::run(args).await,
         Command::Plan(args) => plan::run(args).await,
+        Command::Issue(args) => agent::issue(args).await,
+        Command::Serve(args) => agent::serve(args).await,
+        Command::Demo(args) => demo::run(args).await,
     }
 }
 

@@ -21,6 +21,54 @@ pub fn render_markdown(plan: &Plan) -> String {
     render(plan, Dialect::Markdown)
 }
 
+/// One phase on its own, for the rollout sub-issue of that phase: the same step rendering as
+/// the whole plan (numbered as in the whole plan), then what to do before, during and after.
+pub fn render_phase_markdown(plan: &Plan, index: usize) -> String {
+    let mut out = String::new();
+    let Some(phase) = plan.phases.get(index) else { return out };
+    let mut number = plan.phases[..index].iter().map(|p| p.steps.len()).sum::<usize>();
+    render_phase(&mut out, phase, index + 1, plan.phases.len(), &mut number, Dialect::Markdown);
+    let steps = &phase.steps;
+    let any = |code: HazardCode| steps.iter().any(|s| s.hazards.iter().any(|h| h.code == code));
+    let mut items: Vec<String> = Vec::new();
+    if index > 0 {
+        items.push(format!("The {} phase is done and verified.", plan.phases[index - 1].name));
+    }
+    match phase.name {
+        PhaseName::Expand => {
+            items.push("Apply this phase before deploying the application version that uses the new schema.".into())
+        }
+        PhaseName::Backfill => items.push(
+            "The application version that writes the new columns is deployed everywhere, so no new row misses them."
+                .into(),
+        ),
+        PhaseName::Switch => items.push("The backfill reports no row left to change.".into()),
+        PhaseName::Contract => items.push(
+            "No running application version reads or writes what this phase removes (the previous release is gone)."
+                .into(),
+        ),
+    }
+    if steps.iter().any(irreversible) {
+        items.push("A fresh backup exists: some steps here cannot be undone.".into());
+    }
+    items.push(format!(
+        "Run it: `cutover apply --database $CUTOVER_DATABASE_URL --plan plan.json --phase {}`.",
+        phase.name
+    ));
+    if any(HazardCode::IndexBuild) {
+        items.push("No index is left INVALID after the concurrent builds (`pg_index.indisvalid`).".into());
+    }
+    if steps.iter().any(|s| s.backfill.is_some()) {
+        items.push("Backfill progress, replication lag and autovacuum look healthy while it runs.".into());
+    }
+    items.push("No statement waited on a lock longer than its lock_timeout; retry off-peak if one gave up.".into());
+    writeln!(out, "\n### Checklist\n").unwrap();
+    for item in items {
+        writeln!(out, "- [ ] {item}").unwrap();
+    }
+    out
+}
+
 fn phase_purpose(name: PhaseName) -> &'static str {
     match name {
         PhaseName::Expand => {

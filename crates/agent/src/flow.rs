@@ -1,0 +1,392 @@
+//! The flow for one issue, run one job at a time: decide what to write from the trigger, the
+//! issue and the database, record the decision, then queue the writes in the outbox.
+//!
+//! Crash safety: a job's decisions (including the ids of everything it will create) are saved in
+//! the flow state before any of its writes is queued, under the job's id. When a worker dies
+//! mid-job, the job is claimed again, finds its decisions, and queues the same writes under the
+//! same keys, which the outbox ignores when they are already there. Nothing is decided twice.
+
+use cutover_jobs::{Job, Store};
+use cutover_linear::types::{ActivityContent, Issue};
+use cutover_linear::{LinearClient, LinearError, Trigger};
+use cutover_plan::planner::Plan;
+use cutover_request::ChangeRequest;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::messages::{self, APPROVE, MANAGED_LABELS, REQUEST_CHANGES};
+use crate::planning::{PlanningConfig, plan_request};
+use crate::writes::Write;
+
+/// Where a flow stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    #[default]
+    New,
+    /// Waiting for the requester to complete or fix the issue.
+    AwaitingInput,
+    /// The plan is posted; waiting for "Approve plan" or "Request changes".
+    AwaitingApproval,
+    Approved,
+    /// Nothing to do: the database already has the schema.
+    Done,
+    Stopped,
+}
+
+/// The durable state of one issue's flow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowState {
+    pub issue_id: String,
+    pub identifier: String,
+    pub session_id: Option<String>,
+    pub stage: Stage,
+    /// How many plans have been posted.
+    pub revision: u32,
+    pub plan: Option<Plan>,
+    pub request: Option<ChangeRequest>,
+    /// The job whose decisions `writes` holds.
+    pub job_id: Option<i64>,
+    pub writes: Vec<Queued>,
+}
+
+/// A write decided by a job, with its outbox key and the id of what it creates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queued {
+    pub key: String,
+    pub entity_id: String,
+    pub write: Write,
+}
+
+/// Why a job did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Try the job again later (Linear unreachable, rate limited, store hiccup).
+    #[error("{0}")]
+    Retry(String),
+    /// The job can never succeed (a malformed payload).
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl From<cutover_jobs::StoreError> for JobError {
+    fn from(e: cutover_jobs::StoreError) -> Self {
+        JobError::Retry(e.to_string())
+    }
+}
+
+impl From<LinearError> for JobError {
+    fn from(e: LinearError) -> Self {
+        if e.is_retryable() { JobError::Retry(e.to_string()) } else { JobError::Fatal(e.to_string()) }
+    }
+}
+
+/// What the flow needs from the outside world.
+#[derive(Debug, Clone)]
+pub struct FlowContext {
+    pub client: LinearClient,
+    pub store: Store,
+    pub planning: PlanningConfig,
+}
+
+/// Collects one job's writes in order.
+struct Decisions {
+    prefix: String,
+    writes: Vec<Queued>,
+}
+
+impl Decisions {
+    fn new(flow: &str, job: i64) -> Decisions {
+        Decisions { prefix: format!("{flow}:j{job}"), writes: Vec::new() }
+    }
+
+    /// Adds a write under a name unique within the job; returns the id it will create.
+    fn push(&mut self, name: &str, write: Write) -> String {
+        let entity_id = uuid::Uuid::new_v4().to_string();
+        self.writes.push(Queued { key: format!("{}:{name}", self.prefix), entity_id: entity_id.clone(), write });
+        entity_id
+    }
+
+    /// Says something: an agent activity in the session, or a comment without one.
+    fn say(&mut self, name: &str, flow: &FlowState, content: ActivityContent) {
+        match &flow.session_id {
+            Some(session_id) => {
+                let signal_metadata = None;
+                self.push(
+                    name,
+                    Write::Activity {
+                        session_id: session_id.clone(),
+                        content,
+                        ephemeral: false,
+                        signal: None,
+                        signal_metadata,
+                    },
+                );
+            }
+            None => {
+                let body = match content {
+                    ActivityContent::Thought { .. } | ActivityContent::Action { .. } => return,
+                    ActivityContent::Elicitation { body }
+                    | ActivityContent::Response { body }
+                    | ActivityContent::Error { body } => body,
+                };
+                self.push(name, Write::Comment { issue_id: flow.issue_id.clone(), body });
+            }
+        }
+    }
+}
+
+/// Runs one job of a flow.
+pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
+    let trigger: Trigger =
+        serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Fatal(format!("bad job payload: {e}")))?;
+    let flow_key = job.key.clone();
+    let mut flow: FlowState = match ctx.store.load_flow(&flow_key).await? {
+        Some(value) => serde_json::from_value(value).map_err(|e| JobError::Fatal(format!("bad flow state: {e}")))?,
+        None => FlowState::default(),
+    };
+    if flow.job_id == Some(job.id) {
+        // This job decided before its worker stopped: queue the same writes again.
+        return queue(ctx, &flow_key, &flow.writes).await;
+    }
+    let mut out = Decisions::new(&flow_key, job.id);
+    match trigger {
+        Trigger::SessionCreated { session_id, issue_id, identifier, .. } => {
+            flow.issue_id = issue_id;
+            flow.identifier = identifier;
+            flow.session_id = Some(session_id);
+            let replanning = flow.revision > 0;
+            acknowledge(ctx, &flow_key, job.id, &flow, replanning).await?;
+            start(ctx, &mut flow, &mut out).await?;
+        }
+        Trigger::IssueDelegated { issue_id, identifier } => {
+            flow.issue_id = issue_id;
+            flow.identifier = identifier;
+            if matches!(flow.stage, Stage::New | Stage::Stopped | Stage::Done) {
+                start(ctx, &mut flow, &mut out).await?;
+            }
+        }
+        Trigger::CommentMention { issue_id, identifier, body, .. } => {
+            flow.issue_id = issue_id;
+            flow.identifier = identifier;
+            answer(ctx, &flow_key, job.id, &mut flow, &mut out, &body, false).await?;
+        }
+        Trigger::SessionPrompted { session_id, issue_id, identifier, body, stop } => {
+            flow.issue_id = issue_id;
+            flow.identifier = identifier;
+            flow.session_id = Some(session_id);
+            answer(ctx, &flow_key, job.id, &mut flow, &mut out, &body, stop).await?;
+        }
+        Trigger::Ignored(_) => return Ok(()),
+    }
+    flow.job_id = Some(job.id);
+    flow.writes = out.writes;
+    let state = serde_json::to_value(&flow).map_err(|e| JobError::Fatal(e.to_string()))?;
+    ctx.store.save_flow(&flow_key, &state).await?;
+    queue(ctx, &flow_key, &flow.writes).await
+}
+
+async fn queue(ctx: &FlowContext, flow: &str, writes: &[Queued]) -> Result<(), JobError> {
+    for queued in writes {
+        let op = serde_json::to_value(&queued.write).map_err(|e| JobError::Fatal(e.to_string()))?;
+        ctx.store.outbox_put(flow, &queued.key, &queued.entity_id, &op).await?;
+    }
+    Ok(())
+}
+
+/// The first activity, queued before the slow part so it reaches Linear within seconds.
+async fn acknowledge(
+    ctx: &FlowContext,
+    flow_key: &str,
+    job: i64,
+    flow: &FlowState,
+    replanning: bool,
+) -> Result<(), JobError> {
+    if let Some(session_id) = &flow.session_id {
+        let write = Write::Activity {
+            session_id: session_id.clone(),
+            content: ActivityContent::Thought { body: messages::ack(&flow.identifier, replanning) },
+            ephemeral: false,
+            signal: None,
+            signal_metadata: None,
+        };
+        let op = serde_json::to_value(&write).map_err(|e| JobError::Fatal(e.to_string()))?;
+        let key = format!("{flow_key}:j{job}:ack");
+        ctx.store.outbox_put(flow_key, &key, &uuid::Uuid::new_v4().to_string(), &op).await?;
+    }
+    Ok(())
+}
+
+/// A human answered: approval, a request for changes, a stop, or anything else (re-plan).
+async fn answer(
+    ctx: &FlowContext,
+    flow_key: &str,
+    job: i64,
+    flow: &mut FlowState,
+    out: &mut Decisions,
+    body: &str,
+    stop: bool,
+) -> Result<(), JobError> {
+    let text = body.trim();
+    if stop {
+        flow.stage = Stage::Stopped;
+        out.say("stopped", flow, ActivityContent::Response { body: messages::stopped() });
+        return Ok(());
+    }
+    match flow.stage {
+        Stage::AwaitingApproval if is_approval(text) => approve(ctx, flow, out).await,
+        Stage::AwaitingApproval if text.eq_ignore_ascii_case(REQUEST_CHANGES) => {
+            flow.stage = Stage::AwaitingInput;
+            out.say("what-to-change", flow, ActivityContent::Elicitation { body: messages::what_to_change() });
+            Ok(())
+        }
+        Stage::Approved => {
+            out.say(
+                "already-approved",
+                flow,
+                ActivityContent::Response { body: messages::already_approved(&flow.identifier) },
+            );
+            Ok(())
+        }
+        _ => {
+            acknowledge(ctx, flow_key, job, flow, flow.revision > 0).await?;
+            start(ctx, flow, out).await
+        }
+    }
+}
+
+/// "Approve plan" (the select option), or a reply whose first word approves, once mentions
+/// (profile URLs, @handles) are set aside: "approve", "Approved, thanks", "LGTM".
+fn is_approval(text: &str) -> bool {
+    let first = text
+        .split_whitespace()
+        .find(|w| !w.starts_with("https://") && !w.starts_with('@'))
+        .unwrap_or("")
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    text.trim().eq_ignore_ascii_case(APPROVE) || matches!(first.as_str(), "approve" | "approved" | "lgtm")
+}
+
+/// Reads the issue and the database, and posts the plan or says what is missing.
+async fn start(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -> Result<(), JobError> {
+    let issue = ctx.client.issue(&flow.issue_id).await?;
+    flow.identifier = issue.identifier.clone();
+    move_to_started(ctx, &issue, out).await?;
+
+    let parsed = cutover_request::parse(issue.description.as_deref().unwrap_or(""));
+    let Some(request) = parsed.request.clone() else {
+        flow.stage = Stage::AwaitingInput;
+        let body = parsed.elicitation().unwrap_or_default();
+        out.say("missing-fields", flow, ActivityContent::Elicitation { body });
+        return Ok(());
+    };
+    let plan = match plan_request(&ctx.planning, &request, &issue.identifier).await {
+        Ok(plan) => plan,
+        Err(err) => {
+            flow.stage = Stage::AwaitingInput;
+            out.say("planning-failed", flow, ActivityContent::Error { body: messages::planning_failed(&err) });
+            return Ok(());
+        }
+    };
+    flow.request = Some(request.clone());
+    if plan.is_empty() {
+        flow.stage = Stage::Done;
+        flow.plan = Some(plan);
+        out.say("no-changes", flow, ActivityContent::Response { body: messages::no_changes() });
+        return Ok(());
+    }
+    if let Some(question) = messages::contradiction(&plan, &request) {
+        flow.stage = Stage::AwaitingInput;
+        flow.plan = Some(plan);
+        out.say("contradiction", flow, ActivityContent::Elicitation { body: question });
+        return Ok(());
+    }
+    flow.revision += 1;
+    out.push(
+        "plan-comment",
+        Write::Comment {
+            issue_id: flow.issue_id.clone(),
+            body: messages::plan_comment(&plan, flow.session_id.is_some()),
+        },
+    );
+    if let Some(session_id) = &flow.session_id {
+        let options: Vec<_> =
+            if plan.blockers.is_empty() { vec![APPROVE, REQUEST_CHANGES] } else { vec![REQUEST_CHANGES] };
+        out.push(
+            "approval",
+            Write::Activity {
+                session_id: session_id.clone(),
+                content: ActivityContent::Elicitation { body: messages::approval_question(&plan) },
+                ephemeral: false,
+                signal: Some("select".into()),
+                signal_metadata: Some(
+                    json!({ "options": options.iter().map(|o| json!({ "value": o })).collect::<Vec<_>>() }),
+                ),
+            },
+        );
+    }
+    flow.stage = Stage::AwaitingApproval;
+    flow.plan = Some(plan);
+    Ok(())
+}
+
+/// Moves the issue to the team's first started state unless it is already started or closed
+/// (Linear's agent guidance).
+async fn move_to_started(ctx: &FlowContext, issue: &Issue, out: &mut Decisions) -> Result<(), JobError> {
+    if matches!(issue.state.kind.as_str(), "started" | "completed" | "canceled") {
+        return Ok(());
+    }
+    let states = ctx.client.team_states(&issue.team.id).await?;
+    if let Some(state) = states.iter().find(|s| s.kind == "started") {
+        out.push(
+            "move-started",
+            Write::MoveIssue { issue_id: issue.id.clone(), state_id: state.id.clone(), state_name: state.name.clone() },
+        );
+    }
+    Ok(())
+}
+
+/// Approval: labels, one sub-issue per phase in rollout order, and the final response.
+async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -> Result<(), JobError> {
+    let (Some(plan), Some(request)) = (flow.plan.clone(), flow.request.clone()) else {
+        return Err(JobError::Fatal("approval without a plan".into()));
+    };
+    if !plan.blockers.is_empty() {
+        out.say("blocked", flow, ActivityContent::Elicitation { body: messages::approval_question(&plan) });
+        return Ok(());
+    }
+    let issue = ctx.client.issue(&flow.issue_id).await?;
+    let labels = messages::labels_for(&plan, &request);
+    for name in &labels {
+        let description = MANAGED_LABELS.iter().find(|(n, _)| n == name).map(|(_, d)| *d).unwrap_or("");
+        out.push(
+            &format!("label-{name}"),
+            Write::EnsureLabel { team_id: issue.team.id.clone(), name: name.clone(), description: description.into() },
+        );
+    }
+    out.push("label-issue", Write::AddLabels { issue_id: issue.id.clone(), label_names: labels.clone() });
+    let mut previous: Option<String> = None;
+    for (index, phase) in plan.phases.iter().enumerate() {
+        let phase_labels: Vec<String> = labels
+            .iter()
+            .filter(|l| l.as_str() != "backfill" || phase.name == cutover_plan::planner::PhaseName::Backfill)
+            .cloned()
+            .collect();
+        let id = out.push(
+            &format!("phase-{}", phase.name),
+            Write::SubIssue {
+                team_id: issue.team.id.clone(),
+                parent_id: issue.id.clone(),
+                title: messages::phase_title(&issue.identifier, &plan, index, phase),
+                description: messages::phase_description(&issue.identifier, &plan, index),
+                label_names: phase_labels,
+            },
+        );
+        if let Some(before) = previous.replace(id.clone()) {
+            out.push(&format!("blocks-{}", phase.name), Write::Blocks { issue_id: before, related_issue_id: id });
+        }
+    }
+    out.say("approved", flow, ActivityContent::Response { body: messages::approved(&plan, &labels) });
+    flow.stage = Stage::Approved;
+    Ok(())
+}

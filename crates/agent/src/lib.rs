@@ -1,0 +1,17 @@
+//! I/O: Cutover as a Linear agent. Webhooks come in through [`intake`] (verified, de-duplicated,
+//! stored as jobs); the job loop runs the [`flow`] for the issue (read the issue and the
+//! database, plan, decide the writes); the outbox loop sends the [`writes`] to Linear until each
+//! lands exactly once. `serve`, `issue` and `demo` in the binary are wirings of these parts.
+
+pub mod flow;
+pub mod intake;
+pub mod messages;
+pub mod planning;
+pub mod server;
+pub mod worker;
+pub mod writes;
+
+pub use flow::{FlowContext, FlowState, Stage};
+pub use intake::{Intake, system_clock};
+pub use planning::PlanningConfig;
+pub use worker::{Wakeup, WorkerSettings, drain, job_for, job_loop, outbox_loop};

@@ -1,0 +1,179 @@
+//! What Cutover says in Linear, and which labels a plan earns. Pure functions of the plan and
+//! the request, so the texts are tested as snapshots.
+
+use cutover_plan::HazardCode;
+use cutover_plan::planner::{Phase, PhaseName, Plan, render_markdown, render_phase_markdown};
+use cutover_request::{ChangeRequest, Downtime, MigrationType};
+
+use crate::planning::PlanningError;
+
+/// The labels Cutover manages (product.md).
+pub const MANAGED_LABELS: [(&str, &str); 5] = [
+    ("schema-change", "A database schema change planned by Cutover."),
+    ("zero-downtime", "Rolled out without downtime: expand, backfill, contract."),
+    ("backfill", "Fills existing rows online, in batches."),
+    ("high-risk", "Takes locks that block writes on a large table, rewrites it, or cannot be undone."),
+    ("data-integrity", "Removes data, or may fail on existing rows that break a new rule."),
+];
+
+pub const APPROVE: &str = "Approve plan";
+pub const REQUEST_CHANGES: &str = "Request changes";
+
+/// The labels this plan earns, in `MANAGED_LABELS` order.
+pub fn labels_for(plan: &Plan, request: &ChangeRequest) -> Vec<String> {
+    let steps: Vec<_> = plan.steps().map(|(_, s)| s).collect();
+    let has = |codes: &[HazardCode]| steps.iter().any(|s| s.hazards.iter().any(|h| codes.contains(&h.code)));
+    let mut labels = vec!["schema-change"];
+    if request.downtime == Downtime::ZeroDowntime {
+        labels.push("zero-downtime");
+    }
+    if plan.phase(PhaseName::Backfill).is_some() || steps.iter().any(|s| s.backfill.is_some()) {
+        labels.push("backfill");
+    }
+    let irreversible = steps
+        .iter()
+        .any(|s| s.rollback_sql.is_none() && s.hazards.iter().any(|h| matches!(h.code, HazardCode::DataLoss)));
+    if !plan.blockers.is_empty()
+        || irreversible
+        || has(&[HazardCode::TableRewrite, HazardCode::FullScanUnderLock])
+        || steps.iter().any(|s| {
+            s.locks.iter().any(|l| l.mode.blocks_writes()) && s.estimate.as_ref().is_some_and(|e| e.seconds >= 1.0)
+        })
+    {
+        labels.push("high-risk");
+    }
+    if has(&[HazardCode::DataLoss, HazardCode::MayFailOnExistingData]) {
+        labels.push("data-integrity");
+    }
+    labels.into_iter().map(String::from).collect()
+}
+
+pub fn ack(identifier: &str, replanning: bool) -> String {
+    if replanning {
+        format!("Re-reading {identifier} and the database schema to plan again.")
+    } else {
+        format!("Reading {identifier} and the current schema of the database to plan the migration.")
+    }
+}
+
+/// The durable plan comment: exactly the `cutover plan --format markdown` rendering, then how
+/// to answer.
+pub fn plan_comment(plan: &Plan, in_session: bool) -> String {
+    let mut body = render_markdown(plan);
+    body.push_str("\n---\n");
+    if !plan.blockers.is_empty() {
+        body.push_str(
+            "_Cutover cannot approve this plan until the blocked changes are resolved: edit the request and ",
+        );
+        body.push_str(if in_session { "reply in the agent session._\n" } else { "mention Cutover again._\n" });
+    } else if in_session {
+        body.push_str(
+            "_Approve or request changes in the agent session; on approval Cutover creates one sub-issue per phase._\n",
+        );
+    } else {
+        body.push_str("_Reply mentioning Cutover with **approve** to create one sub-issue per phase, or with the changes you want._\n");
+    }
+    body
+}
+
+/// The approval question that follows the plan comment.
+pub fn approval_question(plan: &Plan) -> String {
+    let steps = plan.steps().count();
+    if plan.blockers.is_empty() {
+        format!(
+            "The plan is in the comment above: {} phase(s), {steps} step(s). Approve it to create one sub-issue per phase, or request changes.",
+            plan.phases.len()
+        )
+    } else {
+        format!(
+            "The plan above is blocked: {} change(s) cannot be made safely as requested. Edit the request (the options are listed under each blocker) and reply to re-plan.",
+            plan.blockers.len()
+        )
+    }
+}
+
+/// A contradiction between what the request says and what its plan does.
+pub fn contradiction(plan: &Plan, request: &ChangeRequest) -> Option<String> {
+    let types = &request.migration_types;
+    let loses_data = plan.steps().any(|(_, s)| s.hazards.iter().any(|h| h.code == HazardCode::DataLoss));
+    if loses_data && !types.contains(&MigrationType::Destructive) && !types.contains(&MigrationType::Rollback) {
+        let what: Vec<String> = plan
+            .steps()
+            .filter(|(_, s)| s.hazards.iter().any(|h| h.code == HazardCode::DataLoss))
+            .map(|(_, s)| format!("- `{}`", s.sql.lines().next().unwrap_or("")))
+            .collect();
+        let said: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+        return Some(format!(
+            "The request says the migration is **{}**, but the plan removes data:\n\n{}\n\nIf that is intended, add `destructive` to **Migration type**; otherwise change **Proposed schema changes**. Then reply here and I will plan again.",
+            said.join(", "),
+            what.join("\n")
+        ));
+    }
+    None
+}
+
+pub fn planning_failed(err: &PlanningError) -> String {
+    match err {
+        PlanningError::RequestSql { line, column, message, .. } => format!(
+            "The SQL in **Proposed schema changes** does not apply to the current schema. PostgreSQL says, at line {line} of the issue description (column {column}):\n\n> {message}\n\nFix the SQL in the description, then reply here (or mention Cutover) to plan again."
+        ),
+        PlanningError::Database(message) => format!(
+            "I could not read the schema of the database being migrated: {message}. Check that `CUTOVER_DATABASE_URL` points at a reachable database Cutover may read, then reply here to try again."
+        ),
+        PlanningError::SchemaPath { path, message } => format!(
+            "The desired schema at `{path}` could not be loaded: {message}. Fix the path or the SQL there, then reply here to plan again."
+        ),
+        PlanningError::Scratch(message) => format!(
+            "I could not prepare a scratch database to apply the request on: {message}. This is a problem on Cutover's side (check `--dev-url`); reply here to try again."
+        ),
+    }
+}
+
+/// The title of a phase's sub-issue.
+pub fn phase_title(identifier: &str, plan: &Plan, index: usize, phase: &Phase) -> String {
+    let steps = phase.steps.len();
+    format!(
+        "{identifier} · phase {} of {}: {} ({steps} step{})",
+        index + 1,
+        plan.phases.len(),
+        phase.name,
+        if steps == 1 { "" } else { "s" }
+    )
+}
+
+/// A phase sub-issue's description: its SQL, checklist and where it belongs.
+pub fn phase_description(identifier: &str, plan: &Plan, index: usize) -> String {
+    let mut body = format!(
+        "Part of {identifier}: phase {} of {} of the approved migration plan. Run it only after the issues that block it are done.\n",
+        index + 1,
+        plan.phases.len()
+    );
+    body.push_str(&render_phase_markdown(plan, index));
+    body
+}
+
+pub fn approved(plan: &Plan, labels: &[String]) -> String {
+    let phases: Vec<&str> = plan.phases.iter().map(|p| p.name.as_str()).collect();
+    format!(
+        "Plan approved. I created {} sub-issue(s), one per phase ({}), each blocking the next, and labelled the issue {}. Run each phase when its sub-issue is unblocked.",
+        plan.phases.len(),
+        phases.join(" → "),
+        labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
+    )
+}
+
+pub fn no_changes() -> String {
+    "No changes needed: the database already has the schema this request asks for.".to_string()
+}
+
+pub fn what_to_change() -> String {
+    "What should change? Edit the issue description (usually **Proposed schema changes**) and reply here; I will plan again from the edited issue.".to_string()
+}
+
+pub fn stopped() -> String {
+    "Stopped. I will not write anything more for this request, and no database change was made. Reply here to start again.".to_string()
+}
+
+pub fn already_approved(identifier: &str) -> String {
+    format!("The plan for {identifier} is approved and its phase sub-issues exist; run each phase from its sub-issue.")
+}

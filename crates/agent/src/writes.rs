@@ -1,0 +1,257 @@
+//! The writes Cutover makes to Linear, as outbox entries: serializable, replayable, and each
+//! either idempotent by nature or created under an id chosen when it was queued.
+
+use std::time::Duration;
+
+use cutover_jobs::OutboxItem;
+use cutover_linear::types::*;
+use cutover_linear::{CreatedKind, LinearClient, LinearError, label_colour};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// One write. Creates use the outbox item's `entity_id` as the new entity's id, so a retry after
+/// a lost response finds the entity instead of creating a second one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "write", rename_all = "snake_case")]
+pub enum Write {
+    Activity {
+        session_id: String,
+        content: ActivityContent,
+        #[serde(default)]
+        ephemeral: bool,
+        #[serde(default)]
+        signal: Option<String>,
+        #[serde(default)]
+        signal_metadata: Option<Value>,
+    },
+    Comment {
+        issue_id: String,
+        body: String,
+    },
+    MoveIssue {
+        issue_id: String,
+        state_id: String,
+        state_name: String,
+    },
+    /// Creates the label unless one with this name exists for the team or the workspace.
+    EnsureLabel {
+        team_id: String,
+        name: String,
+        description: String,
+    },
+    AddLabels {
+        issue_id: String,
+        label_names: Vec<String>,
+    },
+    SubIssue {
+        team_id: String,
+        parent_id: String,
+        title: String,
+        description: String,
+        label_names: Vec<String>,
+    },
+    /// `issue` blocks `related` (both may be ids chosen by earlier writes of the flow).
+    Blocks {
+        issue_id: String,
+        related_issue_id: String,
+    },
+}
+
+/// How a write ended.
+#[derive(Debug)]
+pub enum Sent {
+    Done(Value),
+    /// Try again after the delay (rate limit, outage, lost response).
+    Retry(Duration, String),
+    /// Linear will never accept it (invalid input, forbidden).
+    Failed(String),
+}
+
+impl Write {
+    /// One line for logs and `--dry-run` output; never includes secrets (there are none here).
+    pub fn describe(&self) -> String {
+        match self {
+            Write::Activity { content, signal, .. } => {
+                let (kind, text) = match content {
+                    ActivityContent::Thought { body } => ("thought", body.as_str()),
+                    ActivityContent::Action { action, parameter, .. } => (action.as_str(), parameter.as_str()),
+                    ActivityContent::Elicitation { body } => ("elicitation", body.as_str()),
+                    ActivityContent::Response { body } => ("response", body.as_str()),
+                    ActivityContent::Error { body } => ("error", body.as_str()),
+                };
+                let first = text.lines().next().unwrap_or("");
+                match signal {
+                    Some(signal) => format!("agent activity ({kind}, signal {signal}): {first}"),
+                    None => format!("agent activity ({kind}): {first}"),
+                }
+            }
+            Write::Comment { issue_id, body } => {
+                format!("comment on {issue_id}: {}", body.lines().next().unwrap_or(""))
+            }
+            Write::MoveIssue { issue_id, state_name, .. } => format!("move {issue_id} to \"{state_name}\""),
+            Write::EnsureLabel { name, .. } => format!("ensure label \"{name}\" exists"),
+            Write::AddLabels { issue_id, label_names } => {
+                format!("label {issue_id} with {}", label_names.join(", "))
+            }
+            Write::SubIssue { parent_id, title, .. } => format!("create sub-issue of {parent_id}: \"{title}\""),
+            Write::Blocks { issue_id, related_issue_id } => format!("relate: {issue_id} blocks {related_issue_id}"),
+        }
+    }
+
+    /// The full text a write carries (comment bodies, sub-issue descriptions), for dry runs.
+    pub fn body(&self) -> Option<&str> {
+        match self {
+            Write::Comment { body, .. } => Some(body),
+            Write::SubIssue { description, .. } => Some(description),
+            Write::Activity {
+                content:
+                    ActivityContent::Elicitation { body }
+                    | ActivityContent::Response { body }
+                    | ActivityContent::Error { body },
+                ..
+            } => Some(body),
+            _ => None,
+        }
+    }
+
+    fn created_kind(&self) -> Option<CreatedKind> {
+        match self {
+            Write::Activity { .. } => Some(CreatedKind::Activity),
+            Write::Comment { .. } => Some(CreatedKind::Comment),
+            Write::SubIssue { .. } => Some(CreatedKind::Issue),
+            Write::Blocks { .. } => Some(CreatedKind::Relation),
+            Write::EnsureLabel { .. } => Some(CreatedKind::Label),
+            Write::MoveIssue { .. } | Write::AddLabels { .. } => None,
+        }
+    }
+}
+
+/// Backoff for a write that failed with a retryable error: doubling from `base`, capped.
+pub fn backoff(base: Duration, cap: Duration, attempts: i64, hint: Option<Duration>) -> Duration {
+    let doubled = base.saturating_mul(1u32 << (attempts.clamp(1, 16) - 1) as u32).min(cap);
+    hint.map_or(doubled, |h| h.max(doubled).min(cap.max(h)))
+}
+
+/// Sends one outbox item.
+pub async fn send(client: &LinearClient, item: &OutboxItem, base: Duration, cap: Duration) -> Sent {
+    let write: Write = match serde_json::from_value(item.op.clone()) {
+        Ok(write) => write,
+        Err(e) => return Sent::Failed(format!("unreadable outbox entry: {e}")),
+    };
+    // An earlier attempt may have created the entity before its response was lost.
+    if item.attempts > 1
+        && let Some(kind) = write.created_kind()
+    {
+        match client.find_created(kind, &item.entity_id).await {
+            Ok(Some(found)) => return Sent::Done(json!({ "id": found.id, "identifier": found.identifier })),
+            Ok(None) => {}
+            Err(err) => return classify(err, base, cap, item.attempts),
+        }
+    }
+    match apply(client, &write, &item.entity_id).await {
+        Ok(result) => Sent::Done(result),
+        Err(err) => classify(err, base, cap, item.attempts),
+    }
+}
+
+fn classify(err: LinearError, base: Duration, cap: Duration, attempts: i64) -> Sent {
+    let hint = match &err {
+        LinearError::RateLimited { retry_after } => Some(*retry_after),
+        _ => None,
+    };
+    if err.is_retryable() || err.may_have_applied() {
+        Sent::Retry(backoff(base, cap, attempts, hint), err.to_string())
+    } else {
+        Sent::Failed(err.to_string())
+    }
+}
+
+async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, LinearError> {
+    let created = |c: Created| json!({ "id": c.id, "identifier": c.identifier, "url": c.url });
+    match write {
+        Write::Activity { session_id, content, ephemeral, signal, signal_metadata } => {
+            let input = AgentActivityCreateInput {
+                id: Some(id.to_string()),
+                agent_session_id: session_id.clone(),
+                content: content.clone(),
+                ephemeral: ephemeral.then_some(true),
+                signal: signal.clone(),
+                signal_metadata: signal_metadata.clone(),
+            };
+            client.activity_create(&input).await.map(created)
+        }
+        Write::Comment { issue_id, body } => {
+            let input = CommentCreateInput {
+                id: Some(id.to_string()),
+                issue_id: Some(issue_id.clone()),
+                body: Some(body.clone()),
+                parent_id: None,
+            };
+            client.comment_create(&input).await.map(created)
+        }
+        Write::MoveIssue { issue_id, state_id, .. } => {
+            let input = IssueUpdateInput { state_id: Some(state_id.clone()), ..Default::default() };
+            client.issue_update(issue_id, &input).await.map(created)
+        }
+        Write::EnsureLabel { team_id, name, description } => {
+            if let Some(label) = find_label(client, team_id, name).await? {
+                return Ok(json!({ "id": label.id, "existing": true }));
+            }
+            let input = IssueLabelCreateInput {
+                id: Some(id.to_string()),
+                name: name.clone(),
+                color: Some(label_colour(name).to_string()),
+                description: Some(description.clone()),
+                team_id: Some(team_id.clone()),
+            };
+            client.label_create(&input).await.map(|l| json!({ "id": l.id }))
+        }
+        Write::AddLabels { issue_id, label_names } => {
+            let team_id = client.issue(issue_id).await?.team.id;
+            let ids = label_ids(client, &team_id, label_names).await?;
+            let input = IssueUpdateInput { added_label_ids: Some(ids), ..Default::default() };
+            client.issue_update(issue_id, &input).await.map(created)
+        }
+        Write::SubIssue { team_id, parent_id, title, description, label_names } => {
+            let ids = label_ids(client, team_id, label_names).await?;
+            let input = IssueCreateInput {
+                id: Some(id.to_string()),
+                team_id: team_id.clone(),
+                parent_id: Some(parent_id.clone()),
+                title: Some(title.clone()),
+                description: Some(description.clone()),
+                label_ids: (!ids.is_empty()).then_some(ids),
+                ..Default::default()
+            };
+            client.issue_create(&input).await.map(created)
+        }
+        Write::Blocks { issue_id, related_issue_id } => {
+            let input = IssueRelationCreateInput {
+                id: Some(id.to_string()),
+                issue_id: issue_id.clone(),
+                related_issue_id: related_issue_id.clone(),
+                kind: "blocks".into(),
+            };
+            client.relation_create(&input).await.map(created)
+        }
+    }
+}
+
+/// The team's label of that name, else the workspace's.
+async fn find_label(client: &LinearClient, team_id: &str, name: &str) -> Result<Option<Label>, LinearError> {
+    let labels = client.labels_named(&[name]).await?;
+    let team = labels.iter().find(|l| l.team.as_ref().is_some_and(|t| t.id == team_id)).cloned();
+    Ok(team.or_else(|| labels.into_iter().find(|l| l.team.is_none())))
+}
+
+/// The ids of the labels that exist. A label that could not be created (a workspace that
+/// restricts label management) has already been reported; the issue is made without it.
+async fn label_ids(client: &LinearClient, team_id: &str, names: &[String]) -> Result<Vec<String>, LinearError> {
+    let mut ids = Vec::new();
+    for name in names {
+        if let Some(label) = find_label(client, team_id, name).await? {
+            ids.push(label.id);
+        }
+    }
+    Ok(ids)
+}

@@ -1,0 +1,140 @@
+//! `cutover issue` and `cutover serve`: the Linear agent from a terminal and as a service.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use cutover_agent::writes::Write;
+use cutover_agent::{FlowContext, Intake, PlanningConfig, Wakeup, WorkerSettings, drain, job_for, system_clock};
+use cutover_db_postgres::scratch::DevServer;
+use cutover_jobs::Store;
+use cutover_linear::webhook::{Identity, WebhookSecret};
+use cutover_linear::{ClientConfig, LinearClient, Trigger};
+
+use super::Outcome;
+use crate::cli::{AgentArgs, IssueArgs, ServeArgs};
+use crate::config::{self, AgentConfig};
+
+struct Wired {
+    config: AgentConfig,
+    ctx: FlowContext,
+}
+
+async fn wire(args: &AgentArgs, store_override: Option<&str>) -> anyhow::Result<Wired> {
+    let mut config = config::load(args.config.as_deref())?;
+    if let Some(store) = &args.store {
+        config.store_url = store.clone();
+    }
+    if let Some(dev) = &args.dev_url {
+        config.dev_url = Some(dev.clone());
+    }
+    let client = LinearClient::new(ClientConfig::new(config.api_url.clone(), config.credentials.clone()))
+        .context("could not set up the Linear client")?;
+    let store_url = store_override.unwrap_or(&config.store_url).to_string();
+    let store =
+        Store::open(&store_url).await.with_context(|| format!("could not open the store {}", redact(&store_url)))?;
+    let planning = PlanningConfig {
+        database_url: config.database_url.clone(),
+        dev: DevServer::new(config.dev_url.clone()),
+        repo_dir: config.repo_dir.clone(),
+    };
+    Ok(Wired { config, ctx: FlowContext { client, store, planning } })
+}
+
+fn redact(url: &str) -> String {
+    cutover_db_postgres::connect::redact(url)
+}
+
+/// `cutover issue ENG-123 [--dry-run]`.
+pub async fn issue(args: IssueArgs) -> anyhow::Result<Outcome> {
+    // A dry run keeps its decisions in memory: nothing it decides may be sent later.
+    let wired = wire(&args.agent, args.dry_run.then_some("sqlite::memory:")).await?;
+    let ctx = &wired.ctx;
+    let issue =
+        ctx.client.issue(&args.issue).await.with_context(|| format!("could not read {} from Linear", args.issue))?;
+    let trigger = Trigger::IssueDelegated { issue_id: issue.id.clone(), identifier: issue.identifier.clone() };
+    let job = job_for(&trigger).context("no job for the issue")?;
+    ctx.store.enqueue(&job).await?;
+    let settings = WorkerSettings::default();
+    if args.dry_run {
+        while cutover_agent::worker::run_one_job(ctx, &settings).await? {}
+        let items = ctx.store.outbox_items(&issue.id).await?;
+        println!("Dry run for {}: {} write(s) to Linear would be made, in this order.", issue.identifier, items.len());
+        for (n, item) in items.iter().enumerate() {
+            let write: Write = serde_json::from_value(item.op.clone())?;
+            println!("\n{}. {}", n + 1, write.describe());
+            if let Some(body) = write.body() {
+                for line in body.lines() {
+                    println!("   | {line}");
+                }
+            }
+        }
+        return Ok(Outcome::Success);
+    }
+    drain(ctx, &settings).await?;
+    let items = ctx.store.outbox_items(&issue.id).await?;
+    let failed: Vec<_> = items.iter().filter(|i| i.state == cutover_jobs::OutboxState::Failed).collect();
+    for item in &items {
+        let write: Write = serde_json::from_value(item.op.clone())?;
+        println!("{:<7} {}", item.state.as_str(), write.describe());
+    }
+    if failed.is_empty() {
+        Ok(Outcome::Success)
+    } else {
+        anyhow::bail!(
+            "{} write(s) to Linear failed; the first: {}",
+            failed.len(),
+            failed[0].last_error.as_deref().unwrap_or("unknown")
+        )
+    }
+}
+
+/// `cutover serve`.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
+    let wired = wire(&args.agent, None).await?;
+    let Some(secret) = wired.config.webhook_secret.clone() else {
+        anyhow::bail!("LINEAR_WEBHOOK_SECRET is not set: Cutover refuses webhooks it cannot verify")
+    };
+    let listen = args.listen.clone().unwrap_or_else(|| wired.config.listen.clone());
+    let viewer = wired.ctx.client.viewer().await.context("could not ask Linear who Cutover is (viewer)")?;
+    let mut handles = wired.config.mention_handles.clone();
+    if let Some(name) = &viewer.user.display_name {
+        handles.push(format!("https://linear.app/{}/profiles/{name}", viewer.organization.url_key));
+        handles.push(format!("@{name}"));
+    }
+    let identity = Identity { app_user_id: Some(viewer.user.id.clone()), mention_handles: handles };
+    let (jobs_wakeup, outbox_wakeup) = (Wakeup::default(), Wakeup::default());
+    let intake = Intake {
+        store: wired.ctx.store.clone(),
+        secret: WebhookSecret::new(secret),
+        identity: Arc::new(RwLock::new(identity)),
+        clock: system_clock(),
+        wakeup: jobs_wakeup.clone(),
+        counters: Default::default(),
+    };
+    let settings = WorkerSettings::default();
+    tokio::spawn(cutover_agent::job_loop(wired.ctx.clone(), settings.clone(), jobs_wakeup, outbox_wakeup.clone()));
+    tokio::spawn(cutover_agent::outbox_loop(
+        wired.ctx.client.clone(),
+        wired.ctx.store.clone(),
+        settings,
+        outbox_wakeup,
+    ));
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("could not listen on {listen}"))?;
+    eprintln!(
+        "cutover: serving Linear webhooks on http://{}/webhooks/linear as {} (store {})",
+        listener.local_addr()?,
+        viewer.user.name,
+        redact(&wired.config.store_url)
+    );
+    axum::serve(listener, cutover_agent::server::router(intake))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("the HTTP server stopped")?;
+    // Give in-flight writes a moment; anything unsent stays in the outbox for the next start.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,143 @@
+//! `cutover demo`: the agent's whole loop with nothing to set up. A throwaway PostgreSQL holds
+//! the bundled shop schema with some rows (the "production" database, only read); a local
+//! Linear workspace (the same fake the end-to-end tests use) holds the bundled example issue;
+//! the job store is SQLite in a temp directory. The issue is delegated to Cutover by a signed
+//! webhook to the real intake, the real workers plan it and write to Linear over HTTP, and the
+//! demo approves the plan the way a person would, in the agent session.
+
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use anyhow::Context;
+use cutover_agent::writes::Write;
+use cutover_agent::{FlowContext, Intake, PlanningConfig, Wakeup, WorkerSettings, drain, system_clock};
+use cutover_db_postgres::scratch::DevServer;
+use cutover_db_postgres::source::apply_sql;
+use cutover_jobs::{OutboxState, Store};
+use cutover_linear::webhook::{Identity, WebhookSecret};
+use cutover_linear::{ClientConfig, Credentials, LinearClient};
+use cutover_linear_fake::{DeliveryConfig, FakeLinear, Workspace, deliver};
+
+use super::Outcome;
+use crate::cli::DemoArgs;
+
+const SHOP_SCHEMA: &str = include_str!("../../../../examples/shop/before.sql");
+const SHOP_DATA: &str = include_str!("../../../../examples/demo/data.sql");
+const ISSUE: &str = include_str!("../../../../examples/demo/issue.md");
+const ISSUE_TITLE: &str = "Refunds, bigger loyalty balances, order history index";
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    println!("Cutover demo: a schema-change issue delegated to Cutover in Linear, planned against a real database.\n");
+
+    let dev = DevServer::new(args.dev_url.clone());
+    let production = dev.create_scratch().await.context("could not start PostgreSQL for the demo")?;
+    let result = async {
+        let client = production.connect().await?;
+        apply_sql(&client, std::path::Path::new("examples/shop/before.sql"), SHOP_SCHEMA).await?;
+        apply_sql(&client, std::path::Path::new("examples/demo/data.sql"), SHOP_DATA).await?;
+        client.batch_execute("ANALYZE").await.context("ANALYZE")?;
+        println!(
+            "• PostgreSQL: database {} holds the shop schema (examples/shop/before.sql) and 2,550 rows; Cutover only reads it.",
+            production.name
+        );
+        run_flow(&dev, production.target.connection_string()).await
+    }
+    .await;
+    production.remove().await.ok();
+    let outcome = result?;
+    println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
+    Ok(outcome)
+}
+
+async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outcome> {
+    let fake = FakeLinear::start(Workspace::acme()).await.context("could not start the local Linear workspace")?;
+    let issue = fake.create_issue("ENG", ISSUE_TITLE, ISSUE, &fake.human_user_id())?;
+    println!(
+        "• Linear (a local workspace, no account): Priya files {} \"{ISSUE_TITLE}\" (examples/demo/issue.md).",
+        issue.identifier
+    );
+
+    let dir = tempfile::tempdir().context("could not create a temp directory for the store")?;
+    let store_url = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let store = Store::open(&store_url).await?;
+    println!("• Store: SQLite at {}.", dir.path().join("cutover.db").display());
+
+    let client = LinearClient::new(ClientConfig::new(fake.url(), Credentials::OAuthToken(fake.oauth_token())))?;
+    let viewer = client.viewer().await.context("asking the local Linear who Cutover is")?;
+    let ctx = FlowContext {
+        client: client.clone(),
+        store: store.clone(),
+        planning: PlanningConfig { database_url, dev: dev.clone(), repo_dir: ".".into() },
+    };
+    let secret = uuid::Uuid::new_v4().to_string();
+    let intake = Intake {
+        store: store.clone(),
+        secret: WebhookSecret::new(secret.clone()),
+        identity: Arc::new(RwLock::new(Identity {
+            app_user_id: Some(viewer.user.id.clone()),
+            mention_handles: vec![],
+        })),
+        clock: system_clock(),
+        wakeup: Wakeup::default(),
+        counters: Default::default(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let webhook_url = format!("http://{}/webhooks/linear", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake)).await });
+    let settings = WorkerSettings::default();
+
+    println!("\n── 1. Priya delegates {} to Cutover ──", issue.identifier);
+    let (session_id, event) = fake.delegate_to_app(&issue.identifier)?;
+    let delivery = deliver(&webhook_url, &secret, "AgentSessionEvent", &event, &DeliveryConfig::default()).await;
+    anyhow::ensure!(delivery.delivered(), "the webhook was not accepted: {delivery:?}");
+    println!("Linear → Cutover: signed AgentSessionEvent `created` webhook, verified and stored (HTTP 200).");
+    drain(&ctx, &settings).await?;
+    let mut shown = 0;
+    shown = print_writes(&store, &issue.id, shown).await?;
+
+    println!("\n── 2. Priya answers \"Approve plan\" in the agent session ──");
+    let event = fake.prompt(&session_id, "Approve plan", None)?;
+    let delivery = deliver(&webhook_url, &secret, "AgentSessionEvent", &event, &DeliveryConfig::default()).await;
+    anyhow::ensure!(delivery.delivered(), "the webhook was not accepted: {delivery:?}");
+    println!("Linear → Cutover: signed AgentSessionEvent `prompted` webhook, verified and stored (HTTP 200).");
+    drain(&ctx, &settings).await?;
+    print_writes(&store, &issue.id, shown).await?;
+
+    let parent = fake.issue(&issue.identifier).context("the issue vanished")?;
+    println!("\n── In Linear now ──");
+    println!("{} is \"{}\", labelled {}.", parent.identifier, parent.state.name, parent.labels.join(", "));
+    for child in &parent.children {
+        if let Some(sub) = fake.issue(child) {
+            println!("  └ {} {} [{}]", sub.identifier, sub.title, sub.labels.join(", "));
+        }
+    }
+    for relation in fake.relations() {
+        println!("  {} blocks {}", relation.issue, relation.related_issue);
+    }
+    if let Some(session) = fake.agent_session(&session_id) {
+        println!("Agent session: {} activities, status {}.", session.activities.len(), session.status);
+    }
+    let stats = store.stats().await?;
+    anyhow::ensure!(stats.outbox_failed == 0 && stats.jobs_failed == 0, "some writes failed: {stats:?}");
+    Ok(Outcome::Success)
+}
+
+/// Prints the writes Cutover made since the `shown` first, with the plan comment in full.
+async fn print_writes(store: &Store, flow: &str, shown: usize) -> anyhow::Result<usize> {
+    let items = store.outbox_items(flow).await?;
+    println!("Cutover → Linear:");
+    for item in items.iter().skip(shown) {
+        let write: Write = serde_json::from_value(item.op.clone())?;
+        let mark = if item.state == OutboxState::Done { "✓" } else { "✗" };
+        println!("  {mark} {}", write.describe());
+        if let Write::Comment { body, .. } = &write {
+            println!();
+            for line in body.lines() {
+                println!("    │ {line}");
+            }
+            println!();
+        }
+    }
+    Ok(items.len())
+}

@@ -1,0 +1,115 @@
+//! `cutover.toml` plus the environment: the only place the binary reads configuration.
+//! Secrets come only from the environment and are never printed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cutover_linear::{Credentials, DEFAULT_API_URL};
+use serde::Deserialize;
+
+/// The file's shape. Every key is optional; unknown keys are an error naming the key.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub linear: LinearSection,
+    #[serde(default)]
+    pub database: DatabaseSection,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub repo: RepoSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinearSection {
+    pub api_url: Option<String>,
+    /// How people mention Cutover in comments (API-key installs), e.g. "@cutover".
+    #[serde(default)]
+    pub mention_handles: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// Prefer `CUTOVER_DATABASE_URL`: URLs often hold passwords.
+    pub url: Option<String>,
+    pub dev_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepoSection {
+    pub dir: Option<PathBuf>,
+}
+
+/// Everything the agent commands need, resolved.
+#[derive(Debug)]
+pub struct AgentConfig {
+    pub api_url: String,
+    pub credentials: Credentials,
+    pub webhook_secret: Option<String>,
+    pub database_url: String,
+    pub dev_url: Option<String>,
+    pub store_url: String,
+    pub listen: String,
+    pub repo_dir: PathBuf,
+    pub mention_handles: Vec<String>,
+}
+
+/// Reads the file (when given, or `cutover.toml` when present) and the environment.
+pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
+    let file = match path {
+        Some(path) => read_file(path)?,
+        None if Path::new("cutover.toml").is_file() => read_file(Path::new("cutover.toml"))?,
+        None => FileConfig::default(),
+    };
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let credentials = match (env("LINEAR_OAUTH_TOKEN"), env("LINEAR_API_KEY")) {
+        (Some(token), _) => Credentials::OAuthToken(token),
+        (None, Some(key)) => Credentials::ApiKey(key),
+        (None, None) => bail!("no Linear credentials: set LINEAR_API_KEY (a personal API key) or LINEAR_OAUTH_TOKEN"),
+    };
+    let Some(database_url) = env("CUTOVER_DATABASE_URL").or(file.database.url) else {
+        bail!(
+            "no database to plan against: set CUTOVER_DATABASE_URL (the database being migrated; Cutover only reads it)"
+        )
+    };
+    Ok(AgentConfig {
+        api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
+        credentials,
+        webhook_secret: env("LINEAR_WEBHOOK_SECRET"),
+        database_url,
+        dev_url: env("CUTOVER_DEV_URL").or(file.database.dev_url),
+        store_url: env("CUTOVER_STORE").or(file.store.url).unwrap_or_else(|| "sqlite://cutover.db".to_string()),
+        listen: file.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string()),
+        repo_dir: file.repo.dir.unwrap_or_else(|| PathBuf::from(".")),
+        mention_handles: file.linear.mention_handles,
+    })
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        match line {
+            Some(line) => anyhow::anyhow!("{}:{line}: {}", path.display(), e.message()),
+            None => anyhow::anyhow!("{}: {}", path.display(), e.message()),
+        }
+    })
+}
