@@ -367,11 +367,7 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
     out.push("label-issue", Write::AddLabels { issue_id: issue.id.clone(), label_names: labels.clone() });
     let mut previous: Option<String> = None;
     for (index, phase) in plan.phases.iter().enumerate() {
-        let phase_labels: Vec<String> = labels
-            .iter()
-            .filter(|l| l.as_str() != "backfill" || phase.name == cutover_plan::planner::PhaseName::Backfill)
-            .cloned()
-            .collect();
+        let phase_labels = messages::labels_for_phase(&plan, index, &request);
         let id = out.push(
             &format!("phase-{}", phase.name),
             Write::SubIssue {

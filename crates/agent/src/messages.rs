@@ -19,6 +19,13 @@ pub const MANAGED_LABELS: [(&str, &str); 5] = [
 pub const APPROVE: &str = "Approve plan";
 pub const REQUEST_CHANGES: &str = "Request changes";
 
+/// The labels one phase's sub-issue earns: those of the plan cut down to that phase.
+pub fn labels_for_phase(plan: &Plan, index: usize, request: &ChangeRequest) -> Vec<String> {
+    let phase =
+        Plan { phases: plan.phases.get(index).cloned().into_iter().collect(), blockers: vec![], ..plan.clone() };
+    labels_for(&phase, request)
+}
+
 /// The labels this plan earns, in `MANAGED_LABELS` order.
 pub fn labels_for(plan: &Plan, request: &ChangeRequest) -> Vec<String> {
     let steps: Vec<_> = plan.steps().map(|(_, s)| s).collect();

@@ -106,7 +106,7 @@ impl LinearClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_for_budget().await;
+            self.wait_for_budget().await?;
             let err = match self.send(operation, query, variables).await {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -119,9 +119,11 @@ impl LinearClient {
                 _ => None,
             };
             match retry_after {
+                // A wait longer than we would back off anyway goes back to the caller, with the
+                // time to wait; the outbox schedules the write durably instead of sleeping here.
+                Some(wait) if wait > self.config.max_backoff => return Err(err),
                 Some(wait) if attempt < self.config.max_attempts => {
-                    let backoff = self.backoff(attempt).max(wait);
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(self.backoff(attempt).max(wait)).await;
                 }
                 _ => return Err(err),
             }
@@ -133,15 +135,26 @@ impl LinearClient {
         self.config.base_backoff.saturating_mul(factor).min(self.config.max_backoff)
     }
 
-    /// When the last response said the request budget is spent, waits until its reset.
-    async fn wait_for_budget(&self) {
+    /// When the last response said a budget is spent, waits for its reset, or, when that is
+    /// further away than `max_backoff`, fails at once without spending a request.
+    async fn wait_for_budget(&self) -> Result<(), LinearError> {
         let snapshot = self.rate_limits();
-        if snapshot.requests_remaining == Some(0)
-            && let Some(reset) = snapshot.requests_reset_ms
-        {
-            let wait = Duration::from_millis(reset.saturating_sub(now_ms())).min(self.config.max_backoff);
+        let spent = [
+            (snapshot.requests_remaining, snapshot.requests_reset_ms),
+            (snapshot.complexity_remaining, snapshot.complexity_reset_ms),
+        ]
+        .into_iter()
+        .filter(|(remaining, _)| *remaining == Some(0))
+        .filter_map(|(_, reset)| reset)
+        .max();
+        if let Some(reset) = spent {
+            let wait = Duration::from_millis(reset.saturating_sub(now_ms()));
+            if wait > self.config.max_backoff {
+                return Err(LinearError::RateLimited { retry_after: wait });
+            }
             tokio::time::sleep(wait).await;
         }
+        Ok(())
     }
 
     async fn send<V: Serialize, T: DeserializeOwned>(
@@ -165,6 +178,10 @@ impl LinearClient {
         let retry_after = retry_after(&headers, &limits);
         if status == 429 {
             return Err(LinearError::RateLimited { retry_after });
+        }
+        // An outage, whatever the body says: the request may or may not have been applied.
+        if status >= 500 {
+            return Err(LinearError::Http { status });
         }
         let parsed: Result<Response<T>, _> = serde_json::from_slice(&body);
         match parsed {

@@ -62,7 +62,7 @@ pub async fn issue(args: IssueArgs) -> anyhow::Result<Outcome> {
         println!("Dry run for {}: {} write(s) to Linear would be made, in this order.", issue.identifier, items.len());
         for (n, item) in items.iter().enumerate() {
             let write: Write = serde_json::from_value(item.op.clone())?;
-            println!("\n{}. {}", n + 1, write.describe());
+            println!("\n{}. {}", n + 1, write.describe().replace(&issue.id, &issue.identifier));
             if let Some(body) = write.body() {
                 for line in body.lines() {
                     println!("   | {line}");
@@ -76,7 +76,7 @@ pub async fn issue(args: IssueArgs) -> anyhow::Result<Outcome> {
     let failed: Vec<_> = items.iter().filter(|i| i.state == cutover_jobs::OutboxState::Failed).collect();
     for item in &items {
         let write: Write = serde_json::from_value(item.op.clone())?;
-        println!("{:<7} {}", item.state.as_str(), write.describe());
+        println!("{:<7} {}", item.state.as_str(), write.describe().replace(&issue.id, &issue.identifier));
     }
     if failed.is_empty() {
         Ok(Outcome::Success)

@@ -37,9 +37,18 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
         apply_sql(&client, std::path::Path::new("examples/shop/before.sql"), SHOP_SCHEMA).await?;
         apply_sql(&client, std::path::Path::new("examples/demo/data.sql"), SHOP_DATA).await?;
         client.batch_execute("ANALYZE").await.context("ANALYZE")?;
+        let rows: i64 = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM products) + (SELECT count(*) FROM orders)",
+                &[],
+            )
+            .await
+            .context("counting the demo rows")?
+            .get(0);
         println!(
-            "• PostgreSQL: database {} holds the shop schema (examples/shop/before.sql) and 2,550 rows; Cutover only reads it.",
-            production.name
+            "• PostgreSQL: database {} holds the shop schema (examples/shop/before.sql) and {} rows; Cutover only reads it.",
+            production.name,
+            cutover_plan::planner::thousands(rows as u64)
         );
         run_flow(&dev, production.target.connection_string()).await
     }
@@ -93,8 +102,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     anyhow::ensure!(delivery.delivered(), "the webhook was not accepted: {delivery:?}");
     println!("Linear → Cutover: signed AgentSessionEvent `created` webhook, verified and stored (HTTP 200).");
     drain(&ctx, &settings).await?;
-    let mut shown = 0;
-    shown = print_writes(&store, &issue.id, shown).await?;
+    let shown = print_writes(&store, &fake, &issue.id, 0).await?;
 
     println!("\n── 2. Priya answers \"Approve plan\" in the agent session ──");
     let event = fake.prompt(&session_id, "Approve plan", None)?;
@@ -102,7 +110,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     anyhow::ensure!(delivery.delivered(), "the webhook was not accepted: {delivery:?}");
     println!("Linear → Cutover: signed AgentSessionEvent `prompted` webhook, verified and stored (HTTP 200).");
     drain(&ctx, &settings).await?;
-    print_writes(&store, &issue.id, shown).await?;
+    print_writes(&store, &fake, &issue.id, shown).await?;
 
     let parent = fake.issue(&issue.identifier).context("the issue vanished")?;
     println!("\n── In Linear now ──");
@@ -124,13 +132,16 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
 }
 
 /// Prints the writes Cutover made since the `shown` first, with the plan comment in full.
-async fn print_writes(store: &Store, flow: &str, shown: usize) -> anyhow::Result<usize> {
+async fn print_writes(store: &Store, fake: &FakeLinear, flow: &str, shown: usize) -> anyhow::Result<usize> {
     let items = store.outbox_items(flow).await?;
+    // Writes name issues by id; people know them by identifier.
+    let issues = fake.issues();
+    let readable = |text: String| issues.iter().fold(text, |t, i| t.replace(&i.id, &i.identifier));
     println!("Cutover → Linear:");
     for item in items.iter().skip(shown) {
         let write: Write = serde_json::from_value(item.op.clone())?;
         let mark = if item.state == OutboxState::Done { "✓" } else { "✗" };
-        println!("  {mark} {}", write.describe());
+        println!("  {mark} {}", readable(write.describe()));
         if let Write::Comment { body, .. } = &write {
             println!();
             for line in body.lines() {

@@ -1,0 +1,140 @@
+//! `cutover issue`, `cutover demo` and the agent's configuration errors, as users run them,
+//! against the fake Linear and a real PostgreSQL.
+
+use cutover_db_postgres::source::apply_sql;
+use cutover_linear_fake::{FakeLinear, Workspace};
+use cutover_test_support::{TestDb, admin_url};
+use std::process::Output;
+use tokio::process::Command;
+
+const SHOP: &str = include_str!("../../../examples/shop/before.sql");
+const ISSUE: &str = include_str!("../../../examples/demo/issue.md");
+
+fn cutover(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    cmd.args(args).env("NO_COLOR", "1").current_dir(std::env::temp_dir());
+    for var in [
+        "LINEAR_API_KEY",
+        "LINEAR_OAUTH_TOKEN",
+        "LINEAR_API_URL",
+        "CUTOVER_DATABASE_URL",
+        "CUTOVER_STORE",
+        "CUTOVER_DEV_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+struct Setup {
+    fake: FakeLinear,
+    db: TestDb,
+    identifier: String,
+}
+
+async fn setup() -> Setup {
+    let db = TestDb::new().await;
+    apply_sql(&db.connect().await, "shop.sql".as_ref(), SHOP).await.unwrap();
+    let fake = FakeLinear::start(Workspace::acme()).await.unwrap();
+    let issue = fake.create_issue("ENG", "Refunds", ISSUE, &fake.human_user_id()).unwrap();
+    Setup { fake, db, identifier: issue.identifier }
+}
+
+impl Setup {
+    async fn issue(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["issue", self.identifier.as_str(), "--dev-url", admin_url()];
+        args.extend_from_slice(extra);
+        cutover(&args)
+            .env("LINEAR_API_URL", self.fake.url())
+            .env("LINEAR_OAUTH_TOKEN", self.fake.oauth_token())
+            .env("CUTOVER_DATABASE_URL", self.db.url())
+            .output()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn issue_dry_run_prints_every_write_and_makes_none() {
+    let s = setup().await;
+    let out = s.issue(&["--dry-run"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("   |")).collect();
+    assert_eq!(
+        lines,
+        [
+            "Dry run for ENG-1: 2 write(s) to Linear would be made, in this order.",
+            "",
+            "1. move ENG-1 to \"In Progress\"",
+            "",
+            "2. comment on ENG-1: ## Migration plan: 4 phases, 14 steps for PostgreSQL 15",
+        ]
+    );
+    assert!(stdout.lines().any(|l| l == "   |    ALTER TABLE public.orders DROP COLUMN legacy_ref;"), "{stdout}");
+    assert!(s.fake.write_counts().is_empty(), "no write reached Linear: {:?}", s.fake.write_counts());
+}
+
+#[tokio::test]
+async fn issue_posts_the_plan_once() {
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let out = s.issue(&["--store", &store]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.fake.write_count("commentCreate"), 1);
+    assert_eq!(s.fake.issue("ENG-1").unwrap().state.name, "In Progress");
+    let comment = &s.fake.comments("ENG-1")[0].body;
+    assert!(comment.starts_with("## Migration plan: 4 phases, 14 steps for PostgreSQL 15"), "{comment}");
+    // Running it again finds the plan awaiting approval and writes nothing.
+    let again = s.issue(&["--store", &store]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(s.fake.write_count("commentCreate"), 1);
+}
+
+#[tokio::test]
+async fn missing_credentials_and_bad_config_are_one_clear_error() {
+    let out = cutover(&["issue", "ENG-1"]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: no Linear credentials: set LINEAR_API_KEY (a personal API key) or LINEAR_OAUTH_TOKEN\n"
+    );
+    let out = cutover(&["issue", "ENG-1"]).env("LINEAR_API_KEY", "k").output().await.unwrap();
+    assert_eq!(
+        text(&out.stderr),
+        "error: no database to plan against: set CUTOVER_DATABASE_URL (the database being migrated; Cutover only reads it)\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cutover.toml");
+    std::fs::write(&config, "[store]\nurl = \"sqlite://x.db\"\n\n[linear]\napi_ulr = \"http://x\"\n").unwrap();
+    let out =
+        cutover(&["serve", "--config", config.to_str().unwrap()]).env("LINEAR_API_KEY", "k").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!("error: {}:5: unknown field `api_ulr`, expected `api_url` or `mention_handles`\n", config.display())
+    );
+}
+
+#[tokio::test]
+async fn demo_runs_the_whole_loop_with_nothing_set_up() {
+    let out = cutover(&["demo", "--dev-url", admin_url()]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let stdout = text(&out.stdout);
+    for line in [
+        "  ✓ move ENG-1 to \"In Progress\"",
+        "  ✓ comment on ENG-1: ## Migration plan: 4 phases, 14 steps for PostgreSQL 15",
+        "  ✓ create sub-issue of ENG-1: \"ENG-1 · phase 2 of 4: backfill (1 step)\"",
+        "  ✓ relate: ENG-4 blocks ENG-5",
+        "ENG-1 is \"In Progress\", labelled schema-change, zero-downtime, backfill, high-risk, data-integrity.",
+        "Agent session: 4 activities, status complete.",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "missing {line:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains('✗'), "{stdout}");
+}
