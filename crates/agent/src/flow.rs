@@ -87,6 +87,8 @@ pub struct FlowContext {
     pub client: LinearClient,
     pub store: Store,
     pub planning: PlanningConfig,
+    /// Wakes the outbox loop when writes are queued.
+    pub outbox_wakeup: crate::worker::Wakeup,
 }
 
 /// Collects one job's writes in order.
@@ -213,6 +215,8 @@ async fn acknowledge(
         let op = serde_json::to_value(&write).map_err(|e| JobError::Fatal(e.to_string()))?;
         let key = format!("{flow_key}:j{job}:ack");
         ctx.store.outbox_put(flow_key, &key, &uuid::Uuid::new_v4().to_string(), &op).await?;
+        // Sent now, while the plan is being made: Linear wants an activity within 10 s.
+        ctx.outbox_wakeup.wake();
     }
     Ok(())
 }

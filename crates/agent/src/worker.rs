@@ -165,11 +165,11 @@ async fn report_write_failure(
     Ok(())
 }
 
-/// The job loop; returns when `stop` is notified.
-pub async fn job_loop(ctx: FlowContext, settings: WorkerSettings, wakeup: Wakeup, outbox: Wakeup) {
+/// The job loop: runs until the process ends.
+pub async fn job_loop(ctx: FlowContext, settings: WorkerSettings, wakeup: Wakeup) {
     loop {
         match run_one_job(&ctx, &settings).await {
-            Ok(true) => outbox.wake(),
+            Ok(true) => ctx.outbox_wakeup.wake(),
             Ok(false) => wakeup.wait(settings.poll).await,
             Err(err) => {
                 eprintln!("cutover: job store error: {err}");

@@ -70,6 +70,7 @@ impl Harness {
             client: client_for(&fake),
             store: store.clone(),
             planning: PlanningConfig { database_url: db.url(), dev: dev_server(), repo_dir: ".".into() },
+            outbox_wakeup: Wakeup::default(),
         };
         let intake = Intake {
             store,

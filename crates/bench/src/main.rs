@@ -4,10 +4,12 @@
 //! ```text
 //! cargo build --release -p cutover -p cutover-bench
 //! target/release/cutover-bench schema-engine [--tables 5000] [--runs 3] [--migra PATH] [--write docs/benchmarks.md]
+//! target/release/cutover-bench agent-latency [--deliveries 100] [--write docs/benchmarks.md]
 //! ```
 //!
 //! The database server is `CUTOVER_BENCH_DATABASE_URL`, or the one the tests use.
 
+mod agent_latency;
 mod measure;
 mod report;
 mod schema_engine;
@@ -19,8 +21,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("measure") => measure::child_main(&args[1..]),
         Some("schema-engine") => schema_engine::main(&args[1..]),
+        Some("agent-latency") => agent_latency::main(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]"
+            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]"
         )),
     };
     match result {

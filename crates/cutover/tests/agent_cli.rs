@@ -138,3 +138,81 @@ async fn demo_runs_the_whole_loop_with_nothing_set_up() {
     }
     assert!(!stdout.contains('✗'), "{stdout}");
 }
+
+/// `cutover serve` as a child process; returns it and its webhook URL.
+async fn serve(s: &Setup, store: &str) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = cutover(&["serve", "--listen", "127.0.0.1:0", "--store", store, "--dev-url", admin_url()])
+        .env("LINEAR_API_URL", s.fake.url())
+        .env("LINEAR_OAUTH_TOKEN", s.fake.oauth_token())
+        .env("LINEAR_WEBHOOK_SECRET", "serve-secret")
+        .env("CUTOVER_DATABASE_URL", s.db.url())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next_line().await.unwrap().expect("serve printed its address");
+        if let Some(rest) = line.strip_prefix("cutover: serving Linear webhooks on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn serve_killed_mid_flow_resumes_without_losing_or_doubling_anything() {
+    use cutover_linear_fake::{DeliveryConfig, deliver};
+    let s = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let app = s.fake.app_user_id();
+    let plan_comments =
+        |s: &Setup| s.fake.comments("ENG-1").into_iter().filter(|c| c.user_id == app && c.parent_id.is_none()).count();
+
+    let (mut first, url) = serve(&s, &store).await;
+    let (session, event) = s.fake.delegate_to_app("ENG-1").unwrap();
+    let delivered = deliver(&url, "serve-secret", "AgentSessionEvent", &event, &DeliveryConfig::default()).await;
+    assert!(delivered.delivered());
+    // The job is stored; kill the worker while it plans (SIGKILL: no cleanup at all).
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+
+    let (_second, url) = serve(&s, &store).await;
+    wait_for("the plan comment", || plan_comments(&s) == 1).await;
+    wait_for("the approval question", || {
+        s.fake.agent_session(&session).is_some_and(|v| v.activities.iter().any(|a| a.kind == "elicitation"))
+    })
+    .await;
+    let event = s.fake.prompt(&session, "Approve plan", None).unwrap();
+    assert!(deliver(&url, "serve-secret", "AgentSessionEvent", &event, &DeliveryConfig::default()).await.delivered());
+    wait_for("the final response", || {
+        s.fake.agent_session(&session).is_some_and(|v| v.activities.iter().any(|a| a.kind == "response"))
+    })
+    .await;
+
+    assert_eq!(plan_comments(&s), 1);
+    let kinds: Vec<String> = s
+        .fake
+        .agent_session(&session)
+        .unwrap()
+        .activities
+        .into_iter()
+        .filter(|a| a.user_id == app)
+        .map(|a| a.kind)
+        .collect();
+    assert_eq!(kinds, ["thought", "elicitation", "response"]);
+    assert_eq!(s.fake.write_count("issueCreate"), 4);
+    assert_eq!(s.fake.relations().len(), 3);
+}

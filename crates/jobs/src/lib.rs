@@ -160,6 +160,17 @@ impl Store {
     pub async fn stats(&self) -> Result<QueueStats, StoreError> {
         dispatch!(self, s => s.stats())
     }
+
+    /// Called once when a process starts: with SQLite only one process uses the store, so a
+    /// job or write still leased was abandoned by a process that died; it is made runnable
+    /// now instead of when its lease runs out. With PostgreSQL other workers may be alive, so
+    /// leases are left to expire. Returns how many jobs were released.
+    pub async fn recover_after_restart(&self) -> Result<u64, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.release_all_leases().await,
+            Store::Postgres(_) => Ok(0),
+        }
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {

@@ -323,6 +323,18 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn release_all_leases(&self) -> Result<u64, StoreError> {
+        self.with(|conn| {
+            let jobs = conn.execute(
+                "UPDATE jobs SET state = 'queued', locked_by = NULL, locked_until = NULL WHERE state = 'running'",
+                [],
+            )?;
+            conn.execute("UPDATE outbox SET locked_until = NULL WHERE state = 'pending'", [])?;
+            Ok(jobs as u64)
+        })
+        .await
+    }
+
     pub async fn stats(&self) -> Result<QueueStats, StoreError> {
         self.with(|conn| {
             let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));

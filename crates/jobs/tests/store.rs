@@ -162,3 +162,20 @@ async fn a_bad_store_url_is_one_clear_error() {
     let err = Store::open("mysql://x").await.unwrap_err();
     assert_eq!(err.to_string(), "store URL \"mysql://x\" is neither sqlite://PATH nor postgres://…");
 }
+
+#[tokio::test]
+async fn a_restarted_sqlite_process_takes_back_what_the_dead_one_held() {
+    let (store, dir) = sqlite().await;
+    store.enqueue(&job("ENG-1", 1)).await.unwrap();
+    store.outbox_put("f", "f:1", "e1", &json!({})).await.unwrap();
+    let held = store.claim_job("dead", LEASE).await.unwrap().unwrap();
+    store.outbox_claim("dead", LEASE).await.unwrap().unwrap();
+    drop(store);
+    let reopened = Store::open(&format!("sqlite://{}", dir.path().join("cutover.db").display())).await.unwrap();
+    assert!(reopened.claim_job("new", LEASE).await.unwrap().is_none(), "still leased");
+    assert_eq!(reopened.recover_after_restart().await.unwrap(), 1);
+    let again = reopened.claim_job("new", LEASE).await.unwrap().expect("released");
+    assert_eq!((again.id, again.attempt), (held.id, 2));
+    let write = reopened.outbox_claim("new", LEASE).await.unwrap().expect("released");
+    assert_eq!(write.attempts, 2);
+}

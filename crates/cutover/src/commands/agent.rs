@@ -38,7 +38,7 @@ async fn wire(args: &AgentArgs, store_override: Option<&str>) -> anyhow::Result<
         dev: DevServer::new(config.dev_url.clone()),
         repo_dir: config.repo_dir.clone(),
     };
-    Ok(Wired { config, ctx: FlowContext { client, store, planning } })
+    Ok(Wired { config, ctx: FlowContext { client, store, planning, outbox_wakeup: Wakeup::default() } })
 }
 
 fn redact(url: &str) -> String {
@@ -103,7 +103,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         handles.push(format!("@{name}"));
     }
     let identity = Identity { app_user_id: Some(viewer.user.id.clone()), mention_handles: handles };
-    let (jobs_wakeup, outbox_wakeup) = (Wakeup::default(), Wakeup::default());
+    let jobs_wakeup = Wakeup::default();
     let intake = Intake {
         store: wired.ctx.store.clone(),
         secret: WebhookSecret::new(secret),
@@ -112,13 +112,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         wakeup: jobs_wakeup.clone(),
         counters: Default::default(),
     };
+    let released = wired.ctx.store.recover_after_restart().await.context("could not recover the store")?;
+    if released > 0 {
+        eprintln!("cutover: resuming {released} job(s) a previous run left unfinished");
+    }
     let settings = WorkerSettings::default();
-    tokio::spawn(cutover_agent::job_loop(wired.ctx.clone(), settings.clone(), jobs_wakeup, outbox_wakeup.clone()));
+    tokio::spawn(cutover_agent::job_loop(wired.ctx.clone(), settings.clone(), jobs_wakeup));
     tokio::spawn(cutover_agent::outbox_loop(
         wired.ctx.client.clone(),
         wired.ctx.store.clone(),
         settings,
-        outbox_wakeup,
+        wired.ctx.outbox_wakeup.clone(),
     ));
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("could not listen on {listen}"))?;
@@ -129,12 +133,26 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         redact(&wired.config.store_url)
     );
     axum::serve(listener, cutover_agent::server::router(intake))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server stopped")?;
     // Give in-flight writes a moment; anything unsent stays in the outbox for the next start.
     tokio::time::sleep(Duration::from_millis(100)).await;
     Ok(Outcome::Success)
+}
+
+/// SIGINT or SIGTERM. Work in progress is safe either way: it resumes from the store.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }
