@@ -102,11 +102,17 @@ pub fn approval_question(plan: &Plan) -> String {
 /// A contradiction between what the request says and what its plan does.
 pub fn contradiction(plan: &Plan, request: &ChangeRequest) -> Option<String> {
     let types = &request.migration_types;
-    let loses_data = plan.steps().any(|(_, s)| s.hazards.iter().any(|h| h.code == HazardCode::DataLoss));
+    // Data the request itself removes. Cutover's own temporary objects (named with
+    // `_cutover_`, like the old column of a type change once its values are copied) are
+    // dropped by the recipe, not by the request.
+    let removes = |s: &&cutover_plan::planner::Step| {
+        s.hazards.iter().any(|h| h.code == HazardCode::DataLoss) && !s.sql.contains("_cutover_")
+    };
+    let loses_data = plan.steps().any(|(_, s)| removes(&s));
     if loses_data && !types.contains(&MigrationType::Destructive) && !types.contains(&MigrationType::Rollback) {
         let what: Vec<String> = plan
             .steps()
-            .filter(|(_, s)| s.hazards.iter().any(|h| h.code == HazardCode::DataLoss))
+            .filter(|(_, s)| removes(s))
             .map(|(_, s)| format!("- `{}`", s.sql.lines().next().unwrap_or("")))
             .collect();
         let said: Vec<&str> = types.iter().map(|t| t.as_str()).collect();

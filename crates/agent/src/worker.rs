@@ -10,6 +10,7 @@ use cutover_linear::{LinearClient, Trigger};
 use tokio::sync::Notify;
 
 use crate::flow::{FlowContext, FlowState, JobError, run_job};
+use crate::messages::MANAGED_LABELS;
 use crate::writes::{Sent, Write, backoff, send};
 
 /// Timing of retries and leases.
@@ -139,13 +140,21 @@ async fn report_write_failure(
     let Ok(write) = serde_json::from_value::<Write>(item.op.clone()) else { return Ok(()) };
     let flow: FlowState =
         store.load_flow(&item.flow).await?.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
-    let hint = match &write {
-        Write::EnsureLabel { name, .. } => format!(
-            " The workspace may restrict label management to admins: ask an admin to create the label `{name}` once."
-        ),
-        _ => String::new(),
+    // Label creation fails for all labels alike (a workspace that restricts label management):
+    // one report per job, naming every label Cutover manages.
+    let (key, body) = match (&write, item.key.rsplit_once(":label-")) {
+        (Write::EnsureLabel { .. }, Some((job_prefix, _))) => {
+            let names: Vec<String> = MANAGED_LABELS.iter().map(|(n, _)| format!("`{n}`")).collect();
+            (
+                format!("{job_prefix}:labels-failed"),
+                format!(
+                    "Cutover could not create its labels: {reason}. The workspace may restrict label management to admins: ask an admin to create these labels once: {}. The sub-issues are created without them.",
+                    names.join(", ")
+                ),
+            )
+        }
+        _ => (format!("{}:failed", item.key), format!("Cutover could not {}: {reason}.", write.describe())),
     };
-    let body = format!("Cutover could not {}: {reason}.{hint}", write.describe());
     let report = match flow.session_id {
         Some(session_id) if !matches!(write, Write::Activity { .. }) => Write::Activity {
             session_id,
@@ -160,7 +169,6 @@ async fn report_write_failure(
         _ => return Ok(()),
     };
     let op = serde_json::to_value(&report).unwrap_or_default();
-    let key = format!("{}:failed", item.key);
     store.outbox_put(&format!("{}:errors", item.flow), &key, &uuid::Uuid::new_v4().to_string(), &op).await?;
     Ok(())
 }

@@ -219,7 +219,7 @@ async fn a_follow_up_prompt_replans_from_the_edited_issue() {
         .unwrap();
     h.prompt(&session, "Request changes: keep legacy_ref for now, I edited the description.", None).await;
     let comments = h.app_comments(&issue);
-    assert_eq!(comments.len(), 2, "a second plan");
+    assert_eq!(comments.len(), 2, "a second plan: {:?} {:?}", h.activities(&session), h.flow(&issue).await.stage);
     assert!(comments[0].contains("DROP COLUMN legacy_ref"));
     assert!(!comments[1].contains("DROP COLUMN legacy_ref"), "{}", comments[1]);
     let flow = h.flow(&issue).await;
@@ -399,4 +399,76 @@ async fn api_key_installs_follow_issue_and_comment_webhooks() {
     assert_eq!(comments.len(), 2);
     assert!(comments[1].starts_with("Plan approved."), "{}", comments[1]);
     assert!(!h.fake.issue(&issue.identifier).unwrap().children.is_empty());
+}
+
+#[tokio::test]
+async fn a_desired_schema_path_in_the_repository_is_planned() {
+    let mut h = Harness::new().await;
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join("db")).unwrap();
+    std::fs::write(repo.path().join("db/schema.sql"), include_str!("../../../examples/shop/after.sql")).unwrap();
+    h.ctx.planning.repo_dir = repo.path().to_path_buf();
+    let description = "## Objective\nShip the new shop schema.\n\n## Proposed schema changes\nDesired schema: `db/schema.sql`\n\n## Migration type\nadditive, destructive\n\n## Downtime tolerance\nzero-downtime\n";
+    let issue = h.file(description);
+    h.delegate(&issue).await;
+    let comments = h.app_comments(&issue);
+    assert_eq!(comments.len(), 1);
+    for sql in [
+        "ALTER TYPE public.order_status ADD VALUE 'refunded' AFTER 'shipped';",
+        "ALTER TABLE public.orders DROP COLUMN legacy_ref;",
+    ] {
+        assert!(comments[0].contains(sql), "{sql} missing from {}", comments[0]);
+    }
+}
+
+#[tokio::test]
+async fn a_write_linear_refuses_becomes_an_error_activity_and_the_rest_goes_on() {
+    let h = Harness::new().await;
+    let issue = h.file(DEMO_ISSUE);
+    let session = h.delegate(&issue).await;
+    // The workspace restricts label management: creating labels is refused.
+    h.fake.fail_operation("IssueLabelCreate", 100, Failure::Forbidden("Only admins can create labels".into()));
+    h.prompt(&session, "Approve plan", None).await;
+    h.fake.clear_failures();
+    let acts = h.activities(&session);
+    let errors: Vec<_> = acts.iter().filter(|a| a.0 == "error").collect();
+    assert!(!errors.is_empty(), "{acts:?}");
+    assert_eq!(
+        errors[0].2,
+        "Cutover could not create its labels: Linear refused the operation: Only admins can create labels. The workspace may restrict label management to admins: ask an admin to create these labels once: `schema-change`, `zero-downtime`, `backfill`, `high-risk`, `data-integrity`. The sub-issues are created without them."
+    );
+    // The sub-issues exist all the same, without the labels that could not be made.
+    let plan = h.flow(&issue).await.plan.unwrap();
+    let parent = h.fake.issue(&issue.identifier).unwrap();
+    assert_eq!(parent.children.len(), plan.phases.len());
+    assert!(parent.labels.is_empty(), "{:?}", parent.labels);
+    assert_eq!(errors.len(), 1, "one report for all labels: {acts:?}");
+    assert_eq!(h.fake.write_count("issueLabelCreate"), 0);
+}
+
+#[tokio::test]
+async fn two_workers_share_a_postgres_queue_and_each_issue_is_planned_once() {
+    let store_db = TestDb::new().await;
+    let h = Harness::with_store(Some(store_db.url())).await;
+    let issues: Vec<IssueRef> = (0..4).map(|_| h.file(DEMO_ISSUE)).collect();
+    for issue in &issues {
+        let (_, event) = h.fake.delegate_to_app(&issue.identifier).unwrap();
+        assert!(h.deliver("AgentSessionEvent", &event).await.delivered());
+    }
+    // Two workers, each with its own store connection, run the job and outbox loops.
+    let mut tasks = Vec::new();
+    for name in ["w1", "w2"] {
+        let ctx = FlowContext { store: Store::open(&store_db.url()).await.unwrap(), ..h.ctx.clone() };
+        let settings = fast_settings(name);
+        tasks.push(tokio::spawn(async move { drain(&ctx, &settings).await }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    drain(&h.ctx, &h.settings).await.unwrap();
+    for issue in &issues {
+        assert_eq!(h.app_comments(issue).len(), 1, "{}", issue.identifier);
+    }
+    assert_eq!(h.fake.write_count("commentCreate"), 4);
+    assert_eq!(h.fake.write_count("agentActivityCreate"), 8);
 }

@@ -20,6 +20,9 @@ pub enum Failure {
     ServerError,
     /// HTTP 200 with `errors[{message}]` and `data: null`; nothing applied.
     GraphqlError(String),
+    /// HTTP 200 with a `FORBIDDEN` error (a permission the caller lacks, such as creating
+    /// labels in a workspace that restricts label management to admins); nothing applied.
+    Forbidden(String),
     /// The operation is applied, then the answer is lost (HTTP 502). This is the case that
     /// makes a naive retry of a create produce a duplicate.
     LostResponse,

@@ -232,6 +232,11 @@ fn admit(state: &mut State, request_headers: &HeaderMap, bytes: &[u8]) -> Stage 
                     headers,
                     json!({"data": null, "errors": [{"message": message, "extensions": {"type": "internal error", "code": "INTERNAL_SERVER_ERROR", "userError": false}}]}),
                 ),
+                Failure::Forbidden(message) => (
+                    StatusCode::OK,
+                    headers,
+                    json!({"data": null, "errors": [{"message": message, "extensions": {"type": "forbidden", "code": "FORBIDDEN", "userError": true, "userPresentableMessage": message}}]}),
+                ),
                 _ => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     headers,
