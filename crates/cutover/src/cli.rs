@@ -15,6 +15,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Plan the change as phases of lock-safe steps (expand, backfill, switch, contract).
     Plan(PlanArgs),
+    /// Check SQL migrations for statements that are unsafe on a live database.
+    Lint(LintArgs),
     /// Run the Linear agent for one issue from a terminal (the same flow as a delegation).
     Issue(IssueArgs),
     /// Serve Linear webhooks and run the agent's workers.
@@ -151,4 +153,37 @@ pub enum PlanFormat {
     Human,
     Markdown,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Migration files or directories of .sql files, linted in this order as one history
+    /// (a directory's files in lexical order of their paths).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<String>,
+    /// The database the migrations will run on (only read): table sizes decide severity,
+    /// and its server version is used.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// PostgreSQL major version the migrations will run on (12 to 18); default: the
+    /// --database's, else 18.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(12..=18))]
+    pub pg_version: Option<u32>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+    /// Configuration file (default: ./cutover.toml when present); see the [lint] section.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Each migration runs inside a transaction the migration tool opens.
+    #[arg(long)]
+    pub assume_in_transaction: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
 }

@@ -21,6 +21,27 @@ pub struct FileConfig {
     pub server: ServerSection,
     #[serde(default)]
     pub repo: RepoSection,
+    #[serde(default)]
+    pub lint: LintSection,
+}
+
+/// `[lint]`: defaults for `cutover lint`, and per-rule settings under `[lint.rules.<code>]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintSection {
+    pub pg_version: Option<u32>,
+    pub assume_in_transaction: Option<bool>,
+    #[serde(default)]
+    pub disable: Vec<String>,
+    #[serde(default)]
+    pub rules: std::collections::BTreeMap<String, LintRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LintRule {
+    pub enabled: Option<bool>,
+    pub severity: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +122,17 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         repo_dir: file.repo.dir.unwrap_or_else(|| PathBuf::from(".")),
         mention_handles: file.linear.mention_handles,
     })
+}
+
+/// The file only (no environment, no credentials): what `lint` needs.
+pub fn load_file(path: Option<&Path>) -> anyhow::Result<(FileConfig, Option<PathBuf>)> {
+    match path {
+        Some(path) => Ok((read_file(path)?, Some(path.to_path_buf()))),
+        None if Path::new("cutover.toml").is_file() => {
+            Ok((read_file(Path::new("cutover.toml"))?, Some(PathBuf::from("cutover.toml"))))
+        }
+        None => Ok((FileConfig::default(), None)),
+    }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {

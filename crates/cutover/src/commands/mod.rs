@@ -3,6 +3,7 @@
 mod agent;
 mod demo;
 mod diff;
+mod lint;
 mod plan;
 
 use crate::cli::{Cli, Command, SourceArgs};
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Diff(args) => diff::run(args).await,
         Command::Plan(args) => plan::run(args).await,
+        Command::Lint(args) => lint::run(args).await,
         Command::Issue(args) => agent::issue(args).await,
         Command::Serve(args) => agent::serve(args).await,
         Command::Demo(args) => demo::run(args).await,

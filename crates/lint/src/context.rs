@@ -1,0 +1,186 @@
+//! What the history has done before the statement being checked, and what the database
+//! holds. Rules read it; `observe` moves it past each statement.
+
+use std::collections::BTreeSet;
+
+use cutover_schema::Catalog;
+use pg_query::NodeEnum;
+use pg_query::protobuf::{TransactionStmtKind, VariableSetKind};
+
+use crate::LintOptions;
+use crate::ast::{TableName, string};
+
+/// Rows up to which a table counts as small: a lock on it is brief (the planner's threshold).
+pub const SMALL_TABLE_ROWS: u64 = cutover_plan::planner::SMALL_TABLE_ROWS;
+
+pub struct Ctx<'a> {
+    pub pg_version: u32,
+    pub assume_in_transaction: bool,
+    pub database: Option<&'a Catalog>,
+    /// Tables created earlier in this history (qualified names).
+    created: BTreeSet<String>,
+    /// `SET lock_timeout` / `SET statement_timeout` in effect (session or current transaction).
+    lock_timeout: Timeout,
+    statement_timeout: Timeout,
+    /// Explicit `BEGIN` nesting: 0 outside, 1 inside; more is a (PostgreSQL-ignored) nested BEGIN.
+    pub transaction_depth: u32,
+    /// Tables a statement in the current explicit transaction locked against writes.
+    pub locked_in_transaction: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Timeout {
+    session: bool,
+    local: bool,
+}
+
+impl Timeout {
+    fn set(&self) -> bool {
+        self.session || self.local
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(options: &'a LintOptions) -> Ctx<'a> {
+        Ctx {
+            pg_version: options.pg_version,
+            assume_in_transaction: options.assume_in_transaction,
+            database: options.database.as_ref(),
+            created: BTreeSet::new(),
+            lock_timeout: Timeout::default(),
+            statement_timeout: Timeout::default(),
+            transaction_depth: 0,
+            locked_in_transaction: Vec::new(),
+        }
+    }
+
+    /// A new file of the history: session settings carry over only when the runner uses one
+    /// session for the whole history, which we do not assume.
+    pub fn start_file(&mut self) {
+        self.lock_timeout = Timeout::default();
+        self.statement_timeout = Timeout::default();
+        self.transaction_depth = 0;
+        self.locked_in_transaction.clear();
+    }
+
+    /// Whether statements run inside a transaction block (explicit, or the runner's).
+    pub fn in_transaction(&self) -> bool {
+        self.transaction_depth > 0 || self.assume_in_transaction
+    }
+
+    pub fn lock_timeout_set(&self) -> bool {
+        self.lock_timeout.set()
+    }
+
+    pub fn statement_timeout_set(&self) -> bool {
+        self.statement_timeout.set()
+    }
+
+    /// The table was created earlier in this history, so it is new and empty when this runs.
+    pub fn is_new_table(&self, table: &TableName) -> bool {
+        self.created.contains(&table.qualified())
+    }
+
+    /// Row estimate from the live database, when one was given and has the table.
+    pub fn table_rows(&self, table: &TableName) -> Option<u64> {
+        let db = self.database?;
+        let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+        db.facts.tables.get(&key).and_then(|f| f.rows)
+    }
+
+    /// Known to be small (from the live database) or new in this history.
+    pub fn is_small(&self, table: &TableName) -> bool {
+        self.is_new_table(table) || self.table_rows(table).is_some_and(|r| r <= SMALL_TABLE_ROWS)
+    }
+
+    /// The table exists in the live database (None without one).
+    pub fn table_exists(&self, table: &TableName) -> Option<bool> {
+        let db = self.database?;
+        let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+        Some(db.tables.contains_key(&key))
+    }
+
+    /// Moves past a statement.
+    pub fn observe(&mut self, node: &NodeEnum) {
+        match node {
+            NodeEnum::CreateStmt(s) => {
+                if let Some(rv) = &s.relation {
+                    self.created.insert(TableName::of(rv).qualified());
+                }
+            }
+            NodeEnum::CreateTableAsStmt(s) => {
+                if let Some(rv) = s.into.as_ref().and_then(|i| i.rel.as_ref()) {
+                    self.created.insert(TableName::of(rv).qualified());
+                }
+            }
+            NodeEnum::TransactionStmt(t) => match TransactionStmtKind::try_from(t.kind) {
+                Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
+                    self.transaction_depth += 1;
+                }
+                Ok(
+                    TransactionStmtKind::TransStmtCommit
+                    | TransactionStmtKind::TransStmtRollback
+                    | TransactionStmtKind::TransStmtPrepare,
+                ) => {
+                    self.transaction_depth = 0;
+                    self.lock_timeout.local = false;
+                    self.statement_timeout.local = false;
+                    self.locked_in_transaction.clear();
+                }
+                _ => {}
+            },
+            NodeEnum::VariableSetStmt(v) => {
+                let target = match v.name.as_str() {
+                    "lock_timeout" => &mut self.lock_timeout,
+                    "statement_timeout" => &mut self.statement_timeout,
+                    _ => return,
+                };
+                let kind = VariableSetKind::try_from(v.kind).unwrap_or(VariableSetKind::Undefined);
+                let on = match kind {
+                    VariableSetKind::VarSetValue => !v.args.iter().all(is_zero),
+                    _ => false,
+                };
+                if v.is_local {
+                    target.local = on;
+                } else {
+                    target.session = on;
+                    target.local = false;
+                }
+            }
+            _ => {}
+        }
+        if self.in_transaction()
+            && let Some(table) = locks_against_writes(node)
+        {
+            self.locked_in_transaction.push(table.qualified());
+        }
+    }
+}
+
+/// The table a statement locks against writes (SHARE or stronger) until its transaction ends.
+pub fn locks_against_writes(node: &NodeEnum) -> Option<TableName> {
+    match node {
+        NodeEnum::AlterTableStmt(s) => s.relation.as_ref().map(TableName::of),
+        NodeEnum::IndexStmt(s) if !s.concurrent => s.relation.as_ref().map(TableName::of),
+        NodeEnum::RenameStmt(s) => s.relation.as_ref().map(TableName::of),
+        NodeEnum::TruncateStmt(s) => s.relations.iter().find_map(|n| match n.node.as_ref()? {
+            NodeEnum::RangeVar(rv) => Some(TableName::of(rv)),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// `0`, `'0'`, `'0ms'`: the timeout is off.
+fn is_zero(node: &pg_query::protobuf::Node) -> bool {
+    match node.node.as_ref() {
+        Some(NodeEnum::AConst(c)) => match c.val.as_ref() {
+            Some(pg_query::protobuf::a_const::Val::Ival(i)) => i.ival == 0,
+            Some(pg_query::protobuf::a_const::Val::Sval(s)) => {
+                s.sval.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim() == "0"
+            }
+            _ => false,
+        },
+        _ => string(node) == Some("0"),
+    }
+}

@@ -1,0 +1,39 @@
+//! The rules' documentation, generated into docs/rules/ (a test keeps the files current).
+
+use std::fmt::Write;
+
+use crate::rules::{ALL, PARSE_ERROR, RuleInfo};
+
+/// Every documented rule: the parse error first, then [`ALL`].
+pub fn rules() -> Vec<&'static RuleInfo> {
+    std::iter::once(PARSE_ERROR).chain(ALL.iter().map(|r| r.info())).collect()
+}
+
+/// docs/rules/<code>.md
+pub fn page(info: &RuleInfo) -> String {
+    let mut s = String::new();
+    writeln!(s, "# {}\n", info.code).unwrap();
+    writeln!(s, "Severity: **{}** · {}\n", info.severity.as_str(), info.summary).unwrap();
+    writeln!(s, "## What it does\n\n{}\n", info.docs.what).unwrap();
+    writeln!(s, "## Why it is risky\n\n{}\n", info.docs.why).unwrap();
+    writeln!(s, "## Example\n\n```sql\n{}\n```\n", info.docs.example).unwrap();
+    writeln!(s, "## Use instead\n\n```sql\n{}\n```\n", info.docs.instead).unwrap();
+    writeln!(
+        s,
+        "Suppress one statement with `-- cutover:ignore {}` on the line above it, or configure the rule in `cutover.toml`:\n\n```toml\n[lint.rules.{}]\nseverity = \"warning\"   # or \"error\"; enabled = false turns it off\n```",
+        info.code, info.code
+    )
+    .unwrap();
+    s
+}
+
+/// docs/rules/README.md: the index.
+pub fn index() -> String {
+    let mut s = String::from(
+        "# Lint rules\n\nGenerated from the rules in `crates/lint/src/rules/` (one file each); do not edit by hand.\n\n| rule | severity | what it catches |\n| --- | --- | --- |\n",
+    );
+    for info in rules() {
+        writeln!(s, "| [`{0}`]({0}.md) | {1} | {2} |", info.code, info.severity.as_str(), info.summary).unwrap();
+    }
+    s
+}

@@ -1,0 +1,123 @@
+//! The four renderings of a report: compiler-style text, JSON (product.md), SARIF 2.1.0 for
+//! code scanning, and GitHub workflow annotations.
+
+use std::fmt::Write;
+
+use serde_json::json;
+
+use crate::{Diagnostic, Report, SourceFile};
+
+/// `error[rule]: message`, the location, the source line with a caret under the span, help.
+pub fn human(report: &Report, files: &[SourceFile]) -> String {
+    let mut s = String::new();
+    for d in &report.diagnostics {
+        writeln!(s, "{}[{}]: {}", d.severity.as_str(), d.rule, d.message).unwrap();
+        writeln!(s, "  --> {}:{}:{}", d.file, d.line, d.column).unwrap();
+        if let Some(line) = files.iter().find(|f| f.path == d.file).and_then(|f| f.text.lines().nth(d.line - 1)) {
+            let width = d.line.to_string().len();
+            let pad = " ".repeat(width);
+            let last = if d.end_line == d.line { d.end_column } else { line.chars().count() + 1 };
+            let carets = last.saturating_sub(d.column).max(1);
+            writeln!(s, "{pad} |").unwrap();
+            writeln!(s, "{} | {}", d.line, line.trim_end()).unwrap();
+            writeln!(s, "{pad} | {}{}", " ".repeat(d.column - 1), "^".repeat(carets)).unwrap();
+            writeln!(s, "{pad} = help: {}", d.help).unwrap();
+        } else {
+            writeln!(s, "  = help: {}", d.help).unwrap();
+        }
+        s.push('\n');
+    }
+    let (errors, warnings) = (report.errors(), report.warnings());
+    writeln!(
+        s,
+        "{} file{} checked: {errors} error{}, {warnings} warning{}",
+        report.files,
+        if report.files == 1 { "" } else { "s" },
+        if errors == 1 { "" } else { "s" },
+        if warnings == 1 { "" } else { "s" }
+    )
+    .unwrap();
+    s
+}
+
+pub fn json(report: &Report) -> String {
+    let value = json!({
+        "diagnostics": report.diagnostics,
+        "summary": { "files": report.files, "errors": report.errors(), "warnings": report.warnings() },
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
+pub fn sarif(report: &Report) -> String {
+    let rules: Vec<_> = crate::docs::rules()
+        .into_iter()
+        .map(|info| {
+            json!({
+                "id": info.code,
+                "shortDescription": { "text": info.summary },
+                "fullDescription": { "text": info.docs.what },
+                "help": { "text": info.help },
+                "helpUri": format!("https://github.com/cutover-dev/cutover/blob/main/docs/rules/{}.md", info.code),
+                "defaultConfiguration": { "level": info.severity.as_str() },
+            })
+        })
+        .collect();
+    let results: Vec<_> = report.diagnostics.iter().map(sarif_result).collect();
+    let value = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "cutover",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/cutover-dev/cutover",
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
+fn sarif_result(d: &Diagnostic) -> serde_json::Value {
+    json!({
+        "ruleId": d.rule,
+        "level": d.severity.as_str(),
+        "message": { "text": format!("{} {}", d.message, d.help) },
+        "locations": [{ "physicalLocation": {
+            "artifactLocation": { "uri": d.file },
+            "region": { "startLine": d.line, "startColumn": d.column, "endLine": d.end_line, "endColumn": d.end_column },
+        }}],
+    })
+}
+
+/// `::error file=…,line=…::message` lines for GitHub Actions.
+pub fn github(report: &Report) -> String {
+    let mut s = String::new();
+    for d in &report.diagnostics {
+        writeln!(
+            s,
+            "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+            d.severity.as_str(),
+            property(&d.file),
+            d.line,
+            d.column,
+            d.end_line,
+            d.end_column,
+            property(&d.rule),
+            data(&format!("{} {}", d.message, d.help))
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// GitHub's escaping of a command's message.
+fn data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+/// GitHub's escaping of a command property.
+fn property(text: &str) -> String {
+    data(text).replace(':', "%3A").replace(',', "%2C")
+}

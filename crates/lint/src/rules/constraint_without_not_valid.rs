@@ -1,0 +1,61 @@
+//! Foreign keys and check constraints added to an existing table without `NOT VALID`.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{AlterTableType, ConstrType};
+
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef, lock_risk};
+use crate::ast::{TableName, alter_cmds, alter_type, constr_type};
+use crate::context::Ctx;
+use crate::diagnostic::Severity;
+
+pub struct ConstraintWithoutNotValid;
+
+static INFO: RuleInfo = RuleInfo {
+    code: "constraint-without-not-valid",
+    severity: Severity::Error,
+    summary: "A constraint added without NOT VALID checks every row while holding a lock that blocks writes.",
+    help: "Add it with NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT in a separate transaction.",
+    docs: Docs {
+        what: "Flags `ALTER TABLE ... ADD CONSTRAINT` of a FOREIGN KEY or CHECK constraint without `NOT VALID` on a table that exists before the migration.",
+        why: "Adding the constraint validates every existing row while holding the ALTER TABLE lock (SHARE ROW EXCLUSIVE for a foreign key, on both tables; ACCESS EXCLUSIVE for a check), so writes wait for the whole scan. With `NOT VALID` the constraint is enforced for new rows at once, and `VALIDATE CONSTRAINT` later scans under a lock that lets reads and writes continue.",
+        example: "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
+        instead: "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;",
+    },
+};
+
+impl Rule for ConstraintWithoutNotValid {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, stmt: &StmtRef<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let NodeEnum::AlterTableStmt(alter) = stmt.node else { return };
+        let Some(table) = alter.relation.as_ref().map(TableName::of) else { return };
+        if ctx.is_new_table(&table) {
+            return;
+        }
+        for cmd in alter_cmds(alter) {
+            if alter_type(cmd) != AlterTableType::AtAddConstraint {
+                continue;
+            }
+            let Some(NodeEnum::Constraint(c)) = cmd.def.as_ref().and_then(|d| d.node.as_ref()) else { continue };
+            let kind = match constr_type(c) {
+                ConstrType::ConstrForeign => "foreign key",
+                ConstrType::ConstrCheck => "check constraint",
+                _ => continue,
+            };
+            if c.skip_validation {
+                continue;
+            }
+            let name = if c.conname.is_empty() { String::new() } else { format!(" {}", c.conname) };
+            out.push(lock_risk(
+                ctx,
+                &table,
+                Finding::new(format!(
+                    "Adding {kind}{name} without NOT VALID checks every row of {} while blocking writes.",
+                    table.display()
+                )),
+            ));
+        }
+    }
+}

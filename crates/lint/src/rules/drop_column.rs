@@ -1,0 +1,47 @@
+//! Dropping a column: data loss and errors in application code that still uses it.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::AlterTableType;
+
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef};
+use crate::ast::{TableName, alter_cmds, alter_type};
+use crate::context::Ctx;
+use crate::diagnostic::Severity;
+
+pub struct DropColumn;
+
+static INFO: RuleInfo = RuleInfo {
+    code: "drop-column",
+    severity: Severity::Error,
+    summary: "Dropping a column loses its data and breaks code that still reads or writes it.",
+    help: "First deploy code that no longer uses the column (ignore it in the ORM), then drop it in a later migration.",
+    docs: Docs {
+        what: "Flags `ALTER TABLE ... DROP COLUMN` on a table that exists before the migration.",
+        why: "The running application version may still select or insert the column: its queries fail the moment the column is gone (ORMs that list columns explicitly fail even on `SELECT *`-style models). The data is gone for good; only a backup brings it back.",
+        example: "ALTER TABLE users DROP COLUMN legacy_ref;",
+        instead: "-- release 1: stop using users.legacy_ref in the application\n-- release 2:\nALTER TABLE users DROP COLUMN legacy_ref;",
+    },
+};
+
+impl Rule for DropColumn {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, stmt: &StmtRef<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let NodeEnum::AlterTableStmt(alter) = stmt.node else { return };
+        let Some(table) = alter.relation.as_ref().map(TableName::of) else { return };
+        if ctx.is_new_table(&table) {
+            return;
+        }
+        for cmd in alter_cmds(alter) {
+            if alter_type(cmd) == AlterTableType::AtDropColumn {
+                out.push(Finding::new(format!(
+                    "Dropping {}.{} loses its data and breaks application code that still uses it.",
+                    table.display(),
+                    cmd.name
+                )));
+            }
+        }
+    }
+}
