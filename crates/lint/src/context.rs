@@ -26,6 +26,10 @@ pub struct Ctx<'a> {
     pub transaction_depth: u32,
     /// Tables a statement in the current explicit transaction locked against writes.
     pub locked_in_transaction: Vec<String>,
+    /// The statements of the current file before this one. Rules may look back through it,
+    /// but only once the current statement is a candidate (scanning it for every statement
+    /// would make linting quadratic).
+    pub previous: Vec<NodeEnum>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,6 +55,7 @@ impl<'a> Ctx<'a> {
             statement_timeout: Timeout::default(),
             transaction_depth: 0,
             locked_in_transaction: Vec::new(),
+            previous: Vec::new(),
         }
     }
 
@@ -61,6 +66,7 @@ impl<'a> Ctx<'a> {
         self.statement_timeout = Timeout::default();
         self.transaction_depth = 0;
         self.locked_in_transaction.clear();
+        self.previous.clear();
     }
 
     /// Whether statements run inside a transaction block (explicit, or the runner's).
@@ -154,6 +160,7 @@ impl<'a> Ctx<'a> {
         {
             self.locked_in_transaction.push(table.qualified());
         }
+        self.previous.push(node.clone());
     }
 }
 

@@ -13,6 +13,10 @@ mod drop_column;
 mod drop_index_non_concurrently;
 mod missing_lock_timeout;
 mod set_not_null_on_populated_table;
+// group A (locks and rewrites): modules
+// end group A modules
+// group B (breaking changes, transactions, types, hygiene): modules
+// end group B modules
 
 /// Every rule, in documentation order.
 pub static ALL: &[&dyn Rule] = &[
@@ -23,6 +27,10 @@ pub static ALL: &[&dyn Rule] = &[
     &set_not_null_on_populated_table::SetNotNullOnPopulatedTable,
     &drop_column::DropColumn,
     &missing_lock_timeout::MissingLockTimeout,
+    // group A: rules
+    // end group A rules
+    // group B: rules
+    // end group B rules
 ];
 
 /// A statement PostgreSQL's parser rejected (not a rule that can be turned off by code).
