@@ -5,11 +5,13 @@
 //! cargo build --release -p cutover -p cutover-bench
 //! target/release/cutover-bench schema-engine [--tables 5000] [--runs 3] [--migra PATH] [--write docs/benchmarks.md]
 //! target/release/cutover-bench agent-latency [--deliveries 100] [--write docs/benchmarks.md]
+//! target/release/cutover-bench lint [--statements 20000] [--squawk PATH] [--write docs/benchmarks.md]
 //! ```
 //!
 //! The database server is `CUTOVER_BENCH_DATABASE_URL`, or the one the tests use.
 
 mod agent_latency;
+mod lint_bench;
 mod measure;
 mod report;
 mod schema_engine;
@@ -22,8 +24,9 @@ fn main() -> ExitCode {
         Some("measure") => measure::child_main(&args[1..]),
         Some("schema-engine") => schema_engine::main(&args[1..]),
         Some("agent-latency") => agent_latency::main(&args[1..]),
+        Some("lint") => lint_bench::main(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]"
+            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]\n       cutover-bench lint [--statements N] [--runs N] [--squawk PATH] [--write FILE]"
         )),
     };
     match result {

@@ -178,6 +178,14 @@ pub struct LintArgs {
     /// Each migration runs inside a transaction the migration tool opens.
     #[arg(long)]
     pub assume_in_transaction: bool,
+    /// Run each statement in a rolled-back transaction on a scratch copy of the schema (the
+    /// --database's, else what the history builds) and report the locks PostgreSQL took,
+    /// next to what Cutover's lock knowledge says.
+    #[arg(long)]
+    pub trace: bool,
+    /// The server for --trace's scratch database (default: a throwaway local PostgreSQL).
+    #[arg(long, value_name = "URL", env = "CUTOVER_DEV_URL")]
+    pub dev_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -16,6 +16,7 @@ pub mod execute;
 pub mod introspect;
 pub mod scratch;
 pub mod source;
+pub mod trace;
 pub mod validate;
 
 pub use error::{Error, describe as error_text};

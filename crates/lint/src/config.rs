@@ -9,6 +9,8 @@ pub struct RuleSettings {
     /// When set, only these rules run (tests use it to run one rule).
     pub only: Option<BTreeSet<String>>,
     pub disabled: BTreeSet<String>,
+    /// Opt-in rules turned on (`[lint.rules.<code>] enabled = true`).
+    pub enabled: BTreeSet<String>,
     pub severity: BTreeMap<String, Severity>,
 }
 
@@ -17,8 +19,16 @@ impl RuleSettings {
         RuleSettings { only: Some(codes.iter().map(|c| c.to_string()).collect()), ..RuleSettings::default() }
     }
 
+    /// `only` wins (tests run one rule); otherwise a rule runs unless disabled, and an opt-in
+    /// rule ([`crate::rules::OPT_IN`]) only when enabled.
     pub fn is_enabled(&self, code: &str) -> bool {
-        !self.disabled.contains(code) && self.only.as_ref().is_none_or(|only| only.contains(code))
+        if self.disabled.contains(code) {
+            return false;
+        }
+        match &self.only {
+            Some(only) => only.contains(code),
+            None => !crate::rules::OPT_IN.contains(&code) || self.enabled.contains(code),
+        }
     }
 
     pub fn severity(&self, code: &str, default: Severity) -> Severity {

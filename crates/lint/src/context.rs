@@ -191,3 +191,70 @@ fn is_zero(node: &pg_query::protobuf::Node) -> bool {
         _ => string(node) == Some("0"),
     }
 }
+
+/// History look-ups for rules whose statement is already a candidate (they scan `previous`).
+impl Ctx<'_> {
+    /// Index in `previous` of the last transaction-control statement that opens or ends a
+    /// transaction (BEGIN/START, COMMIT, ROLLBACK, PREPARE TRANSACTION), with its kind.
+    fn last_boundary(&self) -> Option<(usize, TransactionStmtKind)> {
+        self.previous.iter().enumerate().rev().find_map(|(i, n)| match n {
+            NodeEnum::TransactionStmt(t) => match TransactionStmtKind::try_from(t.kind) {
+                Ok(
+                    k @ (TransactionStmtKind::TransStmtBegin
+                    | TransactionStmtKind::TransStmtStart
+                    | TransactionStmtKind::TransStmtCommit
+                    | TransactionStmtKind::TransStmtRollback
+                    | TransactionStmtKind::TransStmtPrepare),
+                ) => Some((i, k)),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// Whether the statement runs inside a transaction block: after a BEGIN, or under the
+    /// runner's transaction (`assume_in_transaction`) unless a COMMIT/ROLLBACK ended it.
+    pub fn in_transaction_block(&self) -> bool {
+        match self.last_boundary() {
+            Some((_, TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart)) => true,
+            Some(_) => false,
+            None => self.assume_in_transaction,
+        }
+    }
+
+    /// The earlier statements of the transaction this statement runs in (empty in autocommit).
+    pub fn transaction_so_far(&self) -> &[NodeEnum] {
+        if !self.in_transaction_block() {
+            return &[];
+        }
+        match self.last_boundary() {
+            Some((i, _)) => &self.previous[i + 1..],
+            None => &self.previous,
+        }
+    }
+
+    /// An earlier statement of this file was a DDL statement (`ast::is_ddl`) that ran before
+    /// any `SET {setting}` — the timeout rules report only the first such statement.
+    pub fn ddl_ran_before_set(&self, setting: &str) -> bool {
+        for node in &self.previous {
+            if let NodeEnum::VariableSetStmt(v) = node
+                && v.name == setting
+                && VariableSetKind::try_from(v.kind) == Ok(VariableSetKind::VarSetValue)
+            {
+                return false;
+            }
+            if crate::ast::is_ddl(node) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The table an index created earlier in this file belongs to.
+    pub fn created_index_table(&self, index: &str) -> Option<TableName> {
+        self.previous.iter().rev().find_map(|n| match n {
+            NodeEnum::IndexStmt(s) if s.idxname == index => s.relation.as_ref().map(TableName::of),
+            _ => None,
+        })
+    }
+}

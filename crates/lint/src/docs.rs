@@ -13,7 +13,12 @@ pub fn rules() -> Vec<&'static RuleInfo> {
 pub fn page(info: &RuleInfo) -> String {
     let mut s = String::new();
     writeln!(s, "# {}\n", info.code).unwrap();
-    writeln!(s, "Severity: **{}** · {}\n", info.severity.as_str(), info.summary).unwrap();
+    let opt_in = if crate::rules::OPT_IN.contains(&info.code) {
+        " · off by default (opt in with `enabled = true`)"
+    } else {
+        ""
+    };
+    writeln!(s, "Severity: **{}**{opt_in} · {}\n", info.severity.as_str(), info.summary).unwrap();
     writeln!(s, "## What it does\n\n{}\n", info.docs.what).unwrap();
     writeln!(s, "## Why it is risky\n\n{}\n", info.docs.why).unwrap();
     writeln!(s, "## Example\n\n```sql\n{}\n```\n", info.docs.example).unwrap();
@@ -33,7 +38,9 @@ pub fn index() -> String {
         "# Lint rules\n\nGenerated from the rules in `crates/lint/src/rules/` (one file each); do not edit by hand.\n\n| rule | severity | what it catches |\n| --- | --- | --- |\n",
     );
     for info in rules() {
-        writeln!(s, "| [`{0}`]({0}.md) | {1} | {2} |", info.code, info.severity.as_str(), info.summary).unwrap();
+        let opt_in = if crate::rules::OPT_IN.contains(&info.code) { " (opt-in)" } else { "" };
+        writeln!(s, "| [`{0}`]({0}.md) | {1}{opt_in} | {2} |", info.code, info.severity.as_str(), info.summary)
+            .unwrap();
     }
     s
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod diagnostic;
 pub mod docs;
+pub mod locks;
 pub mod render;
 pub mod rules;
 
@@ -70,6 +71,13 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
     let mut diagnostics = Vec::new();
     for file in files {
         ctx.start_file();
+        // A file that says it runs outside a transaction overrides `assume_in_transaction`
+        // (squawk's directive is honoured too, so its users keep their annotations).
+        ctx.assume_in_transaction = options.assume_in_transaction
+            && !file.text.lines().any(|l| {
+                let l = l.trim();
+                l == "-- cutover:no-transaction" || l == "-- squawk-disable-assume-in-transaction"
+            });
         let lines = LineIndex::new(&file.text);
         for piece in cutover_sql::split::split(&file.text) {
             let span = Span { start: piece.offset, end: piece.offset + piece.text.len() };

@@ -1,5 +1,5 @@
 //! Rule cases as data: each `tests/cases/<name>.sql` is linted (one history per file; a
-//! first line `-- lint: pg_version=12 assume_in_transaction` sets options) and its
+//! first line `-- lint: pg_version=12 assume_in_transaction enable=<opt-in rule>` sets options) and its
 //! compiler-style output is the snapshot `tests/cases/snapshots/cases__<name>.snap`.
 
 use cutover_lint::{LintOptions, SourceFile, lint, render};
@@ -13,6 +13,9 @@ fn cases() {
             for word in header.split_whitespace() {
                 match word.split_once('=') {
                     Some(("pg_version", v)) => options.pg_version = v.parse().unwrap(),
+                    Some(("enable", code)) => {
+                        options.rules.enabled.insert(code.to_string());
+                    }
                     None if word == "assume_in_transaction" => options.assume_in_transaction = true,
                     _ => panic!("unknown option {word} in {}", path.display()),
                 }

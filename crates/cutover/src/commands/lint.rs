@@ -43,12 +43,27 @@ pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
         rules: settings,
     };
     let report = cutover_lint::lint(&files, &options);
-    let out = match args.format {
+    let traces = if args.trace {
+        Some(trace(&files, &options, args.dev_url.clone()).await.context("lock tracing failed")?)
+    } else {
+        None
+    };
+    let mut out = match args.format {
         LintFormat::Human => render::human(&report, &files),
         LintFormat::Json => render::json(&report),
         LintFormat::Sarif => render::sarif(&report),
         LintFormat::Github => render::github(&report),
     };
+    if let Some((traces, traced_version)) = &traces {
+        match args.format {
+            LintFormat::Json => {
+                let mut value: serde_json::Value = serde_json::from_str(&out)?;
+                value["traces"] = serde_json::to_value(traces)?;
+                out = serde_json::to_string_pretty(&value)? + "\n";
+            }
+            _ => out.push_str(&render_traces(traces, *traced_version)),
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
@@ -72,8 +87,14 @@ fn rule_settings(section: &config::LintSection, path: Option<&Path>) -> anyhow::
     }
     for (code, rule) in &section.rules {
         check(code, &format!("[lint.rules.{code}]"))?;
-        if rule.enabled == Some(false) {
-            settings.disabled.insert(code.clone());
+        match rule.enabled {
+            Some(false) => {
+                settings.disabled.insert(code.clone());
+            }
+            Some(true) => {
+                settings.enabled.insert(code.clone());
+            }
+            None => {}
         }
         if let Some(severity) = &rule.severity {
             let Some(severity) = Severity::parse(severity) else {
@@ -120,4 +141,131 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One traced statement, for output.
+#[derive(Debug, serde::Serialize)]
+struct TraceRow {
+    file: String,
+    line: usize,
+    statement: String,
+    /// What PostgreSQL took: `{relation, kind, mode}`.
+    locks: Vec<serde_json::Value>,
+    /// What Cutover's lock knowledge says: `{table, mode, operation}`.
+    expected: Vec<serde_json::Value>,
+    /// Whether the strongest lock on the statement's table is the expected one (None when
+    /// there is nothing to compare).
+    agrees: Option<bool>,
+    untraceable: bool,
+    error: Option<String>,
+}
+
+/// Runs the history on a scratch database, tracing each statement's locks.
+async fn trace(
+    files: &[SourceFile],
+    options: &LintOptions,
+    dev_url: Option<String>,
+) -> anyhow::Result<(Vec<TraceRow>, u32)> {
+    use cutover_db_postgres::trace::trace as trace_one;
+    use pg_query::NodeEnum;
+    let dev = DevServer::new(dev_url);
+    let scratch = dev.create_scratch().await?;
+    let result = async {
+        let client = scratch.connect().await?;
+        // Compare with the lock knowledge of the server the statements really ran on.
+        let version_num: i32 = client
+            .query_one("SELECT current_setting('server_version_num')::int", &[])
+            .await
+            .context("reading the scratch server's version")?
+            .get(0);
+        let traced_version = version_num as u32 / 10000;
+        if let Some(catalog) = &options.database {
+            cutover_db_postgres::validate::recreate(&client, catalog, &cutover_plan::DiffOptions::default()).await?;
+        }
+        let mut rows = Vec::new();
+        for file in files {
+            for piece in cutover_sql::split::split(&file.text) {
+                let Ok(parsed) = pg_query::parse(piece.text, 0) else { continue };
+                let Some(node) =
+                    parsed.protobuf.stmts.first().and_then(|s| s.stmt.as_ref()).and_then(|n| n.node.as_ref())
+                else {
+                    continue;
+                };
+                if matches!(node, NodeEnum::TransactionStmt(_) | NodeEnum::VariableSetStmt(_)) {
+                    continue;
+                }
+                let traced = trace_one(&client, piece.text).await?;
+                let expected = cutover_lint::locks::static_locks(node, traced_version);
+                let main: Vec<_> = expected.iter().filter(|l| !l.referenced).collect();
+                let agrees = if traced.untraceable || traced.error.is_some() || main.is_empty() {
+                    None
+                } else {
+                    let want = main.iter().map(|l| l.mode).max();
+                    let table = main.iter().find_map(|l| l.table.as_ref()).map(|t| t.qualified());
+                    let got = traced.table_lock(table.as_deref()).or_else(|| traced.table_lock(None));
+                    // `DROP ... IF EXISTS` of something absent does nothing and locks nothing.
+                    if got.is_none() && table.is_none() { None } else { Some(want == got) }
+                };
+                rows.push(TraceRow {
+                    file: file.path.clone(),
+                    line: piece.line,
+                    statement: piece.text.lines().next().unwrap_or("").to_string(),
+                    locks: traced
+                        .locks
+                        .iter()
+                        .map(
+                            |(r, k, m)| serde_json::json!({ "relation": r, "kind": k.to_string(), "mode": m.as_str() }),
+                        )
+                        .collect(),
+                    expected: expected
+                        .iter()
+                        .map(|l| {
+                            serde_json::json!({
+                                "table": l.table.as_ref().map(|t| t.qualified()),
+                                "mode": l.mode.as_str(),
+                                "operation": format!("{:?}", l.operation),
+                                "referenced": l.referenced,
+                            })
+                        })
+                        .collect(),
+                    agrees,
+                    untraceable: traced.untraceable,
+                    error: traced.error,
+                });
+            }
+        }
+        anyhow::Ok((rows, traced_version))
+    }
+    .await;
+    scratch.remove().await.ok();
+    result
+}
+
+fn render_traces(rows: &[TraceRow], pg_version: u32) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!("\nLocks traced on a scratch copy (PostgreSQL {pg_version}):\n");
+    for row in rows {
+        let locks: Vec<String> = row
+            .locks
+            .iter()
+            .filter(|l| matches!(l["kind"].as_str(), Some("r" | "p")))
+            .map(|l| format!("{} on {}", l["mode"].as_str().unwrap_or(""), l["relation"].as_str().unwrap_or("")))
+            .collect();
+        let taken = if row.untraceable {
+            "not traceable in a transaction (CONCURRENTLY and the like)".to_string()
+        } else if let Some(e) = &row.error {
+            format!("failed: {e}")
+        } else if locks.is_empty() {
+            "no table lock".to_string()
+        } else {
+            locks.join(", ")
+        };
+        let verdict = match row.agrees {
+            Some(true) => " (as expected)",
+            Some(false) => " (DIFFERS from Cutover's lock knowledge)",
+            None => "",
+        };
+        writeln!(s, "  {}:{}: {} — {taken}{verdict}", row.file, row.line, row.statement).unwrap();
+    }
+    s
 }

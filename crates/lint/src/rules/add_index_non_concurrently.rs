@@ -13,7 +13,7 @@ static INFO: RuleInfo = RuleInfo {
     code: "add-index-non-concurrently",
     severity: Severity::Error,
     summary: "An index built without CONCURRENTLY blocks writes to the table while it builds.",
-    help: "Use CREATE INDEX CONCURRENTLY, outside a transaction block.",
+    help: "Use CREATE INDEX CONCURRENTLY in a migration that runs outside a transaction block.",
     docs: Docs {
         what: "Flags `CREATE INDEX` (and `CREATE UNIQUE INDEX`) without `CONCURRENTLY` on a table that exists before the migration. Tables created earlier in the same history are new and empty, so they are not flagged.",
         why: "A plain `CREATE INDEX` holds a SHARE lock on the table for the whole build: every INSERT, UPDATE and DELETE waits, for minutes on a large table. `CONCURRENTLY` builds the index while writes continue (SHARE UPDATE EXCLUSIVE).",
@@ -34,13 +34,23 @@ impl Rule for AddIndexNonConcurrently {
             return;
         }
         let name = if index.idxname.is_empty() { "an index".to_string() } else { format!("index {}", index.idxname) };
-        out.push(lock_risk(
-            ctx,
-            &table,
-            Finding::new(format!(
-                "Creating {name} without CONCURRENTLY blocks writes to {} until the build finishes.",
-                table.display()
-            )),
+        let mut finding = Finding::new(format!(
+            "Building {name} on {} without CONCURRENTLY blocks writes to {} (SHARE lock) for the whole build.",
+            table.display(),
+            table.display()
         ));
+        if is_partitioned(ctx, &table) {
+            finding = finding.help(
+                "CONCURRENTLY is not supported on a partitioned table: create the index ON ONLY the parent, build it CONCURRENTLY on each partition, and ATTACH PARTITION each one to it.",
+            );
+        }
+        out.push(lock_risk(ctx, &table, finding));
     }
+}
+
+/// The live database says the table is partitioned.
+fn is_partitioned(ctx: &Ctx<'_>, table: &TableName) -> bool {
+    let Some(db) = ctx.database else { return false };
+    let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+    db.tables.get(&key).is_some_and(|t| t.kind == cutover_schema::TableKind::Partitioned)
 }

@@ -14,9 +14,45 @@ mod drop_index_non_concurrently;
 mod missing_lock_timeout;
 mod set_not_null_on_populated_table;
 // group A (locks and rewrites): modules
+mod add_required_column;
+mod column_type_change_rewrites;
+mod detach_partition_non_concurrently;
+mod enum_value_ordering;
+mod json_column;
+mod locks_held_across_statements;
+mod missing_statement_timeout;
+mod reindex_non_concurrently;
+mod serial_primary_key_on_existing_table;
+mod stored_generated_column;
+mod truncate_cascade;
+mod unique_constraint_without_index;
+mod volatile_default;
 // end group A modules
 // group B (breaking changes, transactions, types, hygiene): modules
+mod char_type;
+mod domain_with_constraint;
+mod drop_database;
+mod drop_not_null;
+mod drop_table;
+mod duplicate_column_assignment;
+mod identifier_too_long;
+mod nested_transaction;
+mod non_idempotent_statement;
+mod prefer_bigint;
+mod prefer_identity;
+mod prefer_repack;
+mod prefer_text;
+mod prefer_timestamptz;
+mod rename_column;
+mod rename_table;
+mod uncommitted_transaction;
+mod unqualified_table;
 // end group B modules
+mod add_exclusion_constraint;
+mod rename_enum_value;
+mod rename_schema;
+mod unbatched_backfill;
+mod wide_index;
 
 /// Every rule, in documentation order.
 pub static ALL: &[&dyn Rule] = &[
@@ -28,10 +64,50 @@ pub static ALL: &[&dyn Rule] = &[
     &drop_column::DropColumn,
     &missing_lock_timeout::MissingLockTimeout,
     // group A: rules
+    &unique_constraint_without_index::UniqueConstraintWithoutIndex,
+    &add_required_column::AddRequiredColumn,
+    &volatile_default::VolatileDefault,
+    &stored_generated_column::StoredGeneratedColumn,
+    &serial_primary_key_on_existing_table::SerialPrimaryKeyOnExistingTable,
+    &column_type_change_rewrites::ColumnTypeChangeRewrites,
+    &reindex_non_concurrently::ReindexNonConcurrently,
+    &detach_partition_non_concurrently::DetachPartitionNonConcurrently,
+    &locks_held_across_statements::LocksHeldAcrossStatements,
+    &missing_statement_timeout::MissingStatementTimeout,
+    &truncate_cascade::TruncateCascade,
+    &enum_value_ordering::EnumValueOrdering,
+    &json_column::JsonColumn,
     // end group A rules
     // group B: rules
+    &rename_column::RenameColumn,
+    &rename_table::RenameTable,
+    &drop_table::DropTable,
+    &drop_database::DropDatabase,
+    &drop_not_null::DropNotNull,
+    &uncommitted_transaction::UncommittedTransaction,
+    &nested_transaction::NestedTransaction,
+    &identifier_too_long::IdentifierTooLong,
+    &duplicate_column_assignment::DuplicateColumnAssignment,
+    &prefer_timestamptz::PreferTimestamptz,
+    &prefer_text::PreferText,
+    &prefer_bigint::PreferBigint,
+    &prefer_identity::PreferIdentity,
+    &char_type::CharType,
+    &domain_with_constraint::DomainWithConstraint,
+    &prefer_repack::PreferRepack,
+    &unqualified_table::UnqualifiedTable,
+    &non_idempotent_statement::NonIdempotentStatement,
     // end group B rules
+    &add_exclusion_constraint::AddExclusionConstraint,
+    &unbatched_backfill::UnbatchedBackfill,
+    &rename_schema::RenameSchema,
+    &rename_enum_value::RenameEnumValue,
+    &wide_index::WideIndex,
 ];
+
+/// Rules that are off unless `cutover.toml` turns them on: house-style checks that many
+/// teams deliberately do not follow.
+pub static OPT_IN: &[&str] = &["unqualified-table", "non-idempotent-statement"];
 
 /// A statement PostgreSQL's parser rejected (not a rule that can be turned off by code).
 pub static PARSE_ERROR: &RuleInfo = &RuleInfo {
