@@ -10,10 +10,14 @@ use crate::{Diagnostic, Report, SourceFile};
 /// `error[rule]: message`, the location, the source line with a caret under the span, help.
 pub fn human(report: &Report, files: &[SourceFile]) -> String {
     let mut s = String::new();
+    // Each file's lines, split once (finding a line per diagnostic by scanning would make the
+    // output quadratic in the file's size).
+    let lines: std::collections::HashMap<&str, Vec<&str>> =
+        files.iter().map(|f| (f.path.as_str(), f.text.lines().collect())).collect();
     for d in &report.diagnostics {
         writeln!(s, "{}[{}]: {}", d.severity.as_str(), d.rule, d.message).unwrap();
         writeln!(s, "  --> {}:{}:{}", d.file, d.line, d.column).unwrap();
-        if let Some(line) = files.iter().find(|f| f.path == d.file).and_then(|f| f.text.lines().nth(d.line - 1)) {
+        if let Some(line) = lines.get(d.file.as_str()).and_then(|l| l.get(d.line - 1)).copied() {
             let width = d.line.to_string().len();
             let pad = " ".repeat(width);
             let last = if d.end_line == d.line { d.end_column } else { line.chars().count() + 1 };

@@ -148,9 +148,10 @@ fn push<'a>(sql: &'a str, start: Option<usize>, end: usize, out: &mut Vec<Statem
         return;
     };
     let text = sql[offset..end].trim_end();
-    let before = &sql[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    // Count lines from the previous statement, not from the start: linear in the input.
+    let (from, from_line) = out.last().map_or((0, 1), |s| (s.offset, s.line));
+    let line = from_line + sql[from..offset].matches('\n').count();
+    let column = sql[..offset].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     out.push(Statement { text, offset, line, column });
 }
 
