@@ -88,9 +88,11 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
                         pg_query::Error::Parse(m) => m,
                         other => other.to_string(),
                     };
-                    let finding = Finding::new(format!("PostgreSQL cannot parse this statement: {message}."))
+                    let mut finding = Finding::new(format!("PostgreSQL cannot parse this statement: {message}."))
                         .help("Fix the syntax; no other rule checked this statement.");
-                    push(&mut diagnostics, file, &lines, span, rules::PARSE_ERROR, finding, &options.rules);
+                    finding.span = error_span(piece.text, piece.offset, &message);
+                    let at = finding.span.unwrap_or(span);
+                    push(&mut diagnostics, file, &lines, at, rules::PARSE_ERROR, finding, &options.rules);
                     continue;
                 }
             };
@@ -157,6 +159,19 @@ fn push(
         help: finding.help.unwrap_or_else(|| info.help.to_string()),
         span,
     });
+}
+
+/// Where a parse error points, as precisely as the message allows: libpg_query reports the
+/// offending token (`syntax error at or near "WHERE"`) but not its position, so the first
+/// occurrence of that token in the statement is used; `at end of input` points at the end.
+fn error_span(text: &str, offset: usize, message: &str) -> Option<Span> {
+    if message.ends_with("at end of input") {
+        let end = offset + text.len();
+        return Some(Span { start: end.saturating_sub(1), end });
+    }
+    let token = message.split("at or near \"").nth(1)?.strip_suffix('"')?;
+    let at = text.find(token)?;
+    Some(Span { start: offset + at, end: offset + at + token.len() })
 }
 
 /// `-- cutover:ignore code[, code]` on the line(s) directly above a statement (comment lines

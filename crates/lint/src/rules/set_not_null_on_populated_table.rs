@@ -95,7 +95,25 @@ fn proven(ctx: &Ctx<'_>, table: &TableName, column: &str) -> bool {
             }
         }
     }
-    validated_unknown || known.values().any(|&(proves, validated)| proves && validated)
+    validated_unknown
+        || known.values().any(|&(proves, validated)| proves && validated)
+        || proven_by_database(ctx, table, column)
+}
+
+/// The live database already proves the column has no NULLs: it is NOT NULL, or a validated
+/// `CHECK (column IS NOT NULL)` exists (PostgreSQL 12+ then skips the scan).
+fn proven_by_database(ctx: &Ctx<'_>, table: &TableName, column: &str) -> bool {
+    let Some(db) = ctx.database else { return false };
+    let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+    let Some(t) = db.tables.get(&key) else { return false };
+    if t.column(column).is_some_and(|c| c.not_null) {
+        return true;
+    }
+    let quoted = cutover_sql::quote::ident(column);
+    let wanted = [format!("CHECK (({column} IS NOT NULL))"), format!("CHECK (({quoted} IS NOT NULL))")];
+    t.constraints
+        .values()
+        .any(|c| c.kind == cutover_schema::ConstraintKind::Check && c.validated && wanted.contains(&c.definition))
 }
 
 /// `column IS NOT NULL`, exactly.
