@@ -21,6 +21,11 @@ impl TableName {
         format!("{}.{}", self.schema.as_deref().unwrap_or("public"), self.name)
     }
 
+    /// The model's name, `public` for an unqualified name.
+    pub fn qual_name(&self) -> cutover_schema::QualName {
+        cutover_schema::QualName::new(self.schema.as_deref().unwrap_or("public"), &self.name)
+    }
+
     /// As written: `name` or `schema.name`.
     pub fn display(&self) -> String {
         match &self.schema {
@@ -80,22 +85,6 @@ pub fn alter_cmds(stmt: &protobuf::AlterTableStmt) -> impl Iterator<Item = &prot
         NodeEnum::AlterTableCmd(c) => Some(c.as_ref()),
         _ => None,
     })
-}
-
-/// Every function called anywhere under `node` (last name component, lowercase).
-pub fn called_functions(node: &NodeEnum) -> Vec<String> {
-    let mut out = Vec::new();
-    for (n, _, _, _) in node.nodes() {
-        if let pg_query::NodeRef::FuncCall(f) = n
-            && let Some(name) = f.funcname.iter().filter_map(string).next_back()
-        {
-            out.push(name.to_ascii_lowercase());
-        }
-        if let pg_query::NodeRef::SqlvalueFunction(_) = n {
-            out.push("current_timestamp".into());
-        }
-    }
-    out
 }
 
 /// A column type written in a statement: a column of `CREATE [FOREIGN] TABLE`, `ALTER TABLE

@@ -90,7 +90,7 @@ impl<'a> Ctx<'a> {
     /// Row estimate from the live database, when one was given and has the table.
     pub fn table_rows(&self, table: &TableName) -> Option<u64> {
         let db = self.database?;
-        let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+        let key = table.qual_name();
         db.facts.tables.get(&key).and_then(|f| f.rows)
     }
 
@@ -102,7 +102,7 @@ impl<'a> Ctx<'a> {
     /// The table exists in the live database (None without one).
     pub fn table_exists(&self, table: &TableName) -> Option<bool> {
         let db = self.database?;
-        let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+        let key = table.qual_name();
         Some(db.tables.contains_key(&key))
     }
 

@@ -7,7 +7,7 @@ use cutover_plan::locks::{LockMode, Operation, lookup};
 use pg_query::NodeEnum;
 use pg_query::protobuf::{AlterTableType, ConstrType, ObjectType};
 
-use crate::ast::{TableName, alter_cmds, alter_type, called_functions, column_constraints, constr_type};
+use crate::ast::{TableName, alter_cmds, alter_type, column_constraints, constr_type};
 
 /// A lock the knowledge base says a statement takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,34 +142,16 @@ fn add_column(def: Option<&NodeEnum>) -> Operation {
         match constr_type(c) {
             ConstrType::ConstrGenerated => return Operation::AddColumnStoredGenerated,
             ConstrType::ConstrIdentity => return Operation::AddColumnIdentity,
-            ConstrType::ConstrDefault => {
-                if let Some(expr) = c.raw_expr.as_ref().and_then(|e| e.node.as_ref())
-                    && called_functions(expr).iter().any(|f| VOLATILE.contains(&f.as_str()))
-                {
-                    return Operation::AddColumnVolatileDefault;
-                }
+            ConstrType::ConstrDefault
+                if c.raw_expr.as_deref().is_some_and(crate::rules::volatile_default::is_volatile) =>
+            {
+                return Operation::AddColumnVolatileDefault;
             }
             _ => {}
         }
     }
     Operation::AddColumn
 }
-
-/// Volatile functions commonly used as defaults (their value differs per row, so PostgreSQL
-/// fills every existing row by rewriting the table).
-pub const VOLATILE: &[&str] = &[
-    "random",
-    "gen_random_uuid",
-    "uuid_generate_v4",
-    "uuid_generate_v1",
-    "uuid_generate_v1mc",
-    "nextval",
-    "clock_timestamp",
-    "timeofday",
-    "txid_current",
-    "uuidv4",
-    "uuidv7",
-];
 
 /// The locks the knowledge base states for a statement on `pg_version` (a major version).
 pub fn static_locks(node: &NodeEnum, pg_version: u32) -> Vec<StaticLock> {

@@ -51,6 +51,6 @@ impl Rule for AddIndexNonConcurrently {
 /// The live database says the table is partitioned.
 fn is_partitioned(ctx: &Ctx<'_>, table: &TableName) -> bool {
     let Some(db) = ctx.database else { return false };
-    let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+    let key = table.qual_name();
     db.tables.get(&key).is_some_and(|t| t.kind == cutover_schema::TableKind::Partitioned)
 }

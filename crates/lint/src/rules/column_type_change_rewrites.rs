@@ -197,7 +197,7 @@ fn old_type(ctx: &Ctx<'_>, table: &TableName, column: &str) -> Option<SqlType> {
         }
     }
     let db = ctx.database?;
-    let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+    let key = table.qual_name();
     let col = db.tables.get(&key)?.columns.iter().find(|c| c.name == column)?;
     Some(SqlType::parse(&col.data_type))
 }

@@ -26,7 +26,7 @@ mod serial_primary_key_on_existing_table;
 mod stored_generated_column;
 mod truncate_cascade;
 mod unique_constraint_without_index;
-mod volatile_default;
+pub(crate) mod volatile_default;
 // end group A modules
 // group B (breaking changes, transactions, types, hygiene): modules
 mod char_type;

@@ -104,7 +104,7 @@ fn proven(ctx: &Ctx<'_>, table: &TableName, column: &str) -> bool {
 /// `CHECK (column IS NOT NULL)` exists (PostgreSQL 12+ then skips the scan).
 fn proven_by_database(ctx: &Ctx<'_>, table: &TableName, column: &str) -> bool {
     let Some(db) = ctx.database else { return false };
-    let key = cutover_schema::QualName::new(table.schema.as_deref().unwrap_or("public"), &table.name);
+    let key = table.qual_name();
     let Some(t) = db.tables.get(&key) else { return false };
     if t.column(column).is_some_and(|c| c.not_null) {
         return true;

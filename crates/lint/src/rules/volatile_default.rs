@@ -133,6 +133,12 @@ fn default_text(text: &str, node: &Node) -> String {
 }
 
 /// Whether every function the expression calls is a built-in non-volatile one at that arity.
+/// Whether an expression calls a volatile built-in (the same judgement the rule makes), for
+/// the lock classification in [`crate::locks`].
+pub(crate) fn is_volatile(node: &Node) -> bool {
+    volatility(node) == Volatility::Volatile
+}
+
 fn volatility(node: &Node) -> Volatility {
     let Some(n) = node.node.as_ref() else { return Volatility::NonVolatile };
     let all = |nodes: &[Node]| {
