@@ -30,6 +30,9 @@ pub struct Ctx<'a> {
     /// but only once the current statement is a candidate (scanning it for every statement
     /// would make linting quadratic).
     pub previous: Vec<NodeEnum>,
+    /// Positions in `previous` of the `ALTER TABLE`s of each table (qualified name), so rules
+    /// that need a table's earlier changes do not scan the whole file.
+    alters: std::collections::HashMap<String, Vec<usize>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -56,6 +59,7 @@ impl<'a> Ctx<'a> {
             transaction_depth: 0,
             locked_in_transaction: Vec::new(),
             previous: Vec::new(),
+            alters: std::collections::HashMap::new(),
         }
     }
 
@@ -67,6 +71,7 @@ impl<'a> Ctx<'a> {
         self.transaction_depth = 0;
         self.locked_in_transaction.clear();
         self.previous.clear();
+        self.alters.clear();
     }
 
     /// Whether statements run inside a transaction block (explicit, or the runner's).
@@ -160,6 +165,11 @@ impl<'a> Ctx<'a> {
         {
             self.locked_in_transaction.push(table.qualified());
         }
+        if let NodeEnum::AlterTableStmt(alter) = node
+            && let Some(rv) = &alter.relation
+        {
+            self.alters.entry(TableName::of(rv).qualified()).or_default().push(self.previous.len());
+        }
         self.previous.push(node.clone());
     }
 }
@@ -220,6 +230,14 @@ impl Ctx<'_> {
             Some(_) => false,
             None => self.assume_in_transaction,
         }
+    }
+
+    /// The earlier `ALTER TABLE`s of `table` in this file, oldest first.
+    pub fn alters_of(&self, table: &TableName) -> impl DoubleEndedIterator<Item = &pg_query::protobuf::AlterTableStmt> {
+        self.alters.get(&table.qualified()).into_iter().flatten().filter_map(|&i| match &self.previous[i] {
+            NodeEnum::AlterTableStmt(alter) => Some(alter),
+            _ => None,
+        })
     }
 
     /// The earlier statements of the transaction this statement runs in (empty in autocommit).

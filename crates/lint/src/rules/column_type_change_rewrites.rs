@@ -175,11 +175,7 @@ fn is_plain_using(node: &Node, column: &str) -> bool {
 /// The column's type before this statement: from an earlier ADD COLUMN / ALTER TYPE of this
 /// file, else the live database.
 fn old_type(ctx: &Ctx<'_>, table: &TableName, column: &str) -> Option<SqlType> {
-    for node in ctx.previous.iter().rev() {
-        let NodeEnum::AlterTableStmt(alter) = node else { continue };
-        if alter.relation.as_ref().map(TableName::of).as_ref() != Some(table) {
-            continue;
-        }
+    for alter in ctx.alters_of(table).rev() {
         for cmd in alter_cmds(alter).collect::<Vec<_>>().into_iter().rev() {
             let def: Option<&ColumnDef> = if let Some(col) = added_column(cmd) {
                 (col.colname == column).then_some(col)

@@ -48,12 +48,10 @@ impl Rule for DropColumn {
 
 /// An earlier statement of this file added the column to the table (it holds no data yet).
 fn added_earlier(ctx: &Ctx<'_>, table: &TableName, column: &str) -> bool {
-    ctx.previous.iter().any(|node| {
-        let NodeEnum::AlterTableStmt(alter) = node else { return false };
-        alter.relation.as_ref().map(TableName::of).is_some_and(|t| t.qualified() == table.qualified())
-            && alter_cmds(alter).any(|cmd| {
-                alter_type(cmd) == AlterTableType::AtAddColumn
-                    && matches!(cmd.def.as_ref().and_then(|d| d.node.as_ref()), Some(NodeEnum::ColumnDef(c)) if c.colname == column)
-            })
+    ctx.alters_of(table).any(|alter| {
+        alter_cmds(alter).any(|cmd| {
+            alter_type(cmd) == AlterTableType::AtAddColumn
+                && matches!(cmd.def.as_ref().and_then(|d| d.node.as_ref()), Some(NodeEnum::ColumnDef(c)) if c.colname == column)
+        })
     })
 }

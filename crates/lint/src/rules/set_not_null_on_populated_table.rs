@@ -66,11 +66,7 @@ fn proven(ctx: &Ctx<'_>, table: &TableName, column: &str) -> bool {
     // name -> (proves this column, validated)
     let mut known: BTreeMap<String, (bool, bool)> = BTreeMap::new();
     let mut validated_unknown = false;
-    for node in &ctx.previous {
-        let NodeEnum::AlterTableStmt(alter) = node else { continue };
-        if alter.relation.as_ref().map(TableName::of).as_ref() != Some(table) {
-            continue;
-        }
+    for alter in ctx.alters_of(table) {
         for cmd in alter_cmds(alter) {
             match alter_type(cmd) {
                 AlterTableType::AtAddConstraint => {
