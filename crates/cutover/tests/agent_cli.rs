@@ -216,3 +216,43 @@ async fn serve_killed_mid_flow_resumes_without_losing_or_doubling_anything() {
     assert_eq!(s.fake.write_count("issueCreate"), 4);
     assert_eq!(s.fake.relations().len(), 3);
 }
+
+#[tokio::test]
+async fn serve_waits_for_linear_at_start_and_stops_on_rejected_credentials() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let s = setup().await;
+    // Nothing listens on this port: serve keeps asking instead of exiting.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut child = cutover(&["serve", "--listen", "127.0.0.1:0", "--store", "sqlite::memory:"])
+        .env("LINEAR_API_URL", format!("http://{closed}/graphql"))
+        .env("LINEAR_OAUTH_TOKEN", "tok")
+        .env("LINEAR_WEBHOOK_SECRET", "s")
+        .env("CUTOVER_DATABASE_URL", s.db.url())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    assert!(
+        first.starts_with("cutover: Linear is not reachable yet (could not reach Linear: connection failed"),
+        "{first}"
+    );
+    child.start_kill().unwrap();
+
+    let out = cutover(&["serve", "--listen", "127.0.0.1:0", "--store", "sqlite::memory:"])
+        .env("LINEAR_API_URL", s.fake.url())
+        .env("LINEAR_OAUTH_TOKEN", "not-the-token")
+        .env("LINEAR_WEBHOOK_SECRET", "s")
+        .env("CUTOVER_DATABASE_URL", s.db.url())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .starts_with("error: could not ask Linear who Cutover is (viewer): Linear rejected the credentials"),
+        "{}",
+        text(&out.stderr)
+    );
+}

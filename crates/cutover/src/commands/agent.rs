@@ -96,7 +96,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("LINEAR_WEBHOOK_SECRET is not set: Cutover refuses webhooks it cannot verify")
     };
     let listen = args.listen.clone().unwrap_or_else(|| wired.config.listen.clone());
-    let viewer = wired.ctx.client.viewer().await.context("could not ask Linear who Cutover is (viewer)")?;
+    let viewer = who_am_i(&wired.ctx.client).await?;
     let mut handles = wired.config.mention_handles.clone();
     if let Some(name) = &viewer.user.display_name {
         handles.push(format!("https://linear.app/{}/profiles/{name}", viewer.organization.url_key));
@@ -154,5 +154,23 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate => {}
+    }
+}
+
+/// Asks Linear who Cutover is, waiting out an outage at start-up (webhooks are not taken
+/// before Cutover knows its own user id: it must ignore its own writes). Credentials Linear
+/// rejects end the command.
+async fn who_am_i(client: &LinearClient) -> anyhow::Result<cutover_linear::types::Viewer> {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        match client.viewer().await {
+            Ok(viewer) => return Ok(viewer),
+            Err(err) if err.is_retryable() => {
+                eprintln!("cutover: Linear is not reachable yet ({err}); retrying in {}s", delay.as_secs());
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+            Err(err) => return Err(anyhow::Error::new(err).context("could not ask Linear who Cutover is (viewer)")),
+        }
     }
 }
