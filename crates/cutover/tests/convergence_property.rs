@@ -476,3 +476,9 @@ fn regression_seed_17198608701572913289_drop_not_null_after_primary_key() {
 fn regression_seed_17914836813041909678_one_primary_key_at_a_time() {
     check_pair(17914836813041909678, 6).unwrap_or_else(|e| panic!("{e}"));
 }
+
+#[test]
+fn regression_seed_16587932255328139149_type_change_without_a_cast() {
+    // integer to timestamptz has no cast: the diff goes through text.
+    check_pair(16587932255328139149, 7).unwrap_or_else(|e| panic!("{e}"));
+}

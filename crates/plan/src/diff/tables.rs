@@ -692,11 +692,44 @@ fn type_change_using(ctx: &Ctx, column: &str, oc: &Column, nc: &Column) -> Strin
                 && mentions_type(&nc.data_type, t)
                 && !mentions_type(&oc.data_type, t)
         });
-    if through_text {
+    if through_text || !has_direct_cast(&oc.data_type, &nc.data_type) {
         format!("{}::text::{}", quote::ident(column), nc.data_type)
     } else {
         format!("{}::{}", quote::ident(column), nc.data_type)
     }
+}
+
+/// Whether PostgreSQL has a cast from `from` to `to` (as `format_type` prints them) that
+/// `USING col::to` can use. Between unrelated types (integer to timestamptz) there is none,
+/// and `ALTER COLUMN TYPE` fails at once even on an empty table; through text (I/O
+/// conversion, which every type has) it runs and fails only on values that do not convert.
+/// Conservative: unknown pairs go through text.
+pub fn has_direct_cast(from: &str, to: &str) -> bool {
+    fn base(t: &str) -> &str {
+        t.split('(').next().unwrap_or(t).trim()
+    }
+    const TEXT: &[&str] = &["text", "character varying", "character", "name", "\"char\"", "citext"];
+    const FAMILIES: &[&[&str]] = &[
+        &["smallint", "integer", "bigint", "numeric", "real", "double precision", "money"],
+        &[
+            "date",
+            "timestamp without time zone",
+            "timestamp with time zone",
+            "time without time zone",
+            "time with time zone",
+            "interval",
+        ],
+        &["integer", "boolean"],
+        &["json", "jsonb"],
+        &["bit", "bit varying", "integer", "bigint"],
+        &["inet", "cidr"],
+    ];
+    let (from_array, to_array) = (from.ends_with("[]"), to.ends_with("[]"));
+    if from_array != to_array {
+        return false;
+    }
+    let (f, t) = (base(from.trim_end_matches("[]")), base(to.trim_end_matches("[]")));
+    f == t || TEXT.contains(&f) || TEXT.contains(&t) || FAMILIES.iter().any(|fam| fam.contains(&f) && fam.contains(&t))
 }
 
 /// Whether a `format_type` string names `t` (possibly as an array).
