@@ -1,10 +1,9 @@
 //! Exclusion constraints added to an existing table: built and checked under ACCESS EXCLUSIVE.
 
-use pg_query::NodeEnum;
-use pg_query::protobuf::{AlterTableType, ConstrType};
+use pg_query::protobuf::ConstrType;
 
-use super::{Docs, Finding, Rule, RuleInfo, StmtRef, lock_risk};
-use crate::ast::{TableName, alter_cmds, alter_type, constr_type};
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef, altered_existing_table, lock_risk};
+use crate::ast::{added_constraint, alter_cmds, constr_type};
 use crate::context::Ctx;
 use crate::diagnostic::Severity;
 
@@ -29,16 +28,8 @@ impl Rule for AddExclusionConstraint {
     }
 
     fn check(&self, stmt: &StmtRef<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let NodeEnum::AlterTableStmt(alter) = stmt.node else { return };
-        let Some(table) = alter.relation.as_ref().map(TableName::of) else { return };
-        if ctx.is_new_table(&table) {
-            return;
-        }
-        for cmd in alter_cmds(alter) {
-            if alter_type(cmd) != AlterTableType::AtAddConstraint {
-                continue;
-            }
-            let Some(NodeEnum::Constraint(c)) = cmd.def.as_ref().and_then(|d| d.node.as_ref()) else { continue };
+        let Some((table, alter)) = altered_existing_table(stmt, ctx) else { return };
+        for c in alter_cmds(alter).filter_map(added_constraint) {
             if constr_type(c) == ConstrType::ConstrExclusion {
                 out.push(lock_risk(
                     ctx,

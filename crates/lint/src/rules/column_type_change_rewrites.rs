@@ -3,7 +3,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::{AlterTableType, ColumnDef, Node, TypeName};
 
-use super::{Docs, Finding, Rule, RuleInfo, StmtRef, lock_risk};
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef, altered_existing_table, lock_risk};
 use crate::ast::{TableName, added_column, alter_cmds, alter_type, string, type_mods, type_name};
 use crate::context::Ctx;
 use crate::diagnostic::Severity;
@@ -29,11 +29,7 @@ impl Rule for ColumnTypeChangeRewrites {
     }
 
     fn check(&self, stmt: &StmtRef<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let NodeEnum::AlterTableStmt(alter) = stmt.node else { return };
-        let Some(table) = alter.relation.as_ref().map(TableName::of) else { return };
-        if ctx.is_new_table(&table) {
-            return;
-        }
+        let Some((table, alter)) = altered_existing_table(stmt, ctx) else { return };
         for cmd in alter_cmds(alter) {
             if alter_type(cmd) != AlterTableType::AtAlterColumnType {
                 continue;

@@ -1,10 +1,9 @@
 //! `ALTER COLUMN ... DROP NOT NULL` on an existing table.
 
-use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
 
-use super::{Docs, Finding, Rule, RuleInfo, StmtRef};
-use crate::ast::{TableName, alter_cmds, alter_type};
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef, altered_existing_table};
+use crate::ast::{alter_cmds, alter_type};
 use crate::context::Ctx;
 use crate::diagnostic::Severity;
 
@@ -29,11 +28,7 @@ impl Rule for DropNotNull {
     }
 
     fn check(&self, stmt: &StmtRef<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let NodeEnum::AlterTableStmt(alter) = stmt.node else { return };
-        let Some(table) = alter.relation.as_ref().map(TableName::of) else { return };
-        if ctx.is_new_table(&table) {
-            return;
-        }
+        let Some((table, alter)) = altered_existing_table(stmt, ctx) else { return };
         for cmd in alter_cmds(alter) {
             if alter_type(cmd) == AlterTableType::AtDropNotNull {
                 out.push(Finding::new(format!(

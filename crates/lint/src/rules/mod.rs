@@ -189,6 +189,17 @@ pub trait Rule: Sync {
     fn finish(&self, _ctx: &Ctx<'_>, _out: &mut Vec<Finding>) {}
 }
 
+/// An `ALTER TABLE` of a table that exists before the history (one created earlier in it is
+/// new and empty, so no lock or rewrite on it is a risk): the table and the statement.
+pub fn altered_existing_table<'a>(
+    stmt: &StmtRef<'a>,
+    ctx: &Ctx<'_>,
+) -> Option<(crate::ast::TableName, &'a pg_query::protobuf::AlterTableStmt)> {
+    let NodeEnum::AlterTableStmt(alter) = stmt.node else { return None };
+    let table = crate::ast::TableName::of(alter.relation.as_ref()?);
+    (!ctx.is_new_table(&table)).then_some((table, alter))
+}
+
 /// A lock-risk finding on `table`, downgraded to a warning with the reason when the live
 /// database says the table is small.
 pub fn lock_risk(ctx: &Ctx<'_>, table: &crate::ast::TableName, finding: Finding) -> Finding {

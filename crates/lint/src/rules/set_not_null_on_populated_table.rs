@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use pg_query::protobuf::{AlterTableType, ConstrType, Node, NullTestType};
 
-use super::{Docs, Finding, Rule, RuleInfo, StmtRef, lock_risk};
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef, altered_existing_table, lock_risk};
 use crate::ast::{TableName, alter_cmds, alter_type, constr_type, string};
 use crate::context::Ctx;
 use crate::diagnostic::Severity;
@@ -31,11 +31,7 @@ impl Rule for SetNotNullOnPopulatedTable {
     }
 
     fn check(&self, stmt: &StmtRef<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let NodeEnum::AlterTableStmt(alter) = stmt.node else { return };
-        let Some(table) = alter.relation.as_ref().map(TableName::of) else { return };
-        if ctx.is_new_table(&table) {
-            return;
-        }
+        let Some((table, alter)) = altered_existing_table(stmt, ctx) else { return };
         for cmd in alter_cmds(alter) {
             if alter_type(cmd) == AlterTableType::AtSetNotNull
                 && !(ctx.pg_version >= 12 && proven(ctx, &table, &cmd.name))

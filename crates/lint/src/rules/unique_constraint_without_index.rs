@@ -1,10 +1,9 @@
 //! UNIQUE / PRIMARY KEY constraints added to an existing table without `USING INDEX`.
 
-use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::{Docs, Finding, Rule, RuleInfo, StmtRef, lock_risk};
-use crate::ast::{TableName, added_column, added_constraint, alter_cmds, column_constraints, constr_type};
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef, altered_existing_table, lock_risk};
+use crate::ast::{added_column, added_constraint, alter_cmds, column_constraints, constr_type};
 use crate::context::Ctx;
 use crate::diagnostic::Severity;
 
@@ -29,11 +28,7 @@ impl Rule for UniqueConstraintWithoutIndex {
     }
 
     fn check(&self, stmt: &StmtRef<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let NodeEnum::AlterTableStmt(alter) = stmt.node else { return };
-        let Some(table) = alter.relation.as_ref().map(TableName::of) else { return };
-        if ctx.is_new_table(&table) {
-            return;
-        }
+        let Some((table, alter)) = altered_existing_table(stmt, ctx) else { return };
         for cmd in alter_cmds(alter) {
             let (kind, name) = if let Some(c) = added_constraint(cmd) {
                 let kind = match constr_type(c) {

@@ -3,8 +3,8 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::{ConstrType, Node};
 
-use super::{Docs, Finding, Rule, RuleInfo, StmtRef, lock_risk};
-use crate::ast::{TableName, added_column, alter_cmds, column_constraints, constr_type, is_serial_type, string};
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef, altered_existing_table, lock_risk};
+use crate::ast::{added_column, alter_cmds, column_constraints, constr_type, is_serial_type, string};
 use crate::context::Ctx;
 use crate::diagnostic::Severity;
 
@@ -29,11 +29,7 @@ impl Rule for VolatileDefault {
     }
 
     fn check(&self, stmt: &StmtRef<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let NodeEnum::AlterTableStmt(alter) = stmt.node else { return };
-        let Some(table) = alter.relation.as_ref().map(TableName::of) else { return };
-        if ctx.is_new_table(&table) {
-            return;
-        }
+        let Some((table, alter)) = altered_existing_table(stmt, ctx) else { return };
         for col in alter_cmds(alter).filter_map(added_column) {
             if col.type_name.as_ref().is_some_and(is_serial_type) {
                 continue;
