@@ -102,28 +102,31 @@ fn configuration_changes_rules_and_bad_configuration_is_one_error() {
     );
 }
 
-#[tokio::test]
-async fn a_live_database_makes_a_lock_on_a_small_table_a_warning() {
+/// `cutover lint m.sql --format json --database URL` on a database set up by `schema`:
+/// the exit code and the JSON report.
+async fn lint_against(schema: &str, migration: &str) -> (Option<i32>, serde_json::Value) {
     let db = TestDb::new().await;
-    let client = db.connect().await;
-    client
-        .batch_execute("CREATE TABLE users (id bigint PRIMARY KEY, email text); INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 200) g; ANALYZE users;")
-        .await
-        .unwrap();
+    db.connect().await.batch_execute(schema).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("m.sql"),
-        "SET lock_timeout = '2s';\nSET statement_timeout = '1min';\nCREATE INDEX users_email_idx ON users (email);\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("m.sql"), migration).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
         .args(["lint", "m.sql", "--format", "json", "--database", &db.url()])
         .current_dir(dir.path())
         .output()
         .await
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    (out.status.code(), json)
+}
+
+#[tokio::test]
+async fn a_live_database_makes_a_lock_on_a_small_table_a_warning() {
+    let (code, json) = lint_against(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text); INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 200) g; ANALYZE users;",
+        "SET lock_timeout = '2s';\nSET statement_timeout = '1min';\nCREATE INDEX users_email_idx ON users (email);\n",
+    )
+    .await;
+    assert_eq!(code, Some(0));
     let d = &json["diagnostics"][0];
     assert_eq!(d["severity"], "warning");
     assert!(d["message"].as_str().unwrap().ends_with("(users has about 200 rows, so the lock is brief.)"), "{d}");
@@ -131,28 +134,12 @@ async fn a_live_database_makes_a_lock_on_a_small_table_a_warning() {
 
 #[tokio::test]
 async fn a_validated_not_null_check_in_the_database_makes_set_not_null_safe() {
-    let db = TestDb::new().await;
-    db.connect()
-        .await
-        .batch_execute(
-            "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);
-             ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL);",
-        )
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("m.sql"),
+    let (_, json) = lint_against(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);
+         ALTER TABLE users ADD CONSTRAINT users_email_nn CHECK (email IS NOT NULL);",
         "SET lock_timeout = '2s';\nSET statement_timeout = '1min';\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users ALTER COLUMN name SET NOT NULL;\n",
     )
-    .unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .args(["lint", "m.sql", "--format", "json", "--database", &db.url()])
-        .current_dir(dir.path())
-        .output()
-        .await
-        .unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    .await;
     let flagged: Vec<(String, u64)> = json["diagnostics"]
         .as_array()
         .unwrap()
