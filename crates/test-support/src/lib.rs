@@ -14,7 +14,7 @@ use cutover_db_postgres::scratch::DevServer;
 use cutover_sql::quote;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use tokio_postgres::Client;
+pub use tokio_postgres::Client;
 
 struct Server {
     admin_url: String,

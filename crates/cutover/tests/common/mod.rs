@@ -18,9 +18,52 @@ pub async fn db_with(sql: &str, origin: &str) -> Result<TestDb, String> {
     Ok(db)
 }
 
+/// Reads `db`'s catalog, and checks on the way that every constraint definition the
+/// introspection printed itself is exactly what PostgreSQL's pg_get_constraintdef prints.
 pub async fn read(db: &TestDb) -> Result<Catalog, String> {
     let client = db.connect().await;
-    introspect(&client, &IntrospectOptions::default()).await.map_err(|e| format!("introspecting {}: {e}", db.name))
+    let catalog = introspect(&client, &IntrospectOptions::default())
+        .await
+        .map_err(|e| format!("introspecting {}: {e}", db.name))?;
+    check_constraint_definitions(&client, &catalog).await.map_err(|e| format!("introspecting {}: {e}", db.name))?;
+    Ok(catalog)
+}
+
+/// Primary keys, unique constraints and foreign keys are printed by the introspection
+/// rather than by the server (see crates/db-postgres/src/introspect/queries.rs); every
+/// scenario read in the tests checks them against the server's own printing.
+async fn check_constraint_definitions(client: &cutover_test_support::Client, catalog: &Catalog) -> Result<(), String> {
+    client.batch_execute("SET search_path = ''").await.map_err(|e| e.to_string())?;
+    let rows = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text, con.conname::text, pg_get_constraintdef(con.oid), \
+             con.convalidated FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE con.contype IN ('p', 'u', 'f') AND con.conparentid = 0 AND con.conislocal \
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+            &[],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    for row in rows {
+        let table = cutover_schema::QualName::new(row.get::<_, String>(0), row.get::<_, String>(1));
+        let name: String = row.get(2);
+        let mut expected: String = row.get(3);
+        if !row.get::<_, bool>(4) {
+            expected = expected.strip_suffix(" NOT VALID").unwrap_or(&expected).to_string();
+        }
+        let Some(model) = catalog.tables.get(&table) else { continue }; // an extension's table
+        let Some(constraint) = model.constraints.get(&name) else {
+            return Err(format!("constraint {name} of {table} was not read"));
+        };
+        if constraint.definition != expected {
+            return Err(format!(
+                "constraint {name} of {table}: read as\n  {}\nbut PostgreSQL prints\n  {expected}",
+                constraint.definition
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Runs every statement of `diff` on `db`, one at a time, outside a transaction.

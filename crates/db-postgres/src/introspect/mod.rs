@@ -120,9 +120,9 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     let (defaults, comments, identities) = (next().await?, next().await?, next().await?);
     b.columns(&columns, &defaults, &comments, &identities, &relations, &collations)?;
     drop(columns);
-    b.constraints(&next().await?, &relations);
+    let pending_keys = b.constraints(&next().await?, &relations)?;
     let (opclasses, attoptions) = (next().await?, next().await?);
-    b.indexes(&next().await?, &relations, &opclasses, &collations, &attoptions);
+    b.indexes(&next().await?, &relations, &opclasses, &collations, &attoptions, pending_keys)?;
     b.triggers(&next().await?, &relations);
     b.policies(&next().await?, &relations);
     b.functions(&next().await?)?;
@@ -236,9 +236,19 @@ fn first_char(s: &str) -> char {
 }
 
 impl Builder {
-    /// Column names of relation `rel` for attribute numbers, in order.
-    fn column_names(&self, rel: u32, attnums: &Option<Vec<i16>>) -> Vec<String> {
-        attnums.iter().flatten().filter_map(|&n| self.oids.attnames.get(&(rel, n as i32)).cloned()).collect()
+    /// Column names of relation `rel` for the attribute numbers of constraint `constraint`'s
+    /// key, in order; a number without a column is an error rather than a shorter key.
+    fn key_names(&self, rel: u32, attnums: &Option<Vec<i16>>, constraint: &str) -> Result<Vec<String>, Error> {
+        attnums
+            .iter()
+            .flatten()
+            .map(|&n| {
+                self.oids.attnames.get(&(rel, n as i32)).cloned().ok_or_else(|| Error::Query {
+                    what: "reading constraints".into(),
+                    message: format!("constraint {constraint} refers to column number {n}, which was not read"),
+                })
+            })
+            .collect()
     }
 
     fn schemas(&mut self, rows: &[Row]) -> Result<(), Error> {
@@ -376,6 +386,9 @@ impl Builder {
         let mut by_oid = HashMap::default();
         for row in rows {
             let rel_oid = oid(row, 0);
+            if self.oids.extension_members.contains_key(&(PG_CLASS, rel_oid)) {
+                continue; // the extension's business
+            }
             let name = QualName::new(text(row, 1), text(row, 2));
             let relkind = text(row, 3);
             let mut options: Vec<String> = row.get::<_, Option<Vec<String>>>(7).unwrap_or_default();
@@ -489,11 +502,12 @@ impl Builder {
         rows.sort_unstable_by_key(|r| (oid(r, 0), r.get::<_, i16>(1)));
         for row in rows {
             let rel_oid = oid(row, 0);
-            let Some((rel, kind)) = relations.by_oid.get(&rel_oid) else { continue };
             let attnum: i16 = row.get(1);
             let name = text(row, 2);
-            let attcollation = oid(row, 8);
+            // Named also for relations of extensions, which foreign keys may reference.
             self.oids.attnames.insert((rel_oid, attnum as i32), name.clone());
+            let Some((rel, kind)) = relations.by_oid.get(&rel_oid) else { continue };
+            let attcollation = oid(row, 8);
             self.oids.attcollations.insert((rel_oid, attnum as i32), attcollation);
             let data_type = text(row, 3);
             // Only a collation other than the type's own is part of the column.
@@ -563,17 +577,24 @@ impl Builder {
         Ok(())
     }
 
-    fn constraints(&mut self, rows: &[Row], relations: &Relations) {
+    /// Table constraints. Definitions the server did not print (primary keys, unique
+    /// constraints and foreign keys, see the query) are printed here: foreign keys at once,
+    /// primary keys and unique constraints once their index has been read (it holds the
+    /// INCLUDE columns and NULLS NOT DISTINCT); `pending` keeps those by index OID.
+    fn constraints(&mut self, rows: &[Row], relations: &Relations) -> Result<PendingKeys, Error> {
+        let mut pending = PendingKeys::default();
         for row in rows {
-            let Some((rel, RelKind::Table)) = relations.by_oid.get(&oid(row, 1)) else { continue };
+            let table_oid = oid(row, 1);
+            let Some((rel, RelKind::Table)) = relations.by_oid.get(&table_oid) else { continue };
             let name = text(row, 2);
             let id = ObjId::Constraint { table: rel.clone(), name: name.clone() };
-            if matches!(text(row, 3).as_str(), "p" | "u" | "x") {
+            let contype = text(row, 3);
+            if matches!(contype.as_str(), "p" | "u" | "x") {
                 // The constraint's index stands for the constraint (foreign keys depend on it).
                 self.oids.class.insert(oid(row, 18), id.clone());
             }
             self.oids.constraints.insert(oid(row, 0), id);
-            let kind = match text(row, 3).as_str() {
+            let kind = match contype.as_str() {
                 "p" => ConstraintKind::PrimaryKey,
                 "u" => ConstraintKind::Unique,
                 "f" => ConstraintKind::ForeignKey,
@@ -581,33 +602,93 @@ impl Builder {
                 _ => ConstraintKind::Exclusion,
             };
             let validated: bool = row.get(5);
+            let (deferrable, initially_deferred): (bool, bool) = (row.get(6), row.get(7));
             let foreign_key = match (kind, opt_text(row, 9), opt_text(row, 10)) {
                 (ConstraintKind::ForeignKey, Some(schema), Some(ref_table)) => Some(ForeignKey {
                     referenced_table: QualName::new(schema, ref_table),
-                    referenced_columns: self.column_names(oid(row, 11), &row.get::<_, Option<Vec<i16>>>(12)),
+                    referenced_columns: self.key_names(oid(row, 11), &row.get(12), &name)?,
                     on_update: first_char(&text(row, 13)),
                     on_delete: first_char(&text(row, 14)),
                     match_type: first_char(&text(row, 15)),
                 }),
                 _ => None,
             };
-            let columns = self.column_names(oid(row, 1), &row.get::<_, Option<Vec<i16>>>(8));
-            let Some((_, table)) = self.tables.get_mut(&oid(row, 1)) else { continue };
+            let columns = self.key_names(table_oid, &row.get(8), &name)?;
+            let definition = match (opt_text(row, 4), &foreign_key) {
+                (Some(printed), _) => strip_not_valid(printed, validated),
+                (None, Some(fk)) => {
+                    let mut def = format!(
+                        "FOREIGN KEY ({}) REFERENCES {}({})",
+                        quoted_list(&columns),
+                        quote::qualified(&fk.referenced_table),
+                        quoted_list(&fk.referenced_columns)
+                    );
+                    def.push_str(match fk.match_type {
+                        'f' => " MATCH FULL",
+                        'p' => " MATCH PARTIAL",
+                        _ => "",
+                    });
+                    for (clause, action) in [(" ON UPDATE ", fk.on_update), (" ON DELETE ", fk.on_delete)] {
+                        if let Some(action) = referential_action(action) {
+                            def.push_str(clause);
+                            def.push_str(action);
+                        }
+                    }
+                    def.push_str(deferral(deferrable, initially_deferred));
+                    def
+                }
+                (None, None) => {
+                    // Finished by `indexes`, which reads the constraint's index.
+                    pending.insert(oid(row, 18), (table_oid, name.clone()));
+                    String::new()
+                }
+            };
+            let Some((_, table)) = self.tables.get_mut(&table_oid) else { continue };
             table.constraints.insert(
                 name,
                 Constraint {
                     kind,
-                    definition: strip_not_valid(text(row, 4), validated),
+                    definition,
                     columns,
                     validated,
-                    deferrable: row.get(6),
-                    initially_deferred: row.get(7),
+                    deferrable,
+                    initially_deferred,
                     foreign_key,
                     index: opt_text(row, 16),
                     comment: opt_text(row, 17),
                 },
             );
         }
+        Ok(pending)
+    }
+
+    /// The definition of a primary key or unique constraint as pg_get_constraintdef prints
+    /// it, from the constraint and a row of the indexes query for its index.
+    fn finish_key_definition(&mut self, (table_oid, name): (u32, String), index_row: &Row) -> Result<(), Error> {
+        let include = {
+            let attnums: Vec<i16> = index_row.get(5);
+            let key_count = (index_row.get::<_, i16>(6).max(0) as usize).min(attnums.len());
+            self.key_names(table_oid, &Some(attnums[key_count..].to_vec()), &name)?
+        };
+        let nulls_not_distinct: bool = index_row.get(12);
+        let Some((_, table)) = self.tables.get_mut(&table_oid) else { return Ok(()) };
+        let Some(constraint) = table.constraints.get_mut(&name) else { return Ok(()) };
+        let mut def = String::from(match constraint.kind {
+            ConstraintKind::PrimaryKey => "PRIMARY KEY ",
+            _ if nulls_not_distinct => "UNIQUE NULLS NOT DISTINCT ",
+            _ => "UNIQUE ",
+        });
+        def.push('(');
+        def.push_str(&quoted_list(&constraint.columns));
+        def.push(')');
+        if !include.is_empty() {
+            def.push_str(" INCLUDE (");
+            def.push_str(&quoted_list(&include));
+            def.push(')');
+        }
+        def.push_str(deferral(constraint.deferrable, constraint.initially_deferred));
+        constraint.definition = def;
+        Ok(())
     }
 
     fn indexes(
@@ -617,7 +698,8 @@ impl Builder {
         opclasses: &[Row],
         collations: &HashMap<u32, QualName>,
         attoptions: &[Row],
-    ) {
+        mut pending: PendingKeys,
+    ) -> Result<(), Error> {
         let mut options_by_index: HashMap<u32, Vec<(i16, Vec<String>)>> = HashMap::default();
         for r in attoptions {
             options_by_index.entry(oid(r, 0)).or_default().push((r.get(1), r.get(2)));
@@ -637,7 +719,11 @@ impl Builder {
             let table_oid = oid(row, 1);
             let Some((rel, _)) = relations.by_oid.get(&table_oid) else { continue };
             if self.oids.class.contains_key(&oid(row, 0)) {
-                continue; // the index of a constraint, which stands for it
+                // The index of a constraint, which stands for it.
+                if let Some(key) = pending.remove(&oid(row, 0)) {
+                    self.finish_key_definition(key, row)?;
+                }
+                continue;
             }
             let name = text(row, 2);
             self.oids.class.insert(oid(row, 0), ObjId::Index { name: QualName::new(rel.schema.clone(), name.clone()) });
@@ -706,6 +792,13 @@ impl Builder {
             } else if let Some((_, view)) = self.views.get_mut(&table_oid) {
                 view.indexes.insert(name, index);
             }
+        }
+        match pending.into_values().next() {
+            Some((_, name)) => Err(Error::Query {
+                what: "reading indexes".into(),
+                message: format!("the index of constraint {name} was not read"),
+            }),
+            None => Ok(()),
         }
     }
 
@@ -797,6 +890,35 @@ impl Builder {
             }
             self.catalog.dependencies.push(Dependency { dependent, referenced });
         }
+    }
+}
+
+/// Primary keys and unique constraints waiting for their index: index OID → (table OID,
+/// constraint name).
+type PendingKeys = HashMap<u32, (u32, String)>;
+
+/// Names as a key list prints them: each quoted where needed, separated by ", ".
+fn quoted_list(names: &[String]) -> String {
+    names.iter().map(|n| quote::ident(n)).collect::<Vec<_>>().join(", ")
+}
+
+/// A foreign key action as printed after ON UPDATE / ON DELETE; NO ACTION is not printed.
+fn referential_action(action: char) -> Option<&'static str> {
+    match action {
+        'r' => Some("RESTRICT"),
+        'c' => Some("CASCADE"),
+        'n' => Some("SET NULL"),
+        'd' => Some("SET DEFAULT"),
+        _ => None,
+    }
+}
+
+fn deferral(deferrable: bool, initially_deferred: bool) -> &'static str {
+    match (deferrable, initially_deferred) {
+        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+        (true, false) => " DEFERRABLE",
+        (false, true) => " INITIALLY DEFERRED",
+        (false, false) => "",
     }
 }
 

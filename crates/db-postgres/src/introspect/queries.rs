@@ -8,14 +8,15 @@
 const USER_NS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'";
 
-/// Relations (of the given relkinds) that hold application objects, for queries over
-/// their attributes, constraints and indexes: filtering relations once is much cheaper
-/// than filtering every attribute.
+/// Relations (of the given relkinds) in application namespaces, for queries over their
+/// attributes, constraints and indexes: filtering relations once is much cheaper than
+/// filtering every attribute. Relations of extensions come back too; the builder skips
+/// them (it knows the extension members), which costs less than asking `pg_depend` about
+/// every relation in every query.
 fn user_relations(relkinds: &str) -> String {
     format!(
         "rels AS (SELECT c.oid, c.relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ({relkinds}) AND {USER_NS} AND {ext})",
-        ext = not_extension_member("pg_class", "c.oid")
+         WHERE c.relkind IN ({relkinds}) AND {USER_NS})"
     )
 }
 
@@ -77,6 +78,13 @@ impl Queries {
         // Triggers cloned onto partitions point at their parent from PostgreSQL 13 on; on 12
         // they are marked internal.
         let trigger_parent = if version >= 130000 { "AND t.tgparentid = 0" } else { "" };
+        // Constraint forms that the builder leaves to pg_get_constraintdef: ON DELETE SET
+        // NULL/DEFAULT with a column list (15+), temporal keys and NOT ENFORCED (18+).
+        let server_rendered_constraints = match version {
+            180000.. => " OR con.confdelsetcols IS NOT NULL OR con.conperiod OR NOT con.conenforced",
+            150000.. => " OR con.confdelsetcols IS NOT NULL",
+            _ => "",
+        };
         let multirange = if version >= 140000 {
             "(SELECT m.typname::text FROM pg_type m WHERE m.oid = r.rngmultitypid), r.rngmultitypid"
         } else {
@@ -164,7 +172,7 @@ impl Queries {
                 "SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text, c.relpersistence::text, \
                  pg_get_partkeydef(c.oid), CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
                  c.reloptions::text[], c.relrowsecurity, c.relforcerowsecurity, \
-                 d.description, {grants}, \
+                 d.description, CASE WHEN c.relacl IS NOT NULL THEN {grants} END, \
                  ARRAY(SELECT pn.nspname::text FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent \
                    JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid ORDER BY i.inhseqno), \
                  ARRAY(SELECT pc.relname::text FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent \
@@ -177,9 +185,9 @@ impl Queries {
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                  LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid \
                    AND d.objsubid = 0 \
-                 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {USER_NS} AND {ext}",
+                 WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {USER_NS}",
+                // A relation's default ACL grants its owner alone: nothing to report.
                 grants = grants("c.relacl", 'r', "c.relowner"),
-                ext = not_extension_member("pg_class", "c.oid"),
             ),
             // Attributes only; defaults and comments come from their own (much smaller)
             // catalogs in separate queries, which is cheaper than joining them per attribute.
@@ -195,17 +203,26 @@ impl Queries {
                 rels = user_relations("'r', 'p', 'v', 'm', 'c'"),
                 grants = grants("a.attacl", 'c', "c.relowner"),
             ),
-            column_defaults:
-                "SELECT ad.oid, ad.adrelid, ad.adnum, pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad".into(),
+            // pg_get_expr opens and locks the relation when given one, which is most of its
+            // cost; only an expression that refers to columns (a generated column's) needs it
+            // to print their names.
+            column_defaults: "SELECT ad.oid, ad.adrelid, ad.adnum, pg_get_expr(ad.adbin, \
+                 CASE WHEN ad.adbin::text LIKE '%{VAR %' THEN ad.adrelid ELSE 0 END) FROM pg_attrdef ad"
+                .into(),
             column_comments: "SELECT d.objoid, d.objsubid, d.description FROM pg_description d \
                  WHERE d.classoid = 'pg_class'::regclass AND d.objsubid > 0"
                 .into(),
             // Key columns come back as attribute numbers and are named from the columns query.
+            // `pg_get_constraintdef` reads pg_constraint afresh on every call (tens of
+            // microseconds each); primary keys, unique constraints and foreign keys, by far
+            // the most numerous, are printed by the builder from the same catalog columns
+            // instead, exactly as PostgreSQL prints them (see `constraint_definitions` in the
+            // tests). Forms the builder does not print come from the server.
             constraints: format!(
                 "WITH {rels} \
                  SELECT con.oid, con.conrelid, con.conname::text, con.contype::text, \
-                 pg_get_constraintdef(con.oid), con.convalidated, con.condeferrable, con.condeferred, \
-                 con.conkey, fn.nspname::text, fc.relname::text, con.confrelid, con.confkey, \
+                 CASE WHEN con.contype IN ('c', 'x'){server_rendered} THEN pg_get_constraintdef(con.oid) END, \
+                 con.convalidated, con.condeferrable, con.condeferred, con.conkey, fn.nspname::text, fc.relname::text, con.confrelid, con.confkey, \
                  con.confupdtype::text, con.confdeltype::text, con.confmatchtype::text, \
                  ic.relname::text, d.description, con.conindid \
                  FROM rels c JOIN pg_constraint con ON con.conrelid = c.oid \
@@ -216,6 +233,7 @@ impl Queries {
                    AND d.objsubid = 0 \
                  WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0 AND con.conislocal",
                 rels = user_relations("'r', 'p'"),
+                server_rendered = server_rendered_constraints,
             ),
             // The index of a constraint is the constraint (mapped from the constraints query and
             // skipped by the builder). Index
@@ -243,8 +261,8 @@ impl Queries {
                 rels = user_relations("'r', 'p', 'm'"),
             ),
             // Operator class parameters live on the index's attributes (PostgreSQL 13+).
-            // (Column options of tables come back too and are ignored.)
             index_attribute_options: "SELECT a.attrelid, a.attnum, a.attoptions FROM pg_attribute a \
+                 JOIN pg_class i ON i.oid = a.attrelid AND i.relkind IN ('i', 'I') \
                  WHERE a.attoptions IS NOT NULL AND a.attnum > 0"
                 .into(),
             opclasses: "SELECT o.oid, n.nspname::text, o.opcname::text, o.opcdefault \
