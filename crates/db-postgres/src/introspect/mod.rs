@@ -9,11 +9,11 @@ mod queries;
 use crate::Error;
 use cutover_schema::*;
 use cutover_sql::quote;
-use futures_util::stream::{FuturesOrdered, StreamExt};
+use futures_util::stream::{FuturesOrdered, StreamExt, TryStreamExt};
 use queries::Queries;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, RowStream};
 
 /// What to read besides the schema itself (reserved for options such as skipping facts).
 #[derive(Debug, Clone, Default)]
@@ -65,8 +65,11 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     }
     let q = Queries::for_version(version);
     // All queries are sent at once, pipelined on the one connection, in the order the
-    // builder needs their results; each result is built into the catalog as soon as it has
-    // arrived, while the server works on the ones after it.
+    // builder needs their results; each result is built into the catalog as it arrives,
+    // while the server works on the ones after it. The large results (relations, columns,
+    // constraints, indexes, dependencies) are built a chunk of rows at a time, so a
+    // result is never held whole: rows as the driver decodes them are several times the
+    // size of what the model keeps of them.
     let queries: [(&str, &str); 22] = [
         ("schemas", &q.schemas),
         ("extensions", &q.extensions),
@@ -77,10 +80,10 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
         ("domain constraints", &q.domain_constraints),
         ("sequences", &q.sequences),
         ("relations", &q.relations),
-        ("columns", &q.columns),
         ("column defaults", &q.column_defaults),
         ("column comments", &q.column_comments),
         ("identity sequences", &q.identity_sequences),
+        ("columns", &q.columns),
         ("constraints", &q.constraints),
         ("operator classes", &q.opclasses),
         ("index attribute options", &q.index_attribute_options),
@@ -91,13 +94,14 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
         ("array types", &q.array_types),
         ("dependencies", &q.dependencies),
     ];
-    let mut results: FuturesOrdered<_> = queries
+    let results: FuturesOrdered<_> = queries
         .into_iter()
         .map(|(name, sql)| async move {
-            client.query(sql, &[]).await.map_err(|e| Error::query(format!("reading {name}"), e))
+            let rows = client.query_raw(sql, NO_PARAMETERS).await.map_err(|e| QueryResult::failed(name, e))?;
+            Ok::<_, Error>(QueryResult { name, rows })
         })
         .collect();
-    let mut next = async || results.next().await.expect("one result per query");
+    let mut results = Pipeline { results };
 
     let mut b = Builder {
         catalog: Catalog::default(),
@@ -106,28 +110,39 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
         views: HashMap::default(),
     };
     b.catalog.facts.server_version_num = version;
-    b.schemas(&next().await?)?;
-    let extensions = next().await?;
-    b.extensions(&extensions, &next().await?);
-    b.collations(&next().await?);
+    b.schemas(&results.all().await?)?;
+    let extensions = results.all().await?;
+    b.extensions(&extensions, &results.all().await?);
+    b.collations(&results.all().await?);
     let collations: HashMap<u32, QualName> =
-        next().await?.iter().map(|r| (oid(r, 0), QualName::new(text(r, 1), text(r, 2)))).collect();
-    let types = next().await?;
-    b.types(&types, &next().await?)?;
-    b.sequences(&next().await?)?;
-    let relations = b.relations(&next().await?)?;
-    let columns = next().await?;
-    let (defaults, comments, identities) = (next().await?, next().await?, next().await?);
-    b.columns(&columns, &defaults, &comments, &identities, &relations, &collations)?;
-    drop(columns);
-    let pending_keys = b.constraints(&next().await?, &relations)?;
-    let (opclasses, attoptions) = (next().await?, next().await?);
-    b.indexes(&next().await?, &relations, &opclasses, &collations, &attoptions, pending_keys)?;
-    b.triggers(&next().await?, &relations);
-    b.policies(&next().await?, &relations);
-    b.functions(&next().await?)?;
-    let arrays = next().await?;
-    b.dependencies(&arrays, &next().await?);
+        results.all().await?.iter().map(|r| (oid(r, 0), QualName::new(text(r, 1), text(r, 2)))).collect();
+    let types = results.all().await?;
+    b.types(&types, &results.all().await?)?;
+    b.sequences(&results.all().await?)?;
+    let mut relations = Relations { by_oid: HashMap::default() };
+    results.next().await?.each_chunk(|rows| b.relations(rows, &mut relations)).await?;
+    b.composite_types(&mut relations);
+    let (defaults, comments, identities) = (results.all().await?, results.all().await?, results.all().await?);
+    let mut inputs = ColumnInputs::new(&defaults, &comments, &identities);
+    let mut order = ColumnOrder::default();
+    results.next().await?.each_chunk(|rows| b.columns(rows, &mut inputs, &relations, &collations, &mut order)).await?;
+    b.put_columns_in_order(order);
+    drop(inputs);
+    let mut pending_keys = PendingKeys::default();
+    results.next().await?.each_chunk(|rows| b.constraints(rows, &relations, &mut pending_keys)).await?;
+    let (opclasses, attoptions) = (results.all().await?, results.all().await?);
+    let mut inputs = IndexInputs::new(&opclasses, &attoptions);
+    results
+        .next()
+        .await?
+        .each_chunk(|rows| b.indexes(rows, &relations, &mut inputs, &collations, &mut pending_keys))
+        .await?;
+    check_keys_finished(pending_keys)?;
+    b.triggers(&results.all().await?, &relations);
+    b.policies(&results.all().await?, &relations);
+    b.functions(&results.all().await?)?;
+    let element: HashMap<u32, u32> = results.all().await?.iter().map(|r| (oid(r, 0), oid(r, 1))).collect();
+    results.next().await?.each_chunk(|rows| b.dependencies(rows, &element)).await?;
     b.catalog.dependencies.sort_unstable();
     b.catalog.dependencies.dedup();
     b.catalog.tables = b.tables.drain().map(|(_, named)| named).collect();
@@ -382,8 +397,8 @@ impl Builder {
         Ok(())
     }
 
-    fn relations(&mut self, rows: &[Row]) -> Result<Relations, Error> {
-        let mut by_oid = HashMap::default();
+    fn relations(&mut self, rows: &[Row], relations: &mut Relations) -> Result<(), Error> {
+        let by_oid = &mut relations.by_oid;
         for row in rows {
             let rel_oid = oid(row, 0);
             if self.oids.extension_members.contains_key(&(PG_CLASS, rel_oid)) {
@@ -475,31 +490,29 @@ impl Builder {
                 }
             }
         }
-        for (class_oid, id) in &self.oids.class {
-            if let ObjId::Type { name } = id {
-                by_oid.insert(*class_oid, (name.clone(), RelKind::Composite));
-            }
-        }
-        Ok(Relations { by_oid })
+        Ok(())
     }
 
+    /// Composite types are relations too (their attributes come with the columns).
+    fn composite_types(&self, relations: &mut Relations) {
+        for (class_oid, id) in &self.oids.class {
+            if let ObjId::Type { name } = id {
+                relations.by_oid.insert(*class_oid, (name.clone(), RelKind::Composite));
+            }
+        }
+    }
+
+    /// Columns of tables and views and attributes of composite types, in the order they
+    /// arrive; `order` records their attribute numbers for [`Builder::put_columns_in_order`].
     fn columns(
         &mut self,
         rows: &[Row],
-        defaults: &[Row],
-        comments: &[Row],
-        identities: &[Row],
+        inputs: &mut ColumnInputs,
         relations: &Relations,
         collations: &HashMap<u32, QualName>,
+        order: &mut ColumnOrder,
     ) -> Result<(), Error> {
-        let defaults: HashMap<(u32, i16), (u32, String)> =
-            defaults.iter().map(|r| ((oid(r, 1), r.get(2)), (oid(r, 0), text(r, 3)))).collect();
-        let mut comments: HashMap<(u32, i32), String> =
-            comments.iter().map(|r| ((oid(r, 0), r.get(1)), text(r, 2))).collect();
-        let identities: HashMap<(u32, i32), &Row> =
-            identities.iter().map(|r| ((oid(r, 0), r.get::<_, i32>(1)), r)).collect();
-        let mut rows: Vec<&Row> = rows.iter().collect();
-        rows.sort_unstable_by_key(|r| (oid(r, 0), r.get::<_, i16>(1)));
+        let ColumnInputs { defaults, comments, identities } = inputs;
         for row in rows {
             let rel_oid = oid(row, 0);
             let attnum: i16 = row.get(1);
@@ -517,6 +530,7 @@ impl Builder {
                 RelKind::View => {
                     if let Some((_, view)) = self.views.get_mut(&rel_oid) {
                         view.columns.push(ViewColumn { name, data_type, comment });
+                        order.arrived(rel_oid, attnum);
                     }
                 }
                 RelKind::Composite => {
@@ -524,6 +538,7 @@ impl Builder {
                         self.catalog.types.get_mut(rel)
                     {
                         attributes.push(Attribute { name, data_type, collation });
+                        order.arrived(rel_oid, attnum);
                     }
                 }
                 RelKind::Table => {
@@ -571,18 +586,37 @@ impl Builder {
                         comment,
                         grants: grants(row, 10)?,
                     });
+                    order.arrived(rel_oid, attnum);
                 }
             }
         }
         Ok(())
     }
 
+    /// Sorts the columns of every relation whose columns did not arrive in attribute
+    /// number order (the server returns them so in practice, but does not promise it).
+    fn put_columns_in_order(&mut self, order: ColumnOrder) {
+        for (rel_oid, attnums) in order.attnums {
+            if attnums.is_sorted() {
+                continue;
+            }
+            if let Some((_, table)) = self.tables.get_mut(&rel_oid) {
+                sort_by_attnum(&mut table.columns, &attnums);
+            } else if let Some((_, view)) = self.views.get_mut(&rel_oid) {
+                sort_by_attnum(&mut view.columns, &attnums);
+            } else if let Some(ObjId::Type { name }) = self.oids.class.get(&rel_oid)
+                && let Some(TypeDef { kind: TypeKind::Composite { attributes }, .. }) = self.catalog.types.get_mut(name)
+            {
+                sort_by_attnum(attributes, &attnums);
+            }
+        }
+    }
+
     /// Table constraints. Definitions the server did not print (primary keys, unique
     /// constraints and foreign keys, see the query) are printed here: foreign keys at once,
     /// primary keys and unique constraints once their index has been read (it holds the
     /// INCLUDE columns and NULLS NOT DISTINCT); `pending` keeps those by index OID.
-    fn constraints(&mut self, rows: &[Row], relations: &Relations) -> Result<PendingKeys, Error> {
-        let mut pending = PendingKeys::default();
+    fn constraints(&mut self, rows: &[Row], relations: &Relations, pending: &mut PendingKeys) -> Result<(), Error> {
         for row in rows {
             let table_oid = oid(row, 1);
             let Some((rel, RelKind::Table)) = relations.by_oid.get(&table_oid) else { continue };
@@ -659,7 +693,7 @@ impl Builder {
                 },
             );
         }
-        Ok(pending)
+        Ok(())
     }
 
     /// The definition of a primary key or unique constraint as pg_get_constraintdef prints
@@ -695,26 +729,11 @@ impl Builder {
         &mut self,
         rows: &[Row],
         relations: &Relations,
-        opclasses: &[Row],
+        inputs: &mut IndexInputs,
         collations: &HashMap<u32, QualName>,
-        attoptions: &[Row],
-        mut pending: PendingKeys,
+        pending: &mut PendingKeys,
     ) -> Result<(), Error> {
-        let mut options_by_index: HashMap<u32, Vec<(i16, Vec<String>)>> = HashMap::default();
-        for r in attoptions {
-            options_by_index.entry(oid(r, 0)).or_default().push((r.get(1), r.get(2)));
-        }
-        // Operator classes by OID: `None` for a default class (not printed), else its name.
-        let opclasses: HashMap<u32, Option<String>> = opclasses
-            .iter()
-            .map(|r| {
-                let name = match text(r, 1).as_str() {
-                    "pg_catalog" => quote::ident(&text(r, 2)),
-                    schema => format!("{}.{}", quote::ident(schema), quote::ident(&text(r, 2))),
-                };
-                (oid(r, 0), (!r.get::<_, bool>(3)).then_some(name))
-            })
-            .collect();
+        let IndexInputs { opclasses, options_by_index } = inputs;
         for row in rows {
             let table_oid = oid(row, 1);
             let Some((rel, _)) = relations.by_oid.get(&table_oid) else { continue };
@@ -793,13 +812,7 @@ impl Builder {
                 view.indexes.insert(name, index);
             }
         }
-        match pending.into_values().next() {
-            Some((_, name)) => Err(Error::Query {
-                what: "reading indexes".into(),
-                message: format!("the index of constraint {name} was not read"),
-            }),
-            None => Ok(()),
-        }
+        Ok(())
     }
 
     fn triggers(&mut self, rows: &[Row], relations: &Relations) {
@@ -868,8 +881,8 @@ impl Builder {
         Ok(())
     }
 
-    fn dependencies(&mut self, arrays: &[Row], rows: &[Row]) {
-        let element: HashMap<u32, u32> = arrays.iter().map(|r| (oid(r, 0), oid(r, 1))).collect();
+    /// Dependencies between modelled objects; `element` maps array types to their element.
+    fn dependencies(&mut self, rows: &[Row], element: &HashMap<u32, u32>) -> Result<(), Error> {
         for row in rows {
             let (classid, objid, subid) = (oid(row, 0), oid(row, 1), row.get::<_, i32>(2));
             let (refclassid, mut refobjid, refsubid) = (oid(row, 3), oid(row, 4), row.get::<_, i32>(5));
@@ -890,12 +903,142 @@ impl Builder {
             }
             self.catalog.dependencies.push(Dependency { dependent, referenced });
         }
+        Ok(())
     }
 }
 
 /// Primary keys and unique constraints waiting for their index: index OID → (table OID,
 /// constraint name).
 type PendingKeys = HashMap<u32, (u32, String)>;
+
+fn check_keys_finished(pending: PendingKeys) -> Result<(), Error> {
+    match pending.into_values().next() {
+        Some((_, name)) => Err(Error::Query {
+            what: "reading indexes".into(),
+            message: format!("the index of constraint {name} was not read"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Statements without parameters.
+const NO_PARAMETERS: [i32; 0] = [];
+
+/// Rows read before the build takes them, at most: enough to amortize the hand-over,
+/// few enough that a result of a million rows never sits in memory whole.
+const CHUNK_ROWS: usize = 1024;
+
+/// The results of the pipelined queries, in the order they were sent.
+struct Pipeline<F: Future> {
+    results: FuturesOrdered<F>,
+}
+
+impl<F: Future<Output = Result<QueryResult, Error>>> Pipeline<F> {
+    async fn next(&mut self) -> Result<QueryResult, Error> {
+        self.results.next().await.expect("one result per query")
+    }
+
+    async fn all(&mut self) -> Result<Vec<Row>, Error> {
+        self.next().await?.all().await
+    }
+}
+
+/// One pipelined query's result, still arriving.
+struct QueryResult {
+    name: &'static str,
+    rows: RowStream,
+}
+
+impl QueryResult {
+    fn failed(name: &str, e: tokio_postgres::Error) -> Error {
+        Error::query(format!("reading {name}"), e)
+    }
+
+    /// The whole result, for the small ones.
+    async fn all(self) -> Result<Vec<Row>, Error> {
+        let name = self.name;
+        self.rows.try_collect().await.map_err(|e| Self::failed(name, e))
+    }
+
+    /// Hands the rows to `build` in chunks as they arrive.
+    async fn each_chunk(self, mut build: impl FnMut(&[Row]) -> Result<(), Error>) -> Result<(), Error> {
+        let mut rows = std::pin::pin!(self.rows);
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        while let Some(row) = rows.next().await {
+            chunk.push(row.map_err(|e| Self::failed(self.name, e))?);
+            if chunk.len() == CHUNK_ROWS {
+                build(&chunk)?;
+                chunk.clear();
+            }
+        }
+        build(&chunk)
+    }
+}
+
+/// What the columns query needs from the three before it.
+struct ColumnInputs<'a> {
+    /// (table, attnum) → (pg_attrdef OID, expression).
+    defaults: HashMap<(u32, i16), (u32, String)>,
+    comments: HashMap<(u32, i32), String>,
+    identities: HashMap<(u32, i32), &'a Row>,
+}
+
+impl<'a> ColumnInputs<'a> {
+    fn new(defaults: &[Row], comments: &[Row], identities: &'a [Row]) -> ColumnInputs<'a> {
+        ColumnInputs {
+            defaults: defaults.iter().map(|r| ((oid(r, 1), r.get(2)), (oid(r, 0), text(r, 3)))).collect(),
+            comments: comments.iter().map(|r| ((oid(r, 0), r.get(1)), text(r, 2))).collect(),
+            identities: identities.iter().map(|r| ((oid(r, 0), r.get::<_, i32>(1)), r)).collect(),
+        }
+    }
+}
+
+/// The attribute numbers of each relation's columns, in the order they were added.
+#[derive(Default)]
+struct ColumnOrder {
+    attnums: HashMap<u32, Vec<i16>>,
+}
+
+impl ColumnOrder {
+    fn arrived(&mut self, rel: u32, attnum: i16) {
+        self.attnums.entry(rel).or_default().push(attnum);
+    }
+}
+
+fn sort_by_attnum<T>(items: &mut Vec<T>, attnums: &[i16]) {
+    debug_assert_eq!(items.len(), attnums.len());
+    let mut keyed: Vec<(i16, T)> = attnums.iter().copied().zip(items.drain(..)).collect();
+    keyed.sort_by_key(|(n, _)| *n);
+    items.extend(keyed.into_iter().map(|(_, item)| item));
+}
+
+/// What the indexes query needs from the two before it.
+struct IndexInputs {
+    /// Operator classes by OID: `None` for a default class (not printed), else its name.
+    opclasses: HashMap<u32, Option<String>>,
+    /// Operator class options by index OID: (attribute number, options).
+    options_by_index: HashMap<u32, Vec<(i16, Vec<String>)>>,
+}
+
+impl IndexInputs {
+    fn new(opclasses: &[Row], attoptions: &[Row]) -> IndexInputs {
+        let mut options_by_index: HashMap<u32, Vec<(i16, Vec<String>)>> = HashMap::default();
+        for r in attoptions {
+            options_by_index.entry(oid(r, 0)).or_default().push((r.get(1), r.get(2)));
+        }
+        let opclasses = opclasses
+            .iter()
+            .map(|r| {
+                let name = match text(r, 1).as_str() {
+                    "pg_catalog" => quote::ident(&text(r, 2)),
+                    schema => format!("{}.{}", quote::ident(schema), quote::ident(&text(r, 2))),
+                };
+                (oid(r, 0), (!r.get::<_, bool>(3)).then_some(name))
+            })
+            .collect();
+        IndexInputs { opclasses, options_by_index }
+    }
+}
 
 /// Names as a key list prints them: each quoted where needed, separated by ", ".
 fn quoted_list(names: &[String]) -> String {
