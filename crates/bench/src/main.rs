@@ -18,6 +18,11 @@ mod schema_engine;
 
 use std::process::ExitCode;
 
+// The same allocator as the `cutover` binary, so that in-process timings (`diff()`,
+// `plan_diff()`, the agent's loops) measure what the product runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
