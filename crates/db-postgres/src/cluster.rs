@@ -4,6 +4,10 @@
 //! run as the `postgres` system user (which every distribution package creates). The
 //! cluster listens on a free loopback port, trusts local connections, skips fsync, and is
 //! shut down and deleted when the [`TempCluster`] is dropped.
+//!
+//! A process that is killed cannot drop its cluster. Each cluster directory therefore names
+//! its owner (pid and start time, in `owner`), and every start first stops and removes the
+//! clusters whose owner is gone.
 
 use crate::Error;
 use std::fs;
@@ -59,6 +63,16 @@ pub struct TempCluster {
 impl TempCluster {
     /// Creates and starts a cluster; takes about a second.
     pub fn start() -> Result<TempCluster, Error> {
+        Self::start_with(None)
+    }
+
+    /// A cluster that also offers TLS on its TCP port, with the given PEM certificate
+    /// (chain) and private key: for tests of encrypted connections.
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Result<TempCluster, Error> {
+        Self::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Result<TempCluster, Error> {
         let bin = find_server_binaries().ok_or_else(|| {
             Error::Cluster(format!(
                 "no PostgreSQL server binaries found (looked at $CUTOVER_PG_BINDIR, pg_config, /usr/lib/postgresql/*/bin and PATH); install them with `{INSTALL_HINT}` or pass --dev-url"
@@ -71,6 +85,10 @@ impl TempCluster {
             .map_err(|e| Error::Cluster(format!("could not create a temporary directory: {e}")))?
             .keep();
         let mut cluster = TempCluster { dir, port: 0, child: None };
+        if let Some(me) = owner_stamp(std::process::id()) {
+            let _ = fs::write(cluster.dir.join(OWNER_FILE), me);
+        }
+        remove_abandoned_clusters(&cluster.dir);
         if let Some((uid, gid)) = run_as {
             nix::unistd::chown(&cluster.dir, Some(uid.into()), Some(gid.into())).map_err(|e| {
                 Error::Cluster(format!("could not hand {} to the postgres user: {e}", cluster.dir.display()))
@@ -87,6 +105,32 @@ impl TempCluster {
         let out = initdb.output().map_err(|e| Error::Cluster(format!("could not run initdb: {e}")))?;
         if !out.status.success() {
             return Err(Error::Cluster(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        }
+
+        let mut tls_settings = Vec::new();
+        if let Some((cert, key)) = tls {
+            let write = |name: &str, text: &str| -> Result<PathBuf, Error> {
+                use std::os::unix::fs::PermissionsExt;
+                let path = cluster.dir.join(name);
+                fs::write(&path, text).map_err(|e| Error::Cluster(format!("could not write {name}: {e}")))?;
+                // The server refuses a key that others can read.
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
+                    .map_err(|e| Error::Cluster(format!("could not restrict {name}: {e}")))?;
+                if let Some((uid, gid)) = run_as {
+                    nix::unistd::chown(&path, Some(uid.into()), Some(gid.into()))
+                        .map_err(|e| Error::Cluster(format!("could not hand {name} to the postgres user: {e}")))?;
+                }
+                Ok(path)
+            };
+            let (cert, key) = (write("server.crt", cert)?, write("server.key", key)?);
+            tls_settings = vec![
+                "-c".to_string(),
+                "ssl=on".to_string(),
+                "-c".to_string(),
+                format!("ssl_cert_file={}", cert.display()),
+                "-c".to_string(),
+                format!("ssl_key_file={}", key.display()),
+            ];
         }
 
         let mut last_error = String::new();
@@ -120,6 +164,7 @@ impl TempCluster {
                     "-c",
                     "max_locks_per_transaction=256",
                 ])
+                .args(&tls_settings)
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err);
@@ -144,6 +189,16 @@ impl TempCluster {
     /// A URL for database `dbname` as the `postgres` superuser.
     pub fn url(&self, dbname: &str) -> String {
         format!("postgresql://postgres@127.0.0.1:{}/{dbname}", self.port)
+    }
+
+    /// The cluster's directory (data, socket, log).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The process id of the running server.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     pub fn port(&self) -> u16 {
@@ -204,6 +259,68 @@ impl Drop for TempCluster {
     fn drop(&mut self) {
         self.stop();
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The file in a cluster directory that names the process owning it.
+const OWNER_FILE: &str = "owner";
+
+/// "pid starttime" of a running process (start time in clock ticks since boot, from
+/// /proc), which tells it apart from a later process that got the same pid. `None` where
+/// /proc does not say (the process is gone, or this is not Linux).
+fn owner_stamp(pid: u32) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces; the fields after it start
+    // at field 3 (state), so field 22 (starttime) is the 20th.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None; // exited, not yet reaped
+    }
+    Some(format!("{pid} {}", fields.get(19)?))
+}
+
+/// Stops and removes the throwaway clusters (other than `own`) whose owning process has
+/// died without removing them. Clusters without an owner file are left alone: they may be
+/// starting right now.
+fn remove_abandoned_clusters(own: &Path) {
+    let Some(parent) = own.parent() else { return };
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if dir == own || !entry.file_name().to_string_lossy().starts_with("cutover-pg-") {
+            continue;
+        }
+        let Ok(owner) = fs::read_to_string(dir.join(OWNER_FILE)) else { continue };
+        let Some(pid) = owner.split_whitespace().next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if owner_stamp(pid).as_deref() == Some(owner.trim()) {
+            continue; // its owner still runs
+        }
+        if !Path::new("/proc/self/stat").exists() {
+            return; // cannot tell a dead owner from a live one here
+        }
+        stop_abandoned_server(&dir);
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
+
+/// Stops the server of an abandoned cluster directory, if it still runs: an immediate
+/// shutdown (SIGQUIT), waited for up to five seconds.
+fn stop_abandoned_server(dir: &Path) {
+    let data = dir.join("data");
+    let Ok(pid_file) = fs::read_to_string(data.join("postmaster.pid")) else { return };
+    let Some(pid) = pid_file.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) else { return };
+    // Only a postgres process serving this very directory.
+    let serves_it = fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).contains(&*data.to_string_lossy()))
+        .unwrap_or(false);
+    if !serves_it {
+        return;
+    }
+    let pid = nix::unistd::Pid::from_raw(pid);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGQUIT);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while owner_stamp(pid.as_raw() as u32).is_some() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -1,7 +1,9 @@
 //! Opening connections, and showing connection strings without their passwords.
 
 use crate::Error;
+use crate::tls::{self, SslMode, TlsOptions};
 use std::str::FromStr;
+use tokio_postgres::config::{Host, SslMode as DriverSslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
 /// A parsed connection target that remembers how to show itself without a password.
@@ -14,6 +16,8 @@ pub struct Target {
     /// that replaces the one it names, if any.
     source: String,
     dbname_override: Option<String>,
+    /// `sslmode` and `sslrootcert`, which the driver does not read (see [`crate::tls`]).
+    pub tls: TlsOptions,
 }
 
 impl std::fmt::Debug for Target {
@@ -24,10 +28,20 @@ impl std::fmt::Debug for Target {
 
 impl Target {
     pub fn parse(url: &str) -> Result<Target, Error> {
-        let config = Config::from_str(url).map_err(|e| {
-            Error::InvalidSource(format!("{} is not a valid PostgreSQL connection string: {e}", redact(url)))
-        })?;
-        Ok(Target { config, display: redact(url), source: url.to_string(), dbname_override: None })
+        let invalid = |why: String| {
+            Error::InvalidSource(format!("{} is not a valid PostgreSQL connection string: {why}", redact(url)))
+        };
+        if let Some(key) = tls::unsupported_parameter(url) {
+            return Err(invalid(format!("{key} (TLS client certificates) is not supported yet")));
+        }
+        let (rest, tls) = tls::take_options(url, |name| std::env::var(name).ok()).map_err(invalid)?;
+        let mut config = Config::from_str(&rest).map_err(|e| invalid(e.to_string()))?;
+        config.ssl_mode(match tls.mode {
+            SslMode::Disable => DriverSslMode::Disable,
+            SslMode::Allow | SslMode::Prefer => DriverSslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => DriverSslMode::Require,
+        });
+        Ok(Target { config, display: redact(url), source: url.to_string(), dbname_override: None, tls })
     }
 
     /// The same server and credentials, another database.
@@ -39,6 +53,7 @@ impl Target {
             display: format!("{} (database {dbname})", self.display),
             source: self.source.clone(),
             dbname_override: Some(dbname.to_string()),
+            tls: self.tls.clone(),
         }
     }
 
@@ -74,16 +89,36 @@ impl Target {
     }
 
     pub async fn connect(&self) -> Result<Client, Error> {
-        let (client, connection) = self
-            .config
-            .connect(NoTls)
-            .await
-            .map_err(|e| Error::Connect { url: self.display.clone(), message: crate::error::connect_failure(&e) })?;
-        tokio::spawn(async move {
-            // The connection ends when the client is dropped; an error here surfaces on the
-            // client's next call, so there is nothing more to report.
-            let _ = connection.await;
-        });
+        let failed = |message: String| Error::Connect { url: self.display.clone(), message };
+        // The server never offers TLS on a Unix socket; libpq does not ask there either.
+        let unix_only =
+            self.config.get_hosts().iter().all(|h| matches!(h, Host::Unix(_))) && !self.config.get_hosts().is_empty();
+        let client = if self.tls.mode == SslMode::Disable || unix_only {
+            let mut config = self.config.clone();
+            config.ssl_mode(DriverSslMode::Disable);
+            let (client, connection) =
+                config.connect(NoTls).await.map_err(|e| failed(crate::error::connect_failure(&e)))?;
+            tokio::spawn(async move {
+                // The connection ends when the client is dropped; an error here surfaces on
+                // the client's next call, so there is nothing more to report.
+                let _ = connection.await;
+            });
+            client
+        } else {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&self.tls).map_err(failed)?);
+            let (client, connection) = self.config.connect(tls).await.map_err(|e| {
+                let message = crate::error::connect_failure(&e);
+                failed(if self.tls.mode.requires_tls() && !message.contains("TLS") {
+                    format!("TLS connection failed: {message}")
+                } else {
+                    message
+                })
+            })?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            client
+        };
         Ok(client)
     }
 }

@@ -1,7 +1,8 @@
 //! The PostgreSQL adapter: everything Cutover does to or reads from a PostgreSQL server.
 //!
 //! - [`cluster`] starts a throwaway PostgreSQL from the installed server binaries.
-//! - [`connect`] opens connections and keeps passwords out of messages.
+//! - [`connect`] opens connections and keeps passwords out of messages; [`tls`] encrypts
+//!   them with libpq's `sslmode` meanings.
 //! - [`scratch`] creates and drops scratch databases on a dev server.
 //! - [`source`] turns a SQL source (a live database, a `.sql` file or a directory) into a
 //!   [`cutover_schema::Catalog`].
@@ -16,6 +17,7 @@ pub mod execute;
 pub mod introspect;
 pub mod scratch;
 pub mod source;
+pub mod tls;
 pub mod trace;
 pub mod validate;
 

@@ -27,6 +27,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("PostgreSQL store: {0}")]
     Postgres(#[from] tokio_postgres::Error),
+    #[error("PostgreSQL store: {0}")]
+    Connect(#[from] cutover_db_postgres::Error),
     #[error("store task failed: {0}")]
     Task(String),
     #[error("stored JSON is corrupt: {0}")]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, Row};
 
 use crate::model::{Job, NewJob, OutboxItem, OutboxState, QueueStats};
 use crate::{StoreError, now_ms};
@@ -63,10 +63,8 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn open(url: &str) -> Result<PgStore, StoreError> {
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        // Same connection handling as every other PostgreSQL connection (TLS per sslmode).
+        let client = cutover_db_postgres::connect::connect(url).await?;
         // Serialize concurrent migrations of a fresh store by several workers.
         client.batch_execute("SELECT pg_advisory_lock(7262348901)").await?;
         let migrated = client.batch_execute(SCHEMA).await;
