@@ -9,6 +9,7 @@ use pg_query::protobuf::{TransactionStmtKind, VariableSetKind};
 
 use crate::LintOptions;
 use crate::ast::{TableName, string};
+use crate::diagnostic::Span;
 
 /// Rows up to which a table counts as small: a lock on it is brief (the planner's threshold).
 pub const SMALL_TABLE_ROWS: u64 = cutover_plan::planner::SMALL_TABLE_ROWS;
@@ -30,6 +31,9 @@ pub struct Ctx<'a> {
     /// but only once the current statement is a candidate (scanning it for every statement
     /// would make linting quadratic).
     pub previous: Vec<NodeEnum>,
+    /// Where each of `previous` is in the file, for findings made at the end of a file
+    /// about an earlier statement.
+    pub previous_spans: Vec<Span>,
     /// Positions in `previous` of the `ALTER TABLE`s of each table (qualified name), so rules
     /// that need a table's earlier changes do not scan the whole file.
     alters: std::collections::HashMap<String, Vec<usize>>,
@@ -59,6 +63,7 @@ impl<'a> Ctx<'a> {
             transaction_depth: 0,
             locked_in_transaction: Vec::new(),
             previous: Vec::new(),
+            previous_spans: Vec::new(),
             alters: std::collections::HashMap::new(),
         }
     }
@@ -71,6 +76,7 @@ impl<'a> Ctx<'a> {
         self.transaction_depth = 0;
         self.locked_in_transaction.clear();
         self.previous.clear();
+        self.previous_spans.clear();
         self.alters.clear();
     }
 
@@ -112,7 +118,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Moves past a statement.
-    pub fn observe(&mut self, node: &NodeEnum) {
+    pub fn observe(&mut self, node: &NodeEnum, span: Span) {
         match node {
             NodeEnum::CreateStmt(s) => {
                 if let Some(rv) = &s.relation {
@@ -171,6 +177,7 @@ impl<'a> Ctx<'a> {
             self.alters.entry(TableName::of(rv).qualified()).or_default().push(self.previous.len());
         }
         self.previous.push(node.clone());
+        self.previous_spans.push(span);
     }
 }
 

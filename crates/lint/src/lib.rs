@@ -70,6 +70,7 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
         rules::ALL.iter().copied().filter(|r| options.rules.is_enabled(r.info().code)).collect();
     let mut diagnostics = Vec::new();
     for file in files {
+        let first_of_file = diagnostics.len();
         ctx.start_file();
         // A file that says it runs outside a transaction overrides `assume_in_transaction`
         // (squawk's directive is honoured too, so its users keep their annotations).
@@ -119,7 +120,7 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
                         );
                     }
                 }
-                ctx.observe(node);
+                ctx.observe(node, span);
             }
         }
         for rule in &enabled {
@@ -131,6 +132,9 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
                 push(&mut diagnostics, file, &lines, span, rule.info(), finding, &options.rules);
             }
         }
+        // Findings made at the end of the file may be about earlier statements: in order of
+        // position, like the rest.
+        diagnostics[first_of_file..].sort_by_key(|d| d.span.start);
     }
     Report { diagnostics, files: files.len() }
 }

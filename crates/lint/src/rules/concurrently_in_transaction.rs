@@ -53,9 +53,11 @@ impl Rule for ConcurrentlyInTransaction {
             return;
         }
         if let Some(what) = refused_in_transaction(first, ctx.pg_version) {
-            out.push(Finding::new(format!(
-                "The file's first statement, {what}, cannot run inside a transaction block, but the migration tool wraps this file (it has other statements) in one."
-            )));
+            let mut finding = Finding::new(format!(
+                "{what} cannot run inside a transaction block, but the migration tool wraps this file (it has other statements) in one."
+            ));
+            finding.span = ctx.previous_spans.first().copied();
+            out.push(finding);
         }
     }
 }
