@@ -152,6 +152,7 @@ pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
         return queue(ctx, &flow_key, &flow.writes).await;
     }
     let mut out = Decisions::new(&flow_key, job.id);
+    let is_stop = matches!(trigger, Trigger::SessionPrompted { stop: true, .. });
     match trigger {
         Trigger::SessionCreated { session_id, issue_id, identifier, .. } => {
             flow.issue_id = issue_id;
@@ -181,11 +182,26 @@ pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
         }
         Trigger::Ignored(_) => return Ok(()),
     }
+    // Planning takes seconds; a stop that arrived meanwhile wins: nothing this job decided
+    // is written (the flow stays as it was), and the stop job, next in line, answers.
+    if !is_stop && stop_is_waiting(ctx, &flow_key, job.id).await? {
+        return Ok(());
+    }
     flow.job_id = Some(job.id);
     flow.writes = out.writes;
     let state = serde_json::to_value(&flow).map_err(|e| JobError::Fatal(e.to_string()))?;
     ctx.store.save_flow(&flow_key, &state).await?;
     queue(ctx, &flow_key, &flow.writes).await
+}
+
+/// Whether a stop signal for this flow is queued behind job `job`.
+async fn stop_is_waiting(ctx: &FlowContext, flow_key: &str, job: i64) -> Result<bool, JobError> {
+    Ok(ctx
+        .store
+        .queued_after(flow_key, job)
+        .await?
+        .into_iter()
+        .any(|payload| matches!(serde_json::from_value(payload), Ok(Trigger::SessionPrompted { stop: true, .. }))))
 }
 
 async fn queue(ctx: &FlowContext, flow: &str, writes: &[Queued]) -> Result<(), JobError> {

@@ -256,6 +256,27 @@ async fn the_stop_signal_ends_the_session_and_writes_nothing_more() {
     assert!(h.fake.issue(&issue.identifier).unwrap().children.is_empty());
 }
 
+#[tokio::test]
+async fn a_stop_that_arrives_while_the_plan_is_made_wins_over_the_plan() {
+    let h = Harness::new().await;
+    let issue = h.file(DEMO_ISSUE);
+    // Both webhooks are stored before any job runs: the stop is queued while the delegation's
+    // planning job is still to finish.
+    let (session, delegated) = h.fake.delegate_to_app(&issue.identifier).expect("delegate");
+    assert!(h.deliver("AgentSessionEvent", &delegated).await.delivered());
+    let stop = h.fake.prompt(&session, "Stop", Some("stop")).expect("prompt");
+    assert!(h.deliver("AgentSessionEvent", &stop).await.delivered());
+    drain(&h.ctx, &h.settings).await.expect("drain");
+
+    let kinds: Vec<_> = h.activities(&session).into_iter().map(|(kind, _, first)| (kind, first)).collect();
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    assert_eq!(kinds[0].0, "thought", "the acknowledgement still goes out at once");
+    assert_eq!((kinds[1].0.as_str(), kinds[1].1.as_str()), ("response", crate_stopped().as_str()));
+    assert!(h.app_comments(&issue).is_empty(), "no plan is posted after a stop");
+    assert_eq!(h.flow(&issue).await.stage, Stage::Stopped);
+    assert_eq!(h.fake.agent_session(&session).unwrap().status, "complete");
+}
+
 fn crate_stopped() -> String {
     cutover_agent::messages::stopped().lines().next().unwrap().to_string()
 }

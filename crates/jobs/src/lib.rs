@@ -111,6 +111,12 @@ impl Store {
         dispatch!(self, s => s.fail_job(id, error))
     }
 
+    /// The payloads of the jobs of `key` queued after job `id` and not yet done, oldest
+    /// first: what a running job may want to know has arrived meanwhile (a stop).
+    pub async fn queued_after(&self, key: &str, id: i64) -> Result<Vec<Value>, StoreError> {
+        dispatch!(self, s => s.queued_after(key, id))
+    }
+
     pub async fn load_flow(&self, key: &str) -> Result<Option<Value>, StoreError> {
         dispatch!(self, s => s.load_flow(key))
     }

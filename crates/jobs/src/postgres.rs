@@ -166,6 +166,17 @@ impl PgStore {
         Ok(())
     }
 
+    pub async fn queued_after(&self, key: &str, id: i64) -> Result<Vec<Value>, StoreError> {
+        let client = self.client.lock().await;
+        let rows = client
+            .query(
+                "SELECT payload FROM cutover.jobs WHERE key = $1 AND id > $2 AND state IN ('queued', 'running') ORDER BY id",
+                &[&key, &id],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    }
+
     pub async fn load_flow(&self, key: &str) -> Result<Option<Value>, StoreError> {
         let client = self.client.lock().await;
         let row = client.query_opt("SELECT state FROM cutover.flows WHERE key = $1", &[&key]).await?;

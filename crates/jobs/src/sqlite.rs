@@ -196,6 +196,22 @@ impl SqliteStore {
         .await
     }
 
+    pub async fn queued_after(&self, key: &str, id: i64) -> Result<Vec<Value>, StoreError> {
+        let key = key.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT payload FROM jobs WHERE key = ?1 AND id > ?2 AND state IN ('queued', 'running') ORDER BY id",
+            )?;
+            let texts = stmt.query_map(rusqlite::params![key, id], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for text in texts {
+                out.push(serde_json::from_str(&text?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     pub async fn load_flow(&self, key: &str) -> Result<Option<Value>, StoreError> {
         let key = key.to_string();
         self.with(move |conn| {

@@ -72,6 +72,21 @@ async fn retried_jobs_wait_and_failed_jobs_stop(store: Store) {
     assert_eq!(store.stats().await.unwrap().jobs_failed, 1);
 }
 
+async fn a_running_job_sees_what_was_queued_after_it(store: Store) {
+    store.enqueue(&job("ENG-1", 1)).await.unwrap();
+    store.enqueue(&job("ENG-1", 2)).await.unwrap();
+    store.enqueue(&job("ENG-2", 3)).await.unwrap();
+    let running = store.claim_job("w", LEASE).await.unwrap().unwrap();
+    assert_eq!(running.payload["n"], 1);
+    assert_eq!(store.queued_after("ENG-1", running.id).await.unwrap(), [json!({ "n": 2 })]);
+    store.finish_job(running.id).await.unwrap();
+    let next = store.claim_job("w", LEASE).await.unwrap().unwrap();
+    store.finish_job(next.id).await.unwrap();
+    let last = store.claim_job("w", LEASE).await.unwrap().unwrap();
+    store.finish_job(last.id).await.unwrap();
+    assert!(store.queued_after("ENG-1", running.id).await.unwrap().is_empty(), "done jobs are not waiting");
+}
+
 async fn flows_round_trip(store: Store) {
     assert_eq!(store.load_flow("s-1").await.unwrap(), None);
     store.save_flow("s-1", &json!({ "stage": "planned" })).await.unwrap();
@@ -126,6 +141,7 @@ both_backends!(
     expired_leases_are_reclaimed,
     retried_jobs_wait_and_failed_jobs_stop,
     flows_round_trip,
+    a_running_job_sees_what_was_queued_after_it,
     outbox_keys_are_idempotent_and_ordered,
 );
 
