@@ -155,12 +155,33 @@ pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
     let is_stop = matches!(trigger, Trigger::SessionPrompted { stop: true, .. });
     match trigger {
         Trigger::SessionCreated { session_id, issue_id, identifier, .. } => {
+            // A session for a delegation already taken up without its webhook (start-up
+            // reconciliation, plan posted as a comment) joins that flow: the session gets the
+            // approval question, not a second plan.
+            let joins = flow.session_id.is_none() && flow.stage == Stage::AwaitingApproval;
             flow.issue_id = issue_id;
             flow.identifier = identifier;
-            flow.session_id = Some(session_id);
-            let replanning = flow.revision > 0;
-            acknowledge(ctx, &flow_key, job.id, &flow, replanning).await?;
-            start(ctx, &mut flow, &mut out).await?;
+            flow.session_id = Some(session_id.clone());
+            match flow.plan.clone() {
+                Some(plan) if joins => {
+                    out.push(
+                        "joined",
+                        Write::Activity {
+                            session_id: session_id.clone(),
+                            content: ActivityContent::Thought { body: messages::plan_already_posted(&flow.identifier) },
+                            ephemeral: false,
+                            signal: None,
+                            signal_metadata: None,
+                        },
+                    );
+                    out.push("approval", approval_question(&session_id, &plan));
+                }
+                _ => {
+                    let replanning = flow.revision > 0;
+                    acknowledge(ctx, &flow_key, job.id, &flow, replanning).await?;
+                    start(ctx, &mut flow, &mut out).await?;
+                }
+            }
         }
         Trigger::IssueDelegated { issue_id, identifier } => {
             flow.issue_id = issue_id;
@@ -330,24 +351,24 @@ async fn start(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -> 
         },
     );
     if let Some(session_id) = &flow.session_id {
-        let options: Vec<_> =
-            if plan.blockers.is_empty() { vec![APPROVE, REQUEST_CHANGES] } else { vec![REQUEST_CHANGES] };
-        out.push(
-            "approval",
-            Write::Activity {
-                session_id: session_id.clone(),
-                content: ActivityContent::Elicitation { body: messages::approval_question(&plan) },
-                ephemeral: false,
-                signal: Some("select".into()),
-                signal_metadata: Some(
-                    json!({ "options": options.iter().map(|o| json!({ "value": o })).collect::<Vec<_>>() }),
-                ),
-            },
-        );
+        out.push("approval", approval_question(session_id, &plan));
     }
     flow.stage = Stage::AwaitingApproval;
     flow.plan = Some(plan);
     Ok(())
+}
+
+/// The select elicitation that asks for approval of `plan` (or only for changes while it
+/// has blockers).
+fn approval_question(session_id: &str, plan: &Plan) -> Write {
+    let options: Vec<_> = if plan.blockers.is_empty() { vec![APPROVE, REQUEST_CHANGES] } else { vec![REQUEST_CHANGES] };
+    Write::Activity {
+        session_id: session_id.to_string(),
+        content: ActivityContent::Elicitation { body: messages::approval_question(plan) },
+        ephemeral: false,
+        signal: Some("select".into()),
+        signal_metadata: Some(json!({ "options": options.iter().map(|o| json!({ "value": o })).collect::<Vec<_>>() })),
+    }
 }
 
 /// Moves the issue to the team's first started state unless it is already started or closed

@@ -7,6 +7,7 @@ pub mod flow;
 pub mod intake;
 pub mod messages;
 pub mod planning;
+pub mod reconcile;
 pub mod server;
 pub mod worker;
 pub mod writes;

@@ -63,6 +63,12 @@ pub fn ack(identifier: &str, replanning: bool) -> String {
     }
 }
 
+/// A session opened on an issue whose plan is already posted (the delegation was taken up
+/// at start-up, before its webhook arrived).
+pub fn plan_already_posted(identifier: &str) -> String {
+    format!("The plan for {identifier} is already posted in the comments of the issue; it is unchanged.")
+}
+
 /// The durable plan comment: exactly the `cutover plan --format markdown` rendering, then how
 /// to answer.
 pub fn plan_comment(plan: &Plan, in_session: bool) -> String {

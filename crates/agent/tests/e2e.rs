@@ -277,6 +277,51 @@ async fn a_stop_that_arrives_while_the_plan_is_made_wins_over_the_plan() {
     assert_eq!(h.fake.agent_session(&session).unwrap().status, "complete");
 }
 
+#[tokio::test]
+async fn a_delegation_made_while_cutover_was_down_is_taken_up_once() {
+    let h = Harness::new().await;
+    let issue = h.file(DEMO_ISSUE);
+    let done = h.file(DEMO_ISSUE);
+    // Both delegated; only `done`'s webhook arrives (and is handled). `issue`'s is late.
+    let (session, late_webhook) = h.fake.delegate_to_app(&issue.identifier).expect("delegate");
+    h.delegate(&done).await;
+    let comments_on_done = h.app_comments(&done).len();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let started = chrono::Utc::now(); // Cutover starts after both delegations
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    // Delegated after the start: its webhook comes to the running process; not taken up.
+    let later = h.file(DEMO_ISSUE);
+    h.fake.delegate_to_app(&later.identifier).expect("delegate");
+
+    let queued = cutover_agent::reconcile::missed_delegations(&h.ctx, &h.fake.app_user_id(), started).await.unwrap();
+    assert_eq!(queued, std::slice::from_ref(&issue.identifier), "only the issue Cutover never saw");
+    drain(&h.ctx, &h.settings).await.expect("drain");
+    let comments = h.app_comments(&issue);
+    assert_eq!(comments.len(), 1, "the plan, posted as a comment (there is no session): {comments:?}");
+    assert!(comments[0].contains("Phase 1 of"), "{}", comments[0]);
+    assert_eq!(h.flow(&issue).await.stage, Stage::AwaitingApproval);
+
+    // A second look finds nothing new.
+    let again = cutover_agent::reconcile::missed_delegations(&h.ctx, &h.fake.app_user_id(), started).await.unwrap();
+    assert!(again.is_empty(), "{again:?}");
+    drain(&h.ctx, &h.settings).await.expect("drain");
+    assert_eq!(h.app_comments(&issue).len(), 1);
+    assert_eq!(h.app_comments(&done).len(), comments_on_done);
+
+    // Linear's retry of the lost webhook arrives at last: the session joins the flow, gets the
+    // approval question and no second plan; approving it goes on as usual.
+    assert!(h.deliver("AgentSessionEvent", &late_webhook).await.delivered());
+    drain(&h.ctx, &h.settings).await.expect("drain");
+    assert_eq!(h.app_comments(&issue).len(), 1, "no second plan");
+    let acts = h.activities(&session);
+    assert_eq!(kinds(&acts), ["thought", "elicitation"]);
+    assert_eq!(acts[0].2, cutover_agent::messages::plan_already_posted(&issue.identifier));
+    assert_eq!(acts[1].1.as_deref(), Some("select"));
+    h.prompt(&session, "Approve plan", None).await;
+    assert_eq!(h.flow(&issue).await.stage, Stage::Approved);
+    assert!(!h.fake.issue(&issue.identifier).unwrap().children.is_empty(), "sub-issues created");
+}
+
 fn crate_stopped() -> String {
     cutover_agent::messages::stopped().lines().next().unwrap().to_string()
 }

@@ -56,6 +56,23 @@ impl LinearClient {
         field("IssueDetails", data, "issue")
     }
 
+    /// Open issues (not completed, canceled or duplicate) delegated or assigned to `user_id`,
+    /// most recently updated first, all pages.
+    pub async fn issues_delegated_to(&self, user_id: &str) -> Result<Vec<Issue>, LinearError> {
+        let mut issues = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let data: Value =
+                self.run("IssuesDelegatedTo", &json!({ "userId": user_id, "first": 25, "after": after })).await?;
+            let page: Nodes<Issue> = field("IssuesDelegatedTo", data, "issues")?;
+            issues.extend(page.nodes);
+            match page.page_info {
+                Some(PageInfo { has_next_page: true, end_cursor: Some(cursor) }) => after = Some(cursor),
+                _ => return Ok(issues),
+            }
+        }
+    }
+
     /// A team's workflow states in board order.
     pub async fn team_states(&self, team_id: &str) -> Result<Vec<WorkflowState>, LinearError> {
         let data: Value = self.run("TeamWorkflowStates", &json!({ "teamId": team_id })).await?;

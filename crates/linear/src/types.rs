@@ -99,6 +99,9 @@ pub struct Issue {
     pub id: String,
     pub identifier: String,
     pub title: String,
+    /// RFC 3339, as Linear sends it.
+    #[serde(default)]
+    pub updated_at: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
     pub url: String,

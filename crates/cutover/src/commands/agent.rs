@@ -96,6 +96,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         anyhow::bail!("LINEAR_WEBHOOK_SECRET is not set: Cutover refuses webhooks it cannot verify")
     };
     let listen = args.listen.clone().unwrap_or_else(|| wired.config.listen.clone());
+    let started = chrono::Utc::now();
     let viewer = who_am_i(&wired.ctx.client).await?;
     let mut handles = wired.config.mention_handles.clone();
     if let Some(name) = &viewer.user.display_name {
@@ -115,6 +116,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     let released = wired.ctx.store.recover_after_restart().await.context("could not recover the store")?;
     if released > 0 {
         eprintln!("cutover: resuming {released} job(s) a previous run left unfinished");
+    }
+    // Delegations whose webhooks Linear gave up on while Cutover was down: taken up in the
+    // background, so webhooks are served from the first second.
+    {
+        let (ctx, app_user, wakeup) = (wired.ctx.clone(), viewer.user.id.clone(), jobs_wakeup.clone());
+        tokio::spawn(async move {
+            match cutover_agent::reconcile::missed_delegations(&ctx, &app_user, started).await {
+                Ok(queued) if !queued.is_empty() => {
+                    eprintln!(
+                        "cutover: taking up {} delegation(s) made while it was not running: {}",
+                        queued.len(),
+                        queued.join(", ")
+                    );
+                    wakeup.wake();
+                }
+                Ok(_) => {}
+                Err(err) => eprintln!("cutover: could not look for delegations missed while it was down: {err}"),
+            }
+        });
     }
     let settings = WorkerSettings::default();
     tokio::spawn(cutover_agent::job_loop(wired.ctx.clone(), settings.clone(), jobs_wakeup));
