@@ -101,10 +101,16 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         None => FileConfig::default(),
     };
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let credentials = match (env("LINEAR_OAUTH_TOKEN"), env("LINEAR_API_KEY")) {
-        (Some(token), _) => Credentials::OAuthToken(token),
-        (None, Some(key)) => Credentials::ApiKey(key),
-        (None, None) => bail!("no Linear credentials: set LINEAR_API_KEY (a personal API key) or LINEAR_OAUTH_TOKEN"),
+    let app = (env("LINEAR_CLIENT_ID"), env("LINEAR_CLIENT_SECRET"));
+    let credentials = match (env("LINEAR_OAUTH_TOKEN"), env("LINEAR_API_KEY"), app) {
+        (Some(token), _, _) => Credentials::OAuthToken(token),
+        (None, Some(key), _) => Credentials::ApiKey(key),
+        (None, None, (Some(client_id), Some(client_secret))) => Credentials::App { client_id, client_secret },
+        (None, None, (Some(_), None)) => bail!("LINEAR_CLIENT_ID is set but LINEAR_CLIENT_SECRET is not"),
+        (None, None, (None, Some(_))) => bail!("LINEAR_CLIENT_SECRET is set but LINEAR_CLIENT_ID is not"),
+        (None, None, (None, None)) => bail!(
+            "no Linear credentials: set LINEAR_CLIENT_ID and LINEAR_CLIENT_SECRET (the OAuth app), LINEAR_OAUTH_TOKEN, or LINEAR_API_KEY (a personal API key)"
+        ),
     };
     let Some(database_url) = env("CUTOVER_DATABASE_URL").or(file.database.url) else {
         bail!(

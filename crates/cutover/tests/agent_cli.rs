@@ -16,6 +16,8 @@ fn cutover(args: &[&str]) -> Command {
     for var in [
         "LINEAR_API_KEY",
         "LINEAR_OAUTH_TOKEN",
+        "LINEAR_CLIENT_ID",
+        "LINEAR_CLIENT_SECRET",
         "LINEAR_API_URL",
         "CUTOVER_DATABASE_URL",
         "CUTOVER_STORE",
@@ -80,6 +82,36 @@ async fn issue_dry_run_prints_every_write_and_makes_none() {
 }
 
 #[tokio::test]
+async fn the_oauth_app_credentials_get_a_token_and_a_refused_one_is_replaced() {
+    let s = setup().await;
+    let (client_id, client_secret) = s.fake.client_credentials();
+    let run = |secret: String| {
+        let mut args = vec!["issue", s.identifier.as_str(), "--dev-url", admin_url()];
+        args.push("--dry-run");
+        let mut cmd = cutover(&args);
+        cmd.env("LINEAR_API_URL", s.fake.url())
+            .env("LINEAR_CLIENT_ID", &client_id)
+            .env("LINEAR_CLIENT_SECRET", secret)
+            .env("CUTOVER_DATABASE_URL", s.db.url());
+        async move { cmd.output().await.unwrap() }
+    };
+    let out = run(client_secret.clone()).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(s.fake.app_tokens_issued(), 1, "one token for the whole run");
+
+    let out = run("wrong".into()).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "Linear refused the app's client credentials (LINEAR_CLIENT_ID, LINEAR_CLIENT_SECRET): invalid_client"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("wrong"), "the secret is never printed: {stderr}");
+}
+
+#[tokio::test]
 async fn issue_posts_the_plan_once() {
     let s = setup().await;
     let dir = tempfile::tempdir().unwrap();
@@ -102,8 +134,10 @@ async fn missing_credentials_and_bad_config_are_one_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        "error: no Linear credentials: set LINEAR_API_KEY (a personal API key) or LINEAR_OAUTH_TOKEN\n"
+        "error: no Linear credentials: set LINEAR_CLIENT_ID and LINEAR_CLIENT_SECRET (the OAuth app), LINEAR_OAUTH_TOKEN, or LINEAR_API_KEY (a personal API key)\n"
     );
+    let out = cutover(&["issue", "ENG-1"]).env("LINEAR_CLIENT_ID", "id").output().await.unwrap();
+    assert_eq!(text(&out.stderr), "error: LINEAR_CLIENT_ID is set but LINEAR_CLIENT_SECRET is not\n");
     let out = cutover(&["issue", "ENG-1"]).env("LINEAR_API_KEY", "k").output().await.unwrap();
     assert_eq!(
         text(&out.stderr),

@@ -114,6 +114,24 @@ impl FakeLinear {
         self.lock().credentials.oauth_token.clone()
     }
 
+    /// The OAuth app's client id and secret, for `grant_type=client_credentials` at
+    /// `/oauth/token` (next to `/graphql`).
+    pub fn client_credentials(&self) -> (String, String) {
+        let state = self.lock();
+        (state.credentials.client_id.clone(), state.credentials.client_secret.clone())
+    }
+
+    /// How many app actor tokens /oauth/token has issued.
+    pub fn app_tokens_issued(&self) -> u64 {
+        self.lock().credentials.tokens_issued
+    }
+
+    /// Revokes the current app actor token (it expired, or the secret was rotated): requests
+    /// that send it get 401 until a new one is fetched.
+    pub fn revoke_app_token(&self) {
+        self.lock().credentials.app_token = None;
+    }
+
     pub fn app_user_id(&self) -> String {
         self.lock().app_id.clone()
     }

@@ -206,6 +206,10 @@ impl Workspace {
                 api_key_user: ids::HUMAN.into(),
                 oauth_token: self.oauth_token.clone(),
                 oauth_user: ids::APP_USER.into(),
+                client_id: self.oauth_client_id.clone(),
+                client_secret: "lin_client_secret_fake_cutover_0123456789".into(),
+                app_token: None,
+                tokens_issued: 0,
             },
         );
         let state = &mut placeholder;

@@ -48,7 +48,8 @@ pub(crate) async fn serve(shared: Arc<Shared>) -> std::io::Result<(SocketAddr, o
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let app = Router::new().route("/graphql", post(graphql)).with_state(shared);
+    let app =
+        Router::new().route("/graphql", post(graphql)).route("/oauth/token", post(oauth_token)).with_state(shared);
     tokio::spawn(async move {
         let shutdown = async {
             // Either an explicit stop or the handle going away ends the server.
@@ -315,12 +316,106 @@ fn finish(
     (status, headers, body.to_string()).into_response()
 }
 
+/// Linear's token endpoint, for the one grant a server agent uses: `client_credentials`
+/// (client authentication by form fields or HTTP Basic) returns an app actor token, valid 30
+/// days, one active per app: issuing one revokes the previous.
+async fn oauth_token(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: Vec<(String, String)> = form_pairs(&String::from_utf8_lossy(&body));
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64_decode(b.trim()))
+        .and_then(|pair| pair.split_once(':').map(|(i, s)| (i.to_string(), s.to_string())));
+    let (id, secret) = match basic {
+        Some((id, secret)) => (Some(id), Some(secret)),
+        None => (field("client_id"), field("client_secret")),
+    };
+    let error = |status: StatusCode, code: &str| {
+        (status, [(header::CONTENT_TYPE, "application/json")], json!({ "error": code }).to_string()).into_response()
+    };
+    if field("grant_type").as_deref() != Some("client_credentials") {
+        return error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    let mut state = shared.lock();
+    let credentials = &mut state.credentials;
+    if id.as_deref() != Some(credentials.client_id.as_str()) || secret.as_deref() != Some(&credentials.client_secret) {
+        return error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    credentials.tokens_issued += 1;
+    let token = format!("lin_oauth_app_fake_{}", credentials.tokens_issued);
+    credentials.app_token = Some(token.clone());
+    let body = json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": 2_591_999,
+        "scope": field("scope").unwrap_or_else(|| "read".into()),
+    });
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// `application/x-www-form-urlencoded` pairs, decoded.
+fn form_pairs(body: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.replace('+', " ").into_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = (bytes[i] == b'%' && i + 2 < bytes.len())
+                .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .flatten();
+            match hex {
+                Some(b) => {
+                    out.push(b);
+                    i += 3;
+                }
+                None => {
+                    out.push(bytes[i]);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn base64_decode(text: &str) -> Option<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut count = 0;
+    let mut out = Vec::new();
+    for c in text.bytes().filter(|&c| c != b'=') {
+        bits = (bits << 6) | ALPHABET.iter().position(|&a| a == c)? as u32;
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn authenticate(state: &State, headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let credentials = &state.credentials;
     // Linear: API keys go bare, OAuth tokens with `Bearer`; the other pairings are rejected.
     match value.strip_prefix("Bearer ") {
-        Some(token) => (token.trim() == credentials.oauth_token).then(|| credentials.oauth_user.clone()),
+        Some(token) => (token.trim() == credentials.oauth_token
+            || credentials.app_token.as_deref() == Some(token.trim()))
+        .then(|| credentials.oauth_user.clone()),
         None => (value == credentials.api_key).then(|| credentials.api_key_user.clone()),
     }
 }

@@ -242,6 +242,13 @@ pub(crate) struct Credentials {
     pub(crate) api_key_user: Id,
     pub(crate) oauth_token: String,
     pub(crate) oauth_user: Id,
+    /// The OAuth app's client credentials (`grant_type=client_credentials` at /oauth/token).
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    /// The app actor token issued last from the client credentials (one active per app).
+    pub(crate) app_token: Option<String>,
+    /// How many tokens /oauth/token has issued.
+    pub(crate) tokens_issued: u64,
 }
 
 impl std::fmt::Debug for Credentials {

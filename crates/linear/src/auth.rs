@@ -1,4 +1,6 @@
-//! Credentials for Linear's API: a personal API key or an OAuth access token.
+//! Credentials for Linear's API: a personal API key, an OAuth access token, or the OAuth
+//! app's client credentials, exchanged for an app actor token (`grant_type=client_credentials`,
+//! valid 30 days, fetched again when Linear refuses it; see `client.rs`).
 
 use std::fmt;
 
@@ -8,20 +10,26 @@ use std::fmt;
 pub enum Credentials {
     ApiKey(String),
     OAuthToken(String),
+    /// The OAuth app's client id and secret.
+    App {
+        client_id: String,
+        client_secret: String,
+    },
 }
 
 impl Credentials {
-    /// The `Authorization` header value.
-    pub fn header_value(&self) -> String {
+    /// The `Authorization` header value, for the credentials that are sent as they are.
+    pub fn header_value(&self) -> Option<String> {
         match self {
-            Credentials::ApiKey(key) => key.clone(),
-            Credentials::OAuthToken(token) => format!("Bearer {token}"),
+            Credentials::ApiKey(key) => Some(key.clone()),
+            Credentials::OAuthToken(token) => Some(format!("Bearer {token}")),
+            Credentials::App { .. } => None,
         }
     }
 
     /// Which kind of install this is; API-key installs have no Agent API sessions.
     pub fn is_oauth(&self) -> bool {
-        matches!(self, Credentials::OAuthToken(_))
+        !matches!(self, Credentials::ApiKey(_))
     }
 }
 
@@ -31,6 +39,7 @@ impl fmt::Debug for Credentials {
         match self {
             Credentials::ApiKey(_) => f.write_str("Credentials::ApiKey(<redacted>)"),
             Credentials::OAuthToken(_) => f.write_str("Credentials::OAuthToken(<redacted>)"),
+            Credentials::App { client_id, .. } => write!(f, "Credentials::App({client_id}, <redacted>)"),
         }
     }
 }
@@ -41,13 +50,15 @@ mod tests {
 
     #[test]
     fn header_forms_follow_linear() {
-        assert_eq!(Credentials::ApiKey("lin_api_x".into()).header_value(), "lin_api_x");
-        assert_eq!(Credentials::OAuthToken("tok".into()).header_value(), "Bearer tok");
+        assert_eq!(Credentials::ApiKey("lin_api_x".into()).header_value().unwrap(), "lin_api_x");
+        assert_eq!(Credentials::OAuthToken("tok".into()).header_value().unwrap(), "Bearer tok");
     }
 
     #[test]
     fn debug_redacts_the_secret() {
         let shown = format!("{:?}", Credentials::ApiKey("lin_api_secret".into()));
         assert!(!shown.contains("secret"), "{shown}");
+        let app = Credentials::App { client_id: "id".into(), client_secret: "s3cr3t".into() };
+        assert!(!format!("{app:?}").contains("s3cr3t"));
     }
 }

@@ -26,6 +26,14 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// The OAuth token endpoint next to the GraphQL endpoint (`…/graphql` → `…/oauth/token`).
+    pub fn token_url(&self) -> String {
+        match self.url.strip_suffix("/graphql") {
+            Some(base) => format!("{base}/oauth/token"),
+            None => format!("{}/oauth/token", self.url.trim_end_matches('/')),
+        }
+    }
+
     pub fn new(url: impl Into<String>, credentials: Credentials) -> ClientConfig {
         ClientConfig {
             url: url.into(),
@@ -54,6 +62,8 @@ pub struct LinearClient {
     http: reqwest::Client,
     config: Arc<ClientConfig>,
     limits: Arc<Mutex<RateLimitSnapshot>>,
+    /// The app actor token obtained from `Credentials::App`, while Linear accepts it.
+    app_token: Arc<tokio::sync::Mutex<Option<String>>>,
 }
 
 #[derive(Serialize)]
@@ -81,7 +91,12 @@ impl LinearClient {
             .user_agent(concat!("cutover/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| LinearError::Transport(e.to_string()))?;
-        Ok(LinearClient { http, config: Arc::new(config), limits: Arc::new(Mutex::new(RateLimitSnapshot::default())) })
+        Ok(LinearClient {
+            http,
+            config: Arc::new(config),
+            limits: Arc::new(Mutex::new(RateLimitSnapshot::default())),
+            app_token: Arc::default(),
+        })
     }
 
     pub fn config(&self) -> &ClientConfig {
@@ -104,6 +119,7 @@ impl LinearClient {
         let query = document_for(operation);
         let is_query = query.starts_with("query");
         let mut attempt = 0;
+        let mut fresh_token = false;
         loop {
             attempt += 1;
             self.wait_for_budget().await?;
@@ -111,6 +127,16 @@ impl LinearClient {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
             };
+            // An app actor token expires (30 days) or dies with a rotated secret: fetch a new
+            // one, once per call. Nothing was applied with a refused token.
+            if matches!(err, LinearError::Authentication(_))
+                && matches!(self.config.credentials, Credentials::App { .. })
+                && !fresh_token
+            {
+                *self.app_token.lock().await = None;
+                fresh_token = true;
+                continue;
+            }
             let retry_after = match &err {
                 LinearError::RateLimited { retry_after } => Some(*retry_after),
                 LinearError::Http { .. } | LinearError::Transport(_) if is_query && err.is_retryable() => {
@@ -163,10 +189,11 @@ impl LinearClient {
         query: &str,
         variables: &V,
     ) -> Result<T, LinearError> {
+        let authorization = self.authorization().await?;
         let response = self
             .http
             .post(&self.config.url)
-            .header(reqwest::header::AUTHORIZATION, self.config.credentials.header_value())
+            .header(reqwest::header::AUTHORIZATION, authorization)
             .json(&Request { query, operation_name: operation, variables })
             .send()
             .await
@@ -203,6 +230,46 @@ impl LinearClient {
         }
     }
 
+    /// The `Authorization` header: the credentials as they are, or an app actor token,
+    /// fetched from the token endpoint when there is none.
+    async fn authorization(&self) -> Result<String, LinearError> {
+        let Credentials::App { client_id, client_secret } = &self.config.credentials else {
+            return Ok(self.config.credentials.header_value().unwrap_or_default());
+        };
+        let mut token = self.app_token.lock().await;
+        if let Some(token) = token.as_ref() {
+            return Ok(format!("Bearer {token}"));
+        }
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.as_str()),
+            ("scope", "read,write,app:assignable,app:mentionable"),
+        ];
+        let body: String = form.iter().map(|(k, v)| format!("{k}={}", form_encode(v))).collect::<Vec<_>>().join("&");
+        let response = self
+            .http
+            .post(self.config.token_url())
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| LinearError::Transport(without_url(&e)))?;
+        let status = response.status().as_u16();
+        let value: serde_json::Value = response.json().await.unwrap_or_default();
+        match value.get("access_token").and_then(|t| t.as_str()) {
+            Some(access) if status == 200 => {
+                *token = Some(access.to_string());
+                Ok(format!("Bearer {access}"))
+            }
+            _ if status >= 500 => Err(LinearError::Http { status }),
+            _ => Err(LinearError::Authentication(format!(
+                "Linear refused the app's client credentials (LINEAR_CLIENT_ID, LINEAR_CLIENT_SECRET): {}",
+                value.get("error").and_then(|e| e.as_str()).unwrap_or("no token in the answer")
+            ))),
+        }
+    }
+
     fn record_limits(&self, headers: &reqwest::header::HeaderMap) -> RateLimitSnapshot {
         let num =
             |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
@@ -217,6 +284,17 @@ impl LinearClient {
         }
         snapshot
     }
+}
+
+/// Percent-encoding for a form value.
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Linear documents reset times in epoch milliseconds; older pages said seconds.

@@ -33,6 +33,32 @@ async fn api_keys_go_bare_and_oauth_tokens_as_bearer() {
 }
 
 #[tokio::test]
+async fn app_credentials_fetch_a_token_once_and_again_when_it_is_refused() {
+    let fake = FakeLinear::start(Workspace::acme()).await.unwrap();
+    let (client_id, client_secret) = fake.client_credentials();
+    let c = client(&fake, Credentials::App { client_id: client_id.clone(), client_secret });
+    assert_eq!(c.viewer().await.unwrap().user.name, "Cutover", "the token acts as the app user");
+    c.viewer().await.unwrap();
+    assert_eq!(fake.app_tokens_issued(), 1, "one token while Linear accepts it");
+    // The token expires (or the secret was rotated): the next call gets a new one and succeeds.
+    fake.revoke_app_token();
+    c.viewer().await.unwrap();
+    assert_eq!(fake.app_tokens_issued(), 2);
+
+    let wrong = client(&fake, Credentials::App { client_id, client_secret: "nope".into() });
+    let err = wrong.viewer().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        LinearError::Authentication(
+            "Linear refused the app's client credentials (LINEAR_CLIENT_ID, LINEAR_CLIENT_SECRET): invalid_client"
+                .into()
+        )
+        .to_string()
+    );
+    assert_eq!(fake.app_tokens_issued(), 2, "a refused secret gets no token");
+}
+
+#[tokio::test]
 async fn rate_limits_and_429s_are_waited_out() {
     let fake = FakeLinear::start(Workspace::acme()).await.unwrap();
     let c = app(&fake);
