@@ -146,6 +146,23 @@ impl<'a> Ctx<'a> {
                 }
                 _ => {}
             },
+            NodeEnum::SelectStmt(select) => {
+                // `SELECT set_config('lock_timeout', '5s', false)` sets it like SET does.
+                for (name, value, local) in select.target_list.iter().filter_map(set_config_call) {
+                    let target = match name {
+                        "lock_timeout" => &mut self.lock_timeout,
+                        "statement_timeout" => &mut self.statement_timeout,
+                        _ => continue,
+                    };
+                    let on = !is_zero(value);
+                    if local {
+                        target.local = on;
+                    } else {
+                        target.session = on;
+                        target.local = false;
+                    }
+                }
+            }
             NodeEnum::VariableSetStmt(v) => {
                 let target = match v.name.as_str() {
                     "lock_timeout" => &mut self.lock_timeout,
@@ -196,6 +213,33 @@ pub fn locks_against_writes(node: &NodeEnum) -> Option<TableName> {
 }
 
 /// `0`, `'0'`, `'0ms'`: the timeout is off.
+/// `set_config(name, value, is_local)` in a SELECT list, with constant arguments: (name,
+/// value, is_local).
+fn set_config_call(target: &pg_query::protobuf::Node) -> Option<(&str, &pg_query::protobuf::Node, bool)> {
+    let Some(NodeEnum::ResTarget(res)) = target.node.as_ref() else { return None };
+    let Some(NodeEnum::FuncCall(call)) = res.val.as_ref()?.node.as_ref() else { return None };
+    let name = call.funcname.last().and_then(string)?;
+    if name != "set_config" || call.args.len() != 3 {
+        return None;
+    }
+    let setting = match call.args[0].node.as_ref() {
+        Some(NodeEnum::AConst(c)) => match c.val.as_ref() {
+            Some(pg_query::protobuf::a_const::Val::Sval(s)) => s.sval.as_str(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let local = match call.args[2].node.as_ref() {
+        Some(NodeEnum::AConst(c)) => match c.val.as_ref() {
+            Some(pg_query::protobuf::a_const::Val::Boolval(b)) => b.boolval,
+            Some(pg_query::protobuf::a_const::Val::Sval(s)) => matches!(s.sval.as_str(), "t" | "true" | "on"),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some((setting, &call.args[1], local))
+}
+
 fn is_zero(node: &pg_query::protobuf::Node) -> bool {
     match node.node.as_ref() {
         Some(NodeEnum::AConst(c)) => match c.val.as_ref() {
@@ -265,6 +309,11 @@ impl Ctx<'_> {
             if let NodeEnum::VariableSetStmt(v) = node
                 && v.name == setting
                 && VariableSetKind::try_from(v.kind) == Ok(VariableSetKind::VarSetValue)
+            {
+                return false;
+            }
+            if let NodeEnum::SelectStmt(select) = node
+                && select.target_list.iter().filter_map(set_config_call).any(|(name, _, _)| name == setting)
             {
                 return false;
             }
