@@ -63,16 +63,22 @@ pub struct TempCluster {
 impl TempCluster {
     /// Creates and starts a cluster; takes about a second.
     pub fn start() -> Result<TempCluster, Error> {
-        Self::start_with(None)
+        Self::start_with(None, &[])
     }
 
     /// A cluster that also offers TLS on its TCP port, with the given PEM certificate
     /// (chain) and private key: for tests of encrypted connections.
     pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Result<TempCluster, Error> {
-        Self::start_with(Some((cert_pem, key_pem)))
+        Self::start_with(Some((cert_pem, key_pem)), &[])
     }
 
-    fn start_with(tls: Option<(&str, &str)>) -> Result<TempCluster, Error> {
+    /// Like [`TempCluster::start_with_tls`], with further server settings (`name=value`),
+    /// such as the TLS protocol versions it accepts.
+    pub fn start_with_tls_settings(cert_pem: &str, key_pem: &str, settings: &[&str]) -> Result<TempCluster, Error> {
+        Self::start_with(Some((cert_pem, key_pem)), settings)
+    }
+
+    fn start_with(tls: Option<(&str, &str)>, settings: &[&str]) -> Result<TempCluster, Error> {
         let bin = find_server_binaries().ok_or_else(|| {
             Error::Cluster(format!(
                 "no PostgreSQL server binaries found (looked at $CUTOVER_PG_BINDIR, pg_config, /usr/lib/postgresql/*/bin and PATH); install them with `{INSTALL_HINT}` or pass --dev-url"
@@ -131,6 +137,9 @@ impl TempCluster {
                 "-c".to_string(),
                 format!("ssl_key_file={}", key.display()),
             ];
+            for setting in settings {
+                tls_settings.extend(["-c".to_string(), setting.to_string()]);
+            }
         }
 
         let mut last_error = String::new();

@@ -93,32 +93,45 @@ impl Target {
         // The server never offers TLS on a Unix socket; libpq does not ask there either.
         let unix_only =
             self.config.get_hosts().iter().all(|h| matches!(h, Host::Unix(_))) && !self.config.get_hosts().is_empty();
-        let client = if self.tls.mode == SslMode::Disable || unix_only {
-            let mut config = self.config.clone();
-            config.ssl_mode(DriverSslMode::Disable);
-            let (client, connection) =
-                config.connect(NoTls).await.map_err(|e| failed(crate::error::connect_failure(&e)))?;
-            tokio::spawn(async move {
-                // The connection ends when the client is dropped; an error here surfaces on
-                // the client's next call, so there is nothing more to report.
-                let _ = connection.await;
-            });
-            client
-        } else {
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&self.tls).map_err(failed)?);
-            let (client, connection) = self.config.connect(tls).await.map_err(|e| {
+        if self.tls.mode == SslMode::Disable || unix_only {
+            return self.connect_plain().await;
+        }
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&self.tls).map_err(failed)?);
+        match self.config.connect(tls).await {
+            Ok((client, connection)) => {
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                Ok(client)
+            }
+            // libpq's `prefer` (and `allow`): when the TLS handshake itself fails, connect
+            // without TLS.
+            Err(e) if !self.tls.mode.requires_tls() && e.to_string().starts_with("error performing TLS handshake") => {
+                self.connect_plain().await
+            }
+            Err(e) => {
                 let message = crate::error::connect_failure(&e);
-                failed(if self.tls.mode.requires_tls() && !message.contains("TLS") {
+                Err(failed(if self.tls.mode.requires_tls() && !message.contains("TLS") {
                     format!("TLS connection failed: {message}")
                 } else {
                     message
-                })
-            })?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            client
-        };
+                }))
+            }
+        }
+    }
+
+    async fn connect_plain(&self) -> Result<Client, Error> {
+        let mut config = self.config.clone();
+        config.ssl_mode(DriverSslMode::Disable);
+        let (client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| Error::Connect { url: self.display.clone(), message: crate::error::connect_failure(&e) })?;
+        tokio::spawn(async move {
+            // The connection ends when the client is dropped; an error here surfaces on the
+            // client's next call, so there is nothing more to report.
+            let _ = connection.await;
+        });
         Ok(client)
     }
 }

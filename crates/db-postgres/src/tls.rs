@@ -4,7 +4,7 @@
 //! | sslmode | encrypted | server certificate checked |
 //! | --- | --- | --- |
 //! | `disable` | never | — |
-//! | `allow`, `prefer` (the default) | when the server offers TLS | no |
+//! | `allow`, `prefer` (the default) | when the server offers TLS and the handshake succeeds | no |
 //! | `require` | always | no (against `sslrootcert` when one is given, as libpq does) |
 //! | `verify-ca` | always | signed by a trusted root |
 //! | `verify-full` | always | signed by a trusted root and issued for the host name |

@@ -135,6 +135,23 @@ async fn sslmode_and_sslrootcert_mean_what_they_mean_in_libpq() {
     verification_without_a_root_certificate_says_what_to_add(&f).await;
 }
 
+/// A server that only speaks TLS 1.1, which rustls refuses: the handshake fails.
+#[tokio::test]
+async fn prefer_falls_back_to_plain_text_when_the_handshake_fails_and_require_does_not() {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
+    let old = TempCluster::start_with_tls_settings(
+        &cert.pem(),
+        &key.serialize_pem(),
+        &["ssl_min_protocol_version=TLSv1", "ssl_max_protocol_version=TLSv1.1"],
+    )
+    .expect("a TLS 1.1 cluster");
+    let base = format!("postgresql://postgres@127.0.0.1:{}/postgres", old.port());
+    assert_eq!(encrypted(&base).await, Ok(false), "prefer connects without TLS, as libpq does");
+    let err = encrypted(&format!("{base}?sslmode=require")).await.unwrap_err();
+    assert!(err.contains("TLS"), "{err}");
+}
+
 #[tokio::test]
 async fn require_fails_against_a_server_without_tls() {
     let plain = TempCluster::start().expect("a cluster without TLS");
