@@ -423,7 +423,16 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
             out.push(&format!("blocks-{}", phase.name), Write::Blocks { issue_id: before, related_issue_id: id });
         }
     }
-    out.say("approved", flow, ActivityContent::Response { body: messages::approved(&plan, &labels) });
+    out.push(
+        "approved",
+        Write::Approved {
+            session_id: flow.session_id.clone(),
+            issue_id: issue.id.clone(),
+            team_id: issue.team.id.clone(),
+            phases: plan.phases.iter().map(|p| p.name.as_str().to_string()).collect(),
+            label_names: labels,
+        },
+    );
     flow.stage = Stage::Approved;
     Ok(())
 }

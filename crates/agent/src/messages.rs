@@ -171,13 +171,24 @@ pub fn phase_description(identifier: &str, plan: &Plan, index: usize) -> String 
     body
 }
 
-pub fn approved(plan: &Plan, labels: &[String]) -> String {
-    let phases: Vec<&str> = plan.phases.iter().map(|p| p.name.as_str()).collect();
+/// The final response to an approval, written when it is sent: `labels` exist and were put on
+/// the issue; Linear refused to create the `refused` ones (reported separately).
+pub fn approved(phases: &[String], labels: &[String], refused: &[String]) -> String {
+    let quoted = |names: &[String]| names.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ");
+    let labelled = match (labels.is_empty(), refused.is_empty()) {
+        (false, true) => format!(", and labelled the issue {}", quoted(labels)),
+        (false, false) => format!(
+            ", and labelled the issue {} ({} could not be created in this workspace)",
+            quoted(labels),
+            quoted(refused)
+        ),
+        (true, false) => format!("; the labels {} could not be created in this workspace", quoted(refused)),
+        (true, true) => String::new(),
+    };
     format!(
-        "Plan approved. I created {} sub-issue(s), one per phase ({}), each blocking the next, and labelled the issue {}. Run each phase when its sub-issue is unblocked.",
-        plan.phases.len(),
+        "Plan approved. I created {} sub-issue(s), one per phase ({}), each blocking the next{labelled}. Run each phase when its sub-issue is unblocked.",
+        phases.len(),
         phases.join(" → "),
-        labels.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")
     )
 }
 

@@ -55,6 +55,16 @@ pub enum Write {
         issue_id: String,
         related_issue_id: String,
     },
+    /// The final response to an approval, written when it is sent (after the label writes
+    /// before it): it names the labels that exist then, and those Linear refused to create.
+    /// A session activity, or a comment on the issue for API-key installs.
+    Approved {
+        session_id: Option<String>,
+        issue_id: String,
+        team_id: String,
+        phases: Vec<String>,
+        label_names: Vec<String>,
+    },
 }
 
 /// How a write ended.
@@ -95,6 +105,7 @@ impl Write {
             }
             Write::SubIssue { parent_id, title, .. } => format!("create sub-issue of {parent_id}: \"{title}\""),
             Write::Blocks { issue_id, related_issue_id } => format!("relate: {issue_id} blocks {related_issue_id}"),
+            Write::Approved { issue_id, .. } => format!("final response on {issue_id}: the plan is approved"),
         }
     }
 
@@ -121,6 +132,8 @@ impl Write {
             Write::SubIssue { .. } => Some(CreatedKind::Issue),
             Write::Blocks { .. } => Some(CreatedKind::Relation),
             Write::EnsureLabel { .. } => Some(CreatedKind::Label),
+            Write::Approved { session_id: Some(_), .. } => Some(CreatedKind::Activity),
+            Write::Approved { session_id: None, .. } => Some(CreatedKind::Comment),
             Write::MoveIssue { .. } | Write::AddLabels { .. } => None,
         }
     }
@@ -168,6 +181,27 @@ fn classify(err: LinearError, base: Duration, cap: Duration, attempts: i64) -> S
 
 async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, LinearError> {
     let created = |c: Created| json!({ "id": c.id, "identifier": c.identifier, "url": c.url });
+    if let Write::Approved { session_id, issue_id, team_id, phases, label_names } = write {
+        let (mut applied, mut refused) = (Vec::new(), Vec::new());
+        for name in label_names {
+            match find_label(client, team_id, name).await? {
+                Some(_) => applied.push(name.clone()),
+                None => refused.push(name.clone()),
+            }
+        }
+        let body = crate::messages::approved(phases, &applied, &refused);
+        let message = match session_id {
+            Some(session_id) => Write::Activity {
+                session_id: session_id.clone(),
+                content: ActivityContent::Response { body },
+                ephemeral: false,
+                signal: None,
+                signal_metadata: None,
+            },
+            None => Write::Comment { issue_id: issue_id.clone(), body },
+        };
+        return Box::pin(apply(client, &message, id)).await;
+    }
     match write {
         Write::Activity { session_id, content, ephemeral, signal, signal_metadata } => {
             let input = AgentActivityCreateInput {
@@ -234,6 +268,7 @@ async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, 
             };
             client.relation_create(&input).await.map(created)
         }
+        Write::Approved { .. } => unreachable!("written above"),
     }
 }
 

@@ -192,7 +192,10 @@ async fn delegation_to_approved_plan_to_sub_issues_and_labels() {
     assert_eq!(relations, expected);
     let acts = h.activities(&session);
     assert_eq!(acts.last().unwrap().0, "response");
-    assert!(acts.last().unwrap().2.starts_with("Plan approved."), "{acts:?}");
+    assert_eq!(
+        acts.last().unwrap().2,
+        "Plan approved. I created 4 sub-issue(s), one per phase (expand → backfill → switch → contract), each blocking the next, and labelled the issue `schema-change`, `zero-downtime`, `backfill`, `high-risk`, `data-integrity`. Run each phase when its sub-issue is unblocked."
+    );
     assert_eq!(h.fake.agent_session(&session).unwrap().status, "complete");
     assert_eq!(h.flow(&issue).await.stage, Stage::Approved);
     // Exactly one of each write.
@@ -510,6 +513,12 @@ async fn a_write_linear_refuses_becomes_an_error_activity_and_the_rest_goes_on()
     assert!(parent.labels.is_empty(), "{:?}", parent.labels);
     assert_eq!(errors.len(), 1, "one report for all labels: {acts:?}");
     assert_eq!(h.fake.write_count("issueLabelCreate"), 0);
+    // The final response does not claim the labels it could not put on the issue.
+    let response = &acts.iter().rfind(|a| a.0 == "response").expect("a final response").2;
+    assert_eq!(
+        response,
+        "Plan approved. I created 4 sub-issue(s), one per phase (expand → backfill → switch → contract), each blocking the next; the labels `schema-change`, `zero-downtime`, `backfill`, `high-risk`, `data-integrity` could not be created in this workspace. Run each phase when its sub-issue is unblocked."
+    );
 }
 
 #[tokio::test]
