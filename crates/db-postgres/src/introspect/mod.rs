@@ -97,7 +97,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     let results: FuturesOrdered<_> = queries
         .into_iter()
         .map(|(name, sql)| async move {
-            let rows = client.query_raw(sql, NO_PARAMETERS).await.map_err(|e| QueryResult::failed(name, e))?;
+            let rows = client.query_typed_raw(sql, NO_PARAMETERS).await.map_err(|e| QueryResult::failed(name, e))?;
             Ok::<_, Error>(QueryResult { name, rows })
         })
         .collect();
@@ -921,8 +921,10 @@ fn check_keys_finished(pending: PendingKeys) -> Result<(), Error> {
     }
 }
 
-/// Statements without parameters.
-const NO_PARAMETERS: [i32; 0] = [];
+/// Statements without parameters. Each is sent whole (parse, bind, execute) the moment its
+/// future is first polled, so the queries reach the server in the order they were listed and
+/// without a prepare round trip each; the results are then read in that same order.
+const NO_PARAMETERS: [(i32, tokio_postgres::types::Type); 0] = [];
 
 /// Rows read before the build takes them, at most: enough to amortize the hand-over,
 /// few enough that a result of a million rows never sits in memory whole.
