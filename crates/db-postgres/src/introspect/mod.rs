@@ -1008,7 +1008,9 @@ impl ColumnOrder {
 }
 
 fn sort_by_attnum<T>(items: &mut Vec<T>, attnums: &[i16]) {
-    debug_assert_eq!(items.len(), attnums.len());
+    if items.len() != attnums.len() {
+        return; // cannot happen (one number per column added); never drop a column over it
+    }
     let mut keyed: Vec<(i16, T)> = attnums.iter().copied().zip(items.drain(..)).collect();
     keyed.sort_by_key(|(n, _)| *n);
     items.extend(keyed.into_iter().map(|(_, item)| item));
