@@ -24,10 +24,13 @@ CREATE TABLE base (x int);
 CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
 CREATE TRIGGER existing BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION trg();
 CREATE VIEW v AS SELECT id FROM t;
+CREATE STATISTICS t_stats ON a, d FROM t;
 ";
 
 /// (operation, statement, table, referenced table)
 const CASES: &[(Operation, &str, &str, Option<&str>)] = &[
+    (Operation::Statistics, "CREATE STATISTICS t_ab (ndistinct) ON a, b FROM t", "t", None),
+    (Operation::Statistics, "DROP STATISTICS t_stats", "t", None),
     (Operation::CreateIndex, "CREATE INDEX t_b_idx ON t (b)", "t", None),
     (Operation::DropIndex, "DROP INDEX t_a_idx", "t", None),
     (Operation::RenameIndex, "ALTER INDEX t_a_idx RENAME TO t_a_idx2", "t_a_idx2", None),

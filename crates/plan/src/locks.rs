@@ -128,6 +128,8 @@ pub enum Operation {
     Inherit,
     Identity,
     DropExpression,
+    /// CREATE / DROP / ALTER STATISTICS (extended statistics of a table).
+    Statistics,
     Other,
 }
 
@@ -158,6 +160,7 @@ const EXPLICIT_LOCKING: &str = "https://www.postgresql.org/docs/{v}/explicit-loc
 const CREATE_TRIGGER: &str = "https://www.postgresql.org/docs/{v}/sql-createtrigger.html";
 const ALTER_TYPE: &str = "https://www.postgresql.org/docs/{v}/sql-altertype.html";
 const COMMENT: &str = "https://www.postgresql.org/docs/{v}/sql-comment.html";
+const CREATE_STATISTICS: &str = "https://www.postgresql.org/docs/{v}/sql-createstatistics.html";
 
 const PG12: u32 = 120000;
 const PG14: u32 = 140000;
@@ -262,6 +265,9 @@ pub const LOCK_FACTS: &[LockFact] = &[
     fact(Inherit, PG12, ANY, Some(AccessExclusive), Some(ShareUpdateExclusive), false, false, true, ALTER_TABLE),
     fact(Identity, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
     fact(DropExpression, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
+    // CREATE and DROP STATISTICS take SHARE UPDATE EXCLUSIVE on the table (seen in pg_locks
+    // on 15): reads and writes go on; the statistics are filled by the next ANALYZE.
+    fact(Statistics, PG12, ANY, Some(ShareUpdateExclusive), None, false, false, true, CREATE_STATISTICS),
     fact(Other, PG12, ANY, Some(AccessExclusive), None, false, false, true, EXPLICIT_LOCKING),
 ];
 

@@ -14,12 +14,26 @@ pub struct Catalog {
     pub sequences: BTreeMap<QualName, Sequence>,
     pub tables: BTreeMap<QualName, Table>,
     pub views: BTreeMap<QualName, View>,
+    /// Extended statistics objects (`CREATE STATISTICS`).
+    #[serde(default)]
+    pub statistics: BTreeMap<QualName, Statistics>,
     pub functions: BTreeMap<FunctionId, Function>,
     /// What depends on what, from `pg_depend`, between objects of this catalog; sorted,
     /// without duplicates.
     pub dependencies: Vec<Dependency>,
     /// Facts about the server and the data; not part of the schema (ignored when comparing).
     pub facts: Facts,
+}
+
+/// An extended statistics object on one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistics {
+    pub table: QualName,
+    /// The whole `CREATE STATISTICS` statement, as `pg_get_statisticsobjdef` prints it.
+    pub definition: String,
+    /// `ALTER STATISTICS ... SET STATISTICS n`; `None` for the default target.
+    pub target: Option<i32>,
+    pub comment: Option<String>,
 }
 
 /// Facts about the database a catalog was read from.

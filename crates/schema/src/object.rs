@@ -53,6 +53,10 @@ pub enum ObjId {
     View {
         name: QualName,
     },
+    /// An extended statistics object.
+    Statistics {
+        name: QualName,
+    },
     Function {
         id: FunctionId,
     },
@@ -91,6 +95,7 @@ impl ObjId {
             | ObjId::SequenceOwner { name }
             | ObjId::Table { name }
             | ObjId::Index { name }
+            | ObjId::Statistics { name }
             | ObjId::View { name } => Some(&name.schema),
             ObjId::Function { id } => Some(&id.name.schema),
             ObjId::Column { table, .. }
@@ -108,6 +113,7 @@ impl fmt::Display for ObjId {
             ObjId::Schema { name } => write!(f, "schema {name}"),
             ObjId::Extension { name } => write!(f, "extension {name}"),
             ObjId::Collation { name } => write!(f, "collation {name}"),
+            ObjId::Statistics { name } => write!(f, "statistics {name}"),
             ObjId::Type { name } => write!(f, "type {name}"),
             ObjId::Sequence { name } => write!(f, "sequence {name}"),
             ObjId::SequenceOwner { name } => write!(f, "owner of sequence {name}"),
@@ -140,6 +146,7 @@ impl Catalog {
             ObjId::Schema { name } => self.schemas.contains_key(name),
             ObjId::Extension { name } => self.extensions.contains_key(name),
             ObjId::Collation { name } => self.collations.contains_key(name),
+            ObjId::Statistics { name } => self.statistics.contains_key(name),
             ObjId::Type { name } => self.types.contains_key(name),
             ObjId::Sequence { name } => self.sequences.contains_key(name),
             ObjId::SequenceOwner { name } => self.sequences.get(name).is_some_and(|s| s.owned_by.is_some()),
@@ -204,6 +211,7 @@ impl Catalog {
             );
             out.extend(view.triggers.keys().map(|t| ObjId::Trigger { table: name.clone(), name: t.clone() }));
         }
+        out.extend(self.statistics.keys().map(|n| ObjId::Statistics { name: n.clone() }));
         out.extend(self.functions.keys().map(|id| ObjId::Function { id: id.clone() }));
         out
     }

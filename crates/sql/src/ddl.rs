@@ -40,6 +40,20 @@ pub enum Stmt {
     DropCollation {
         name: QualName,
     },
+    /// `definition` is the statement as `pg_get_statisticsobjdef` printed it (identifiers
+    /// quoted by the server).
+    CreateStatistics {
+        name: QualName,
+        definition: String,
+    },
+    DropStatistics {
+        name: QualName,
+    },
+    /// `ALTER STATISTICS ... SET STATISTICS n`; `None` restores the default (-1).
+    SetStatisticsTarget {
+        name: QualName,
+        target: Option<i32>,
+    },
     CreateType {
         name: QualName,
         kind: TypeKind,
@@ -358,6 +372,7 @@ pub enum Target {
     Schema(String),
     Extension(String),
     Collation(QualName),
+    Statistics(QualName),
     Type(QualName),
     Domain(QualName),
     Sequence(QualName),
@@ -379,6 +394,7 @@ impl Display for Target {
             Target::Schema(n) => write!(f, "SCHEMA {}", ident(n)),
             Target::Extension(n) => write!(f, "EXTENSION {}", ident(n)),
             Target::Collation(n) => write!(f, "COLLATION {}", qualified(n)),
+            Target::Statistics(n) => write!(f, "STATISTICS {}", qualified(n)),
             Target::Type(n) => write!(f, "TYPE {}", qualified(n)),
             Target::Domain(n) => write!(f, "DOMAIN {}", qualified(n)),
             Target::Sequence(n) => write!(f, "SEQUENCE {}", qualified(n)),
@@ -552,6 +568,11 @@ impl Display for Stmt {
                 write!(f, "CREATE COLLATION {} ({})", qualified(name), parts.join(", "))
             }
             Stmt::DropCollation { name } => write!(f, "DROP COLLATION {}", qualified(name)),
+            Stmt::CreateStatistics { definition, .. } => f.write_str(definition),
+            Stmt::DropStatistics { name } => write!(f, "DROP STATISTICS {}", qualified(name)),
+            Stmt::SetStatisticsTarget { name, target } => {
+                write!(f, "ALTER STATISTICS {} SET STATISTICS {}", qualified(name), target.unwrap_or(-1))
+            }
             Stmt::CreateType { name, kind } => render_create_type(f, name, kind),
             Stmt::DropType { name, domain } => {
                 write!(f, "DROP {} {}", if *domain { "DOMAIN" } else { "TYPE" }, qualified(name))
@@ -1083,6 +1104,7 @@ impl Display for IfExists<'_> {
             Stmt::DropSchema { name } => write!(f, "DROP SCHEMA IF EXISTS {}", ident(name)),
             Stmt::DropExtension { name } => write!(f, "DROP EXTENSION IF EXISTS {}", ident(name)),
             Stmt::DropCollation { name } => write!(f, "DROP COLLATION IF EXISTS {}", qualified(name)),
+            Stmt::DropStatistics { name } => write!(f, "DROP STATISTICS IF EXISTS {}", qualified(name)),
             Stmt::DropType { name, domain } => {
                 write!(f, "DROP {} IF EXISTS {}", if *domain { "DOMAIN" } else { "TYPE" }, qualified(name))
             }

@@ -35,6 +35,7 @@ const PG_TRIGGER: u32 = 2620;
 const PG_EXTENSION: u32 = 3079;
 const PG_POLICY: u32 = 3256;
 const PG_COLLATION: u32 = 3456;
+const PG_STATISTIC_EXT: u32 = 3381;
 /// The OID of the database's default collation, `pg_catalog."default"`.
 const DEFAULT_COLLATION_OID: u32 = 100;
 
@@ -70,7 +71,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     // constraints, indexes, dependencies) are built a chunk of rows at a time, so a
     // result is never held whole: rows as the driver decodes them are several times the
     // size of what the model keeps of them.
-    let queries: [(&str, &str); 22] = [
+    let queries: [(&str, &str); 23] = [
         ("schemas", &q.schemas),
         ("extensions", &q.extensions),
         ("extension members", &q.extension_members),
@@ -91,6 +92,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
         ("triggers", &q.triggers),
         ("policies", &q.policies),
         ("functions", &q.functions),
+        ("statistics", &q.statistics),
         ("array types", &q.array_types),
         ("dependencies", &q.dependencies),
     ];
@@ -141,6 +143,7 @@ async fn read(client: &Client) -> Result<Catalog, Error> {
     b.triggers(&results.all().await?, &relations);
     b.policies(&results.all().await?, &relations);
     b.functions(&results.all().await?)?;
+    b.statistics(&results.all().await?, &relations);
     let element: HashMap<u32, u32> = results.all().await?.iter().map(|r| (oid(r, 0), oid(r, 1))).collect();
     results.next().await?.each_chunk(|rows| b.dependencies(rows, &element)).await?;
     b.catalog.dependencies.sort_unstable();
@@ -166,6 +169,7 @@ struct Oids {
     namespaces: HashMap<u32, ObjId>,
     extensions: HashMap<u32, ObjId>,
     collations: HashMap<u32, ObjId>,
+    statistics: HashMap<u32, ObjId>,
     extension_members: HashMap<(u32, u32), ObjId>,
 }
 
@@ -194,6 +198,7 @@ impl Oids {
             PG_NAMESPACE => &self.namespaces,
             PG_EXTENSION => &self.extensions,
             PG_COLLATION => &self.collations,
+            PG_STATISTIC_EXT => &self.statistics,
             _ => return None,
         };
         map.get(&objid).cloned()
@@ -879,6 +884,23 @@ impl Builder {
             );
         }
         Ok(())
+    }
+
+    fn statistics(&mut self, rows: &[Row], relations: &Relations) {
+        for row in rows {
+            let Some((table, RelKind::Table)) = relations.by_oid.get(&oid(row, 3)) else { continue };
+            let name = QualName::new(text(row, 1), text(row, 2));
+            self.oids.statistics.insert(oid(row, 0), ObjId::Statistics { name: name.clone() });
+            self.catalog.statistics.insert(
+                name,
+                Statistics {
+                    table: table.clone(),
+                    definition: text(row, 4),
+                    target: row.get(5),
+                    comment: opt_text(row, 6),
+                },
+            );
+        }
     }
 
     /// Dependencies between modelled objects; `element` maps array types to their element.

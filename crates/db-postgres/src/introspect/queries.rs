@@ -63,6 +63,7 @@ pub struct Queries {
     pub dependencies: String,
     pub array_types: String,
     pub identity_sequences: String,
+    pub statistics: String,
 }
 
 impl Queries {
@@ -323,6 +324,15 @@ impl Queries {
             array_types: "SELECT t.oid, t.typelem FROM pg_type t \
                  WHERE t.oid >= 16384 AND t.typcategory = 'A' AND t.typelem <> 0"
                 .into(),
+            // Extended statistics; their table comes from the relations query (extension
+            // tables are skipped by the builder). A target of -1 (before 17) or NULL is the
+            // default.
+            statistics: format!(
+                "SELECT s.oid, n.nspname::text, s.stxname::text, s.stxrelid, pg_get_statisticsobjdef(s.oid), \
+                 CASE WHEN s.stxstattarget >= 0 THEN s.stxstattarget::int4 END, \
+                 obj_description(s.oid, 'pg_statistic_ext') \
+                 FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE {USER_NS}"
+            ),
             identity_sequences: "SELECT d.refobjid, d.refobjsubid, s.seqstart, s.seqincrement, s.seqmin, \
                  s.seqmax, s.seqcache, s.seqcycle \
                  FROM pg_depend d JOIN pg_sequence s ON s.seqrelid = d.objid \

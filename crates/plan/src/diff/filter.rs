@@ -23,6 +23,7 @@ pub fn filter<'a>(catalog: &'a Catalog, options: &DiffOptions) -> Cow<'a, Catalo
     out.sequences.retain(|name, _| keep(&name.schema));
     out.tables.retain(|name, _| keep(&name.schema));
     out.views.retain(|name, _| keep(&name.schema));
+    out.statistics.retain(|name, _| keep(&name.schema));
     out.functions.retain(|id, _| keep(&id.name.schema));
     out.dependencies.retain(|d| d.dependent.schema().is_none_or(keep) && d.referenced.schema().is_none_or(keep));
     Cow::Owned(out)

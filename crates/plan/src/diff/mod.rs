@@ -12,6 +12,7 @@ mod functions;
 mod graph;
 mod meta;
 mod sequences;
+mod statistics;
 mod status;
 mod tables;
 mod types;
@@ -136,6 +137,7 @@ pub fn diff(current: &Catalog, desired: &Catalog, options: &DiffOptions) -> Diff
         sequences::sequences(&mut ctx);
         tables::tables(&mut ctx);
         views::views(&mut ctx);
+        statistics::statistics(&mut ctx);
         functions::functions(&mut ctx);
     }
     let ordered = graph::order(ctx.nodes);

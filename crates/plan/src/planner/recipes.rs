@@ -431,6 +431,36 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             s.locks.clear();
             Ok(vec![draft(Expand, carry(why(s, "Documentation only."), change))])
         }
+        Stmt::CreateStatistics { name, .. }
+        | Stmt::DropStatistics { name }
+        | Stmt::SetStatisticsTarget { name, .. } => {
+            let of = |c: &cutover_schema::Catalog| c.statistics.get(name).map(|s| s.table.clone());
+            // CREATE and DROP lock the table (SHARE UPDATE EXCLUSIVE); a new target locks
+            // only the statistics object.
+            let table = match &change.stmt {
+                Stmt::SetStatisticsTarget { .. } => None,
+                _ => of(ctx.desired).or_else(|| of(ctx.current)),
+            };
+            let s = simple(ctx, change, Operation::Statistics, table.as_ref());
+            let back = match &change.stmt {
+                Stmt::CreateStatistics { .. } => {
+                    Some(IfExists(&Stmt::DropStatistics { name: name.clone() }).to_string())
+                }
+                Stmt::DropStatistics { .. } => ctx.current.statistics.get(name).map(|s| s.definition.clone()),
+                _ => Some(
+                    Stmt::SetStatisticsTarget {
+                        name: name.clone(),
+                        target: ctx.current.statistics.get(name).and_then(|s| s.target),
+                    }
+                    .to_string(),
+                ),
+            };
+            let s = rollback(s, back);
+            Ok(vec![draft(
+                Expand,
+                carry(why(s, "Planner statistics only: reads and writes go on; the next ANALYZE fills them."), change),
+            )])
+        }
         Stmt::RefreshMaterializedView { name } => {
             let s = simple(ctx, change, Operation::Other, Some(name));
             Ok(vec![draft(
