@@ -383,6 +383,11 @@ impl Schema {
                 if key.iter().all(|k| t.cols.iter().any(|c| &c.name == k)) {
                     let unique = if *unique { "UNIQUE " } else { "" };
                     writeln!(out, "CREATE {unique}INDEX {name} ON {} ({});", t.name, key.join(", ")).unwrap();
+                    // Extended statistics over the same columns, derived (no draw of the
+                    // generator, so the recorded seeds keep their schemas).
+                    if key.len() > 1 {
+                        writeln!(out, "CREATE STATISTICS {name}_st ON {} FROM {};", key.join(", "), t.name).unwrap();
+                    }
                 }
             }
             if let Some(comment) = &t.comment {
