@@ -111,29 +111,8 @@ impl Decisions {
 
     /// Says something: an agent activity in the session, or a comment without one.
     fn say(&mut self, name: &str, flow: &FlowState, content: ActivityContent) {
-        match &flow.session_id {
-            Some(session_id) => {
-                let signal_metadata = None;
-                self.push(
-                    name,
-                    Write::Activity {
-                        session_id: session_id.clone(),
-                        content,
-                        ephemeral: false,
-                        signal: None,
-                        signal_metadata,
-                    },
-                );
-            }
-            None => {
-                let body = match content {
-                    ActivityContent::Thought { .. } | ActivityContent::Action { .. } => return,
-                    ActivityContent::Elicitation { body }
-                    | ActivityContent::Response { body }
-                    | ActivityContent::Error { body } => body,
-                };
-                self.push(name, Write::Comment { issue_id: flow.issue_id.clone(), body });
-            }
+        if let Some(write) = Write::to_requester(flow.session_id.as_deref(), &flow.issue_id, content) {
+            self.push(name, write);
         }
     }
 }
@@ -164,16 +143,8 @@ pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
             flow.session_id = Some(session_id.clone());
             match flow.plan.clone() {
                 Some(plan) if joins => {
-                    out.push(
-                        "joined",
-                        Write::Activity {
-                            session_id: session_id.clone(),
-                            content: ActivityContent::Thought { body: messages::plan_already_posted(&flow.identifier) },
-                            ephemeral: false,
-                            signal: None,
-                            signal_metadata: None,
-                        },
-                    );
+                    let thought = ActivityContent::Thought { body: messages::plan_already_posted(&flow.identifier) };
+                    out.push("joined", Write::activity(&session_id, thought));
                     out.push("approval", approval_question(&session_id, &plan));
                 }
                 _ => {
@@ -242,13 +213,8 @@ async fn acknowledge(
     replanning: bool,
 ) -> Result<(), JobError> {
     if let Some(session_id) = &flow.session_id {
-        let write = Write::Activity {
-            session_id: session_id.clone(),
-            content: ActivityContent::Thought { body: messages::ack(&flow.identifier, replanning) },
-            ephemeral: false,
-            signal: None,
-            signal_metadata: None,
-        };
+        let write =
+            Write::activity(session_id, ActivityContent::Thought { body: messages::ack(&flow.identifier, replanning) });
         let op = serde_json::to_value(&write).map_err(|e| JobError::Fatal(e.to_string()))?;
         let key = format!("{flow_key}:j{job}:ack");
         ctx.store.outbox_put(flow_key, &key, &uuid::Uuid::new_v4().to_string(), &op).await?;

@@ -93,13 +93,7 @@ async fn report_failure(store: &Store, job: &Job, reason: &str) -> Result<(), cu
         job.id
     );
     let write = match session_id {
-        Some(session_id) => Write::Activity {
-            session_id,
-            content: ActivityContent::Error { body },
-            ephemeral: false,
-            signal: None,
-            signal_metadata: None,
-        },
+        Some(session_id) => Write::activity(&session_id, ActivityContent::Error { body }),
         None => Write::Comment { issue_id: job.key.clone(), body },
     };
     let key = format!("{}:j{}:job-failed", job.key, job.id);
@@ -156,13 +150,9 @@ async fn report_write_failure(
         _ => (format!("{}:failed", item.key), format!("Cutover could not {}: {reason}.", write.describe())),
     };
     let report = match flow.session_id {
-        Some(session_id) if !matches!(write, Write::Activity { .. }) => Write::Activity {
-            session_id,
-            content: ActivityContent::Error { body },
-            ephemeral: false,
-            signal: None,
-            signal_metadata: None,
-        },
+        Some(session_id) if !matches!(write, Write::Activity { .. }) => {
+            Write::activity(&session_id, ActivityContent::Error { body })
+        }
         _ if !matches!(write, Write::Comment { .. }) && !flow.issue_id.is_empty() => {
             Write::Comment { issue_id: flow.issue_id.clone(), body }
         }

@@ -78,6 +78,32 @@ pub enum Sent {
 }
 
 impl Write {
+    /// A plain activity in an agent session (no signal, not ephemeral).
+    pub fn activity(session_id: &str, content: ActivityContent) -> Write {
+        Write::Activity {
+            session_id: session_id.to_string(),
+            content,
+            ephemeral: false,
+            signal: None,
+            signal_metadata: None,
+        }
+    }
+
+    /// A message to the requester: an activity in the agent session when there is one, else a
+    /// comment on the issue (API-key installs), where thoughts and actions are not posted.
+    pub fn to_requester(session_id: Option<&str>, issue_id: &str, content: ActivityContent) -> Option<Write> {
+        match (session_id, content) {
+            (Some(session_id), content) => Some(Write::activity(session_id, content)),
+            (None, ActivityContent::Thought { .. } | ActivityContent::Action { .. }) => None,
+            (
+                None,
+                ActivityContent::Elicitation { body }
+                | ActivityContent::Response { body }
+                | ActivityContent::Error { body },
+            ) => Some(Write::Comment { issue_id: issue_id.to_string(), body }),
+        }
+    }
+
     /// One line for logs and `--dry-run` output; never includes secrets (there are none here).
     pub fn describe(&self) -> String {
         match self {
@@ -190,16 +216,8 @@ async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, 
             }
         }
         let body = crate::messages::approved(phases, &applied, &refused);
-        let message = match session_id {
-            Some(session_id) => Write::Activity {
-                session_id: session_id.clone(),
-                content: ActivityContent::Response { body },
-                ephemeral: false,
-                signal: None,
-                signal_metadata: None,
-            },
-            None => Write::Comment { issue_id: issue_id.clone(), body },
-        };
+        let message = Write::to_requester(session_id.as_deref(), issue_id, ActivityContent::Response { body })
+            .expect("a response always reaches the requester");
         return Box::pin(apply(client, &message, id)).await;
     }
     match write {

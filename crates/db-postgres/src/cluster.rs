@@ -67,14 +67,9 @@ impl TempCluster {
     }
 
     /// A cluster that also offers TLS on its TCP port, with the given PEM certificate
-    /// (chain) and private key: for tests of encrypted connections.
-    pub fn start_with_tls(cert_pem: &str, key_pem: &str) -> Result<TempCluster, Error> {
-        Self::start_with(Some((cert_pem, key_pem)), &[])
-    }
-
-    /// Like [`TempCluster::start_with_tls`], with further server settings (`name=value`),
-    /// such as the TLS protocol versions it accepts.
-    pub fn start_with_tls_settings(cert_pem: &str, key_pem: &str, settings: &[&str]) -> Result<TempCluster, Error> {
+    /// (chain) and private key and further server settings (`name=value`, such as the TLS
+    /// protocol versions it accepts): for tests of encrypted connections.
+    pub fn start_with_tls(cert_pem: &str, key_pem: &str, settings: &[&str]) -> Result<TempCluster, Error> {
         Self::start_with(Some((cert_pem, key_pem)), settings)
     }
 

@@ -3,6 +3,7 @@
 use crate::Error;
 use crate::tls::{self, SslMode, TlsOptions};
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use tokio_postgres::config::{Host, SslMode as DriverSslMode};
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -18,6 +19,9 @@ pub struct Target {
     dbname_override: Option<String>,
     /// `sslmode` and `sslrootcert`, which the driver does not read (see [`crate::tls`]).
     pub tls: TlsOptions,
+    /// The TLS configuration for `tls`, made at the first encrypted connection (it may read
+    /// root certificates) and shared by every connection to this server.
+    tls_config: Arc<OnceLock<Result<Arc<rustls::ClientConfig>, String>>>,
 }
 
 impl std::fmt::Debug for Target {
@@ -31,9 +35,6 @@ impl Target {
         let invalid = |why: String| {
             Error::InvalidSource(format!("{} is not a valid PostgreSQL connection string: {why}", redact(url)))
         };
-        if let Some(key) = tls::unsupported_parameter(url) {
-            return Err(invalid(format!("{key} (TLS client certificates) is not supported yet")));
-        }
         let (rest, tls) = tls::take_options(url, |name| std::env::var(name).ok()).map_err(invalid)?;
         let mut config = Config::from_str(&rest).map_err(|e| invalid(e.to_string()))?;
         config.ssl_mode(match tls.mode {
@@ -41,7 +42,14 @@ impl Target {
             SslMode::Allow | SslMode::Prefer => DriverSslMode::Prefer,
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => DriverSslMode::Require,
         });
-        Ok(Target { config, display: redact(url), source: url.to_string(), dbname_override: None, tls })
+        Ok(Target {
+            config,
+            display: redact(url),
+            source: url.to_string(),
+            dbname_override: None,
+            tls,
+            tls_config: Arc::default(),
+        })
     }
 
     /// The same server and credentials, another database.
@@ -54,6 +62,7 @@ impl Target {
             source: self.source.clone(),
             dbname_override: Some(dbname.to_string()),
             tls: self.tls.clone(),
+            tls_config: self.tls_config.clone(),
         }
     }
 
@@ -96,7 +105,9 @@ impl Target {
         if self.tls.mode == SslMode::Disable || unix_only {
             return self.connect_plain().await;
         }
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls::client_config(&self.tls).map_err(failed)?);
+        let config =
+            self.tls_config.get_or_init(|| tls::client_config(&self.tls).map(Arc::new)).clone().map_err(failed)?;
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(Arc::unwrap_or_clone(config));
         match self.config.connect(tls).await {
             Ok((client, connection)) => {
                 tokio::spawn(async move {

@@ -95,7 +95,8 @@ pub fn take_options(connection: &str, env: impl Fn(&str) -> Option<String>) -> R
     for (key, value) in pairs {
         match key.as_str() {
             "sslmode" => mode = Some(value),
-            _ => root = Some(value),
+            "sslrootcert" => root = Some(value),
+            other => return Err(format!("{other} (TLS client certificates) is not supported yet")),
         }
     }
     let mode = mode.or_else(|| env("PGSSLMODE"));
@@ -118,7 +119,7 @@ fn split_url(url: &str) -> (String, Vec<(String, String)>) {
     for param in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = param.split_once('=').unwrap_or((param, ""));
         let key = percent_decode(key);
-        if TLS_KEYS.contains(&key.as_str()) {
+        if TLS_KEYS.contains(&key.as_str()) || UNSUPPORTED_KEYS.contains(&key.as_str()) {
             taken.push((key, percent_decode(value)));
         } else {
             kept.push(param);
@@ -204,22 +205,13 @@ fn split_key_values(text: &str) -> Result<(String, Vec<(String, String)>), Strin
                 i += 1;
             }
         }
-        if TLS_KEYS.contains(&key.as_str()) {
+        if TLS_KEYS.contains(&key.as_str()) || UNSUPPORTED_KEYS.contains(&key.as_str()) {
             taken.push((key, value));
         } else {
             kept.push(chars[start..i].iter().collect::<String>());
         }
     }
     Ok((kept.join(" "), taken))
-}
-
-/// The first libpq parameter for client certificates in `connection`, if any.
-pub fn unsupported_parameter(connection: &str) -> Option<&'static str> {
-    UNSUPPORTED_KEYS.into_iter().find(|key| {
-        connection
-            .split(['?', '&', ' '])
-            .any(|p| p.trim_start().strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('=')))
-    })
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -437,8 +429,14 @@ mod tests {
 
     #[test]
     fn client_certificate_parameters_are_named() {
-        assert_eq!(unsupported_parameter("postgres://db/app?sslcert=/c.pem"), Some("sslcert"));
-        assert_eq!(unsupported_parameter("host=db sslkey=/k.pem"), Some("sslkey"));
-        assert_eq!(unsupported_parameter("postgres://db/app?sslmode=require"), None);
+        let refused = "sslcert (TLS client certificates) is not supported yet";
+        assert_eq!(take_options("postgres://db/app?sslcert=/c.pem", no_env).unwrap_err(), refused);
+        assert_eq!(
+            take_options("host=db sslkey=/k.pem", no_env).unwrap_err(),
+            "sslkey (TLS client certificates) is not supported yet"
+        );
+        assert!(take_options("postgres://db/app?sslmode=require", no_env).is_ok());
+        // A password that merely contains the text is not a parameter.
+        assert!(take_options("host=db password='x sslkey=1'", no_env).is_ok());
     }
 }

@@ -32,7 +32,7 @@ fn fixture() -> Fixture {
     server.distinguished_name.push(DnType::CommonName, "localhost");
     let issuer = Issuer::new(ca_params, ca_key);
     let server_pem = server.signed_by(&server_key, &issuer).unwrap().pem();
-    let cluster = TempCluster::start_with_tls(&server_pem, &server_key.serialize_pem()).expect("a TLS cluster");
+    let cluster = TempCluster::start_with_tls(&server_pem, &server_key.serialize_pem(), &[]).expect("a TLS cluster");
     let dir = tempfile::tempdir().unwrap();
     let (ca, other_ca) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));
     std::fs::write(&ca, ca_pem).unwrap();
@@ -140,7 +140,7 @@ async fn sslmode_and_sslrootcert_mean_what_they_mean_in_libpq() {
 async fn prefer_falls_back_to_plain_text_when_the_handshake_fails_and_require_does_not() {
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
-    let old = TempCluster::start_with_tls_settings(
+    let old = TempCluster::start_with_tls(
         &cert.pem(),
         &key.serialize_pem(),
         &["ssl_min_protocol_version=TLSv1", "ssl_max_protocol_version=TLSv1.1"],
