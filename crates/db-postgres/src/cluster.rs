@@ -1,9 +1,15 @@
 //! A throwaway PostgreSQL cluster started from the installed server binaries.
 //!
 //! `initdb` refuses to run as root, so when Cutover runs as root the cluster is created and
-//! run as the `postgres` system user (which every distribution package creates). The
-//! cluster listens on a free loopback port, trusts local connections, skips fsync, and is
-//! shut down and deleted when the [`TempCluster`] is dropped.
+//! run as the `postgres` system user (which every distribution package creates). The server
+//! processes start with a cleared environment (only `PATH` and the C locale), skip fsync,
+//! and are shut down and deleted when the [`TempCluster`] is dropped.
+//!
+//! Two kinds: [`TempCluster::start`] listens on a free loopback port and trusts local
+//! connections (tests, TLS checks); [`TempCluster::start_private`], the scratch server for
+//! SQL written by someone else, listens on no TCP port at all, only on a Unix socket in a
+//! directory of mode 0700, and asks for a random password (SCRAM) that only this process
+//! knows: nothing else on the host can connect to it, by accident or otherwise.
 //!
 //! A process that is killed cannot drop its cluster. Each cluster directory therefore names
 //! its owner (pid and start time, in `owner`), and every start first stops and removes the
@@ -53,27 +59,57 @@ pub fn find_server_binaries() -> Option<PathBuf> {
 }
 
 /// A running throwaway cluster. Dropping it stops the server and deletes its files.
-#[derive(Debug)]
 pub struct TempCluster {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    /// The superuser's password of a private cluster (which listens on a socket only).
+    password: Option<String>,
+}
+
+impl std::fmt::Debug for TempCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TempCluster")
+            .field("dir", &self.dir)
+            .field("port", &self.port)
+            .field("private", &self.password.is_some())
+            .finish()
+    }
+}
+
+/// The environment the server binaries run with: nothing of Cutover's (its credentials
+/// above all), only what they need to find their helpers.
+fn clean_env(cmd: &mut Command) {
+    cmd.env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("LC_ALL", "C");
+}
+
+/// A random secret, hex-encoded: 32 bytes from the operating system.
+pub(crate) fn random_secret() -> Result<String, Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Cluster(format!("could not read random bytes: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 impl TempCluster {
     /// Creates and starts a cluster; takes about a second.
     pub fn start() -> Result<TempCluster, Error> {
-        Self::start_with(None, &[])
+        Self::start_with(None, &[], false)
+    }
+
+    /// A cluster reachable only by this process: a Unix socket in a private directory, no
+    /// TCP port, and a random superuser password. The scratch server for request SQL.
+    pub fn start_private() -> Result<TempCluster, Error> {
+        Self::start_with(None, &[], true)
     }
 
     /// A cluster that also offers TLS on its TCP port, with the given PEM certificate
     /// (chain) and private key and further server settings (`name=value`, such as the TLS
     /// protocol versions it accepts): for tests of encrypted connections.
     pub fn start_with_tls(cert_pem: &str, key_pem: &str, settings: &[&str]) -> Result<TempCluster, Error> {
-        Self::start_with(Some((cert_pem, key_pem)), settings)
+        Self::start_with(Some((cert_pem, key_pem)), settings, false)
     }
 
-    fn start_with(tls: Option<(&str, &str)>, settings: &[&str]) -> Result<TempCluster, Error> {
+    fn start_with(tls: Option<(&str, &str)>, settings: &[&str], private: bool) -> Result<TempCluster, Error> {
         let bin = find_server_binaries().ok_or_else(|| {
             Error::Cluster(format!(
                 "no PostgreSQL server binaries found (looked at $CUTOVER_PG_BINDIR, pg_config, /usr/lib/postgresql/*/bin and PATH); install them with `{INSTALL_HINT}` or pass --dev-url"
@@ -85,7 +121,8 @@ impl TempCluster {
             .tempdir_in(short_temp_dir())
             .map_err(|e| Error::Cluster(format!("could not create a temporary directory: {e}")))?
             .keep();
-        let mut cluster = TempCluster { dir, port: 0, child: None };
+        let password = if private { Some(random_secret()?) } else { None };
+        let mut cluster = TempCluster { dir, port: 0, child: None, password };
         if let Some(me) = owner_stamp(std::process::id()) {
             let _ = fs::write(cluster.dir.join(OWNER_FILE), me);
         }
@@ -96,34 +133,58 @@ impl TempCluster {
             })?;
         }
         let data = cluster.dir.join("data");
+        let hand_over = |path: &Path, what: &str| -> Result<(), Error> {
+            if let Some((uid, gid)) = run_as {
+                nix::unistd::chown(path, Some(uid.into()), Some(gid.into()))
+                    .map_err(|e| Error::Cluster(format!("could not hand {what} to the postgres user: {e}")))?;
+            }
+            Ok(())
+        };
+        let private_file = |name: &str, text: &str| -> Result<PathBuf, Error> {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let path = cluster.dir.join(name);
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .and_then(|mut f| f.write_all(text.as_bytes()))
+                .map_err(|e| Error::Cluster(format!("could not write {name}: {e}")))?;
+            hand_over(&path, name)?;
+            Ok(path)
+        };
         let mut initdb = Command::new(bin.join("initdb"));
         initdb
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"])
+            .args(["-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"])
             .stdin(Stdio::null());
+        let pwfile = match &cluster.password {
+            Some(password) => {
+                let pwfile = private_file("pwfile", password)?;
+                initdb.args(["-A", "scram-sha-256"]).arg(format!("--pwfile={}", pwfile.display()));
+                Some(pwfile)
+            }
+            None => {
+                initdb.args(["-A", "trust"]);
+                None
+            }
+        };
+        clean_env(&mut initdb);
         as_user(&mut initdb, run_as);
         let out = initdb.output().map_err(|e| Error::Cluster(format!("could not run initdb: {e}")))?;
+        if let Some(pwfile) = pwfile {
+            let _ = fs::remove_file(pwfile);
+        }
         if !out.status.success() {
             return Err(Error::Cluster(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
         }
 
         let mut tls_settings = Vec::new();
         if let Some((cert, key)) = tls {
-            let write = |name: &str, text: &str| -> Result<PathBuf, Error> {
-                use std::os::unix::fs::PermissionsExt;
-                let path = cluster.dir.join(name);
-                fs::write(&path, text).map_err(|e| Error::Cluster(format!("could not write {name}: {e}")))?;
-                // The server refuses a key that others can read.
-                fs::set_permissions(&path, fs::Permissions::from_mode(0o600))
-                    .map_err(|e| Error::Cluster(format!("could not restrict {name}: {e}")))?;
-                if let Some((uid, gid)) = run_as {
-                    nix::unistd::chown(&path, Some(uid.into()), Some(gid.into()))
-                        .map_err(|e| Error::Cluster(format!("could not hand {name} to the postgres user: {e}")))?;
-                }
-                Ok(path)
-            };
-            let (cert, key) = (write("server.crt", cert)?, write("server.key", key)?);
+            // The server refuses a key that others can read.
+            let (cert, key) = (private_file("server.crt", cert)?, private_file("server.key", key)?);
             tls_settings = vec![
                 "-c".to_string(),
                 "ssl=on".to_string(),
@@ -137,9 +198,29 @@ impl TempCluster {
             }
         }
 
+        // A private cluster's socket lives in a directory only the server's user may enter.
+        let socket_dir = if cluster.password.is_some() {
+            use std::os::unix::fs::DirBuilderExt;
+            let dir = cluster.dir.join("socket");
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| Error::Cluster(format!("could not create the socket directory: {e}")))?;
+            hand_over(&dir, "the socket directory")?;
+            dir
+        } else {
+            cluster.dir.clone()
+        };
+        let listen = if cluster.password.is_some() {
+            // No TCP at all; the port only names the socket file.
+            vec!["listen_addresses=".to_string(), "unix_socket_permissions=0700".to_string()]
+        } else {
+            vec!["listen_addresses=127.0.0.1".to_string()]
+        };
+
         let mut last_error = String::new();
         for _ in 0..5 {
-            let port = free_port()?;
+            let port = if cluster.password.is_some() { 5432 } else { free_port()? };
             let log = fs::File::create(cluster.dir.join("server.log"))
                 .map_err(|e| Error::Cluster(format!("could not create the server log: {e}")))?;
             let log_err = log.try_clone().map_err(|e| Error::Cluster(e.to_string()))?;
@@ -153,10 +234,9 @@ impl TempCluster {
                 .arg("-p")
                 .arg(port.to_string())
                 .arg("-k")
-                .arg(&cluster.dir)
+                .arg(&socket_dir)
+                .args(listen.iter().flat_map(|setting| ["-c", setting.as_str()]))
                 .args([
-                    "-c",
-                    "listen_addresses=127.0.0.1",
                     "-c",
                     "fsync=off",
                     "-c",
@@ -172,6 +252,7 @@ impl TempCluster {
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err);
+            clean_env(&mut postgres);
             as_user(&mut postgres, run_as);
             let child = postgres.spawn().map_err(|e| Error::Cluster(format!("could not start postgres: {e}")))?;
             cluster.child = Some(child);
@@ -190,9 +271,18 @@ impl TempCluster {
         Err(Error::Cluster(format!("postgres did not start: {last_error}")))
     }
 
-    /// A URL for database `dbname` as the `postgres` superuser.
+    /// A connection string for database `dbname` as the `postgres` superuser: a URL for a
+    /// cluster on a TCP port; for a private cluster the socket directory and the password
+    /// (never print it: `connect::redact` hides it).
     pub fn url(&self, dbname: &str) -> String {
-        format!("postgresql://postgres@127.0.0.1:{}/{dbname}", self.port)
+        match &self.password {
+            None => format!("postgresql://postgres@127.0.0.1:{}/{dbname}", self.port),
+            Some(password) => format!(
+                "host={} port={} user=postgres password={password} dbname={dbname} sslmode=disable",
+                self.dir.join("socket").display(),
+                self.port
+            ),
+        }
     }
 
     /// The cluster's directory (data, socket, log).

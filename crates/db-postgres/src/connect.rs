@@ -66,6 +66,20 @@ impl Target {
         }
     }
 
+    /// The same server and database as another user, with that user's password.
+    pub fn as_user(&self, user: &str, password: &str) -> Target {
+        let mut config = self.config.clone();
+        config.user(user).password(password);
+        Target {
+            config,
+            display: format!("{} (as {user})", self.display),
+            source: self.source.clone(),
+            dbname_override: self.dbname_override.clone(),
+            tls: self.tls.clone(),
+            tls_config: self.tls_config.clone(),
+        }
+    }
+
     /// A connection string for this target, for handing to another component. It holds the
     /// password when the original did: never print it (use `display`).
     pub fn connection_string(&self) -> String {

@@ -22,6 +22,14 @@ pub enum Error {
     #[error("{0}")]
     Cluster(String),
 
+    /// A statement of SQL run in a sandbox ran past the policy's statement timeout.
+    #[error("{path}:{line}:{column}: the statement ran longer than {} s, the limit for one statement on the scratch server", limit.as_secs_f64())]
+    StatementTimeout { path: PathBuf, line: usize, column: usize, limit: std::time::Duration },
+
+    /// The deadline given for the work passed before it finished.
+    #[error("the work on the scratch server did not finish before its deadline")]
+    OutOfTime,
+
     #[error("the server is PostgreSQL {found}; Cutover supports PostgreSQL 12 and later")]
     UnsupportedVersion { found: String },
 }

@@ -3,7 +3,8 @@
 //! - [`cluster`] starts a throwaway PostgreSQL from the installed server binaries.
 //! - [`connect`] opens connections and keeps passwords out of messages; [`tls`] encrypts
 //!   them with libpq's `sslmode` meanings.
-//! - [`scratch`] creates and drops scratch databases on a dev server.
+//! - [`scratch`] creates and drops scratch databases on a dev server; [`sandbox`] runs SQL
+//!   written by someone else in one, as a role that can reach nothing outside it.
 //! - [`source`] turns a SQL source (a live database, a `.sql` file or a directory) into a
 //!   [`cutover_schema::Catalog`].
 //! - [`execute`] runs plan steps with their timeouts.
@@ -15,6 +16,7 @@ pub mod connect;
 mod error;
 pub mod execute;
 pub mod introspect;
+pub mod sandbox;
 pub mod scratch;
 pub mod source;
 pub mod tls;

@@ -37,7 +37,7 @@ impl DevServer {
                 match &self.inner.url {
                     Some(url) => Ok((Target::parse(url)?, None)),
                     None => {
-                        let cluster = tokio::task::spawn_blocking(TempCluster::start)
+                        let cluster = tokio::task::spawn_blocking(TempCluster::start_private)
                             .await
                             .map_err(|e| Error::Cluster(e.to_string()))??;
                         Ok((Target::parse(&cluster.url("postgres"))?, Some(cluster)))
@@ -79,6 +79,11 @@ pub struct ScratchDb {
 impl ScratchDb {
     pub async fn connect(&self) -> Result<Client, Error> {
         self.target.connect().await
+    }
+
+    /// The dev server's admin target (its own database), which created this one.
+    pub fn admin_target(&self) -> &Target {
+        &self.admin
     }
 
     /// Drops the database, ending any session still connected to it.

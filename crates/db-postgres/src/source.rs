@@ -91,17 +91,18 @@ pub async fn apply_file(client: &Client, path: &Path) -> Result<(), Error> {
 pub async fn apply_sql(client: &Client, path: &Path, text: &str) -> Result<(), Error> {
     for stmt in cutover_sql::split::split(text) {
         if let Err(err) = client.batch_execute(stmt.text).await {
-            let (line, column) = match err.as_db_error().and_then(|db| db.position()) {
-                Some(ErrorPosition::Original(pos)) => stmt.location_of(*pos as usize),
-                _ => (stmt.line, stmt.column),
-            };
-            return Err(Error::SourceSql {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: crate::error::describe(&err),
-            });
+            return Err(statement_error(path, &stmt, &err));
         }
     }
     Ok(())
+}
+
+/// The error of one statement of `path`, at the line and column PostgreSQL points at (or
+/// where the statement starts).
+pub(crate) fn statement_error(path: &Path, stmt: &cutover_sql::split::Statement, err: &tokio_postgres::Error) -> Error {
+    let (line, column) = match err.as_db_error().and_then(|db| db.position()) {
+        Some(ErrorPosition::Original(pos)) => stmt.location_of(*pos as usize),
+        _ => (stmt.line, stmt.column),
+    };
+    Error::SourceSql { path: path.to_path_buf(), line, column, message: crate::error::describe(err) }
 }

@@ -1,6 +1,7 @@
 //! SQL text for Cutover: the only crate that builds SQL from names and model objects.
 //!
 //! - [`quote`] quotes identifiers and literals.
+//! - [`sandbox`] the role, ownership transfer and extension guard of a scratch sandbox.
 //! - [`split`] splits SQL text into statements with their positions, like psql.
 //! - [`ddl`] holds the typed DDL statements the diff and the planner produce, and their one
 //!   rendering ([`std::fmt::Display`]).
@@ -9,4 +10,5 @@
 
 pub mod ddl;
 pub mod quote;
+pub mod sandbox;
 pub mod split;
