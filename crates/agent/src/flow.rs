@@ -290,6 +290,8 @@ async fn start(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -> 
     let plan = match plan_request(&ctx.planning, &request, &issue.identifier).await {
         Ok(plan) => plan,
         Err(err) => {
+            // The details stay here: what Linear gets names no server (messages::planning_failed).
+            eprintln!("cutover: planning {} failed: {err}", issue.identifier);
             flow.stage = Stage::AwaitingInput;
             out.say("planning-failed", flow, ActivityContent::Error { body: messages::planning_failed(&err) });
             return Ok(());

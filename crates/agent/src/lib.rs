@@ -5,6 +5,7 @@
 
 pub mod flow;
 pub mod intake;
+pub mod markdown;
 pub mod messages;
 pub mod planning;
 pub mod reconcile;

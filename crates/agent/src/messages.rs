@@ -5,6 +5,7 @@ use cutover_plan::HazardCode;
 use cutover_plan::planner::{Phase, PhaseName, Plan, render_markdown, render_phase_markdown};
 use cutover_request::{ChangeRequest, Downtime, MigrationType};
 
+use crate::markdown;
 use crate::planning::PlanningError;
 
 /// The labels Cutover manages (product.md).
@@ -131,21 +132,37 @@ pub fn contradiction(plan: &Plan, request: &ChangeRequest) -> Option<String> {
     None
 }
 
+/// What the requester is told when no plan could be made. PostgreSQL's words and anything
+/// else from the request are quoted (`markdown`); failures that concern the database being
+/// migrated or the scratch server are told without their details, which name servers and
+/// users (the worker logs them).
 pub fn planning_failed(err: &PlanningError) -> String {
     match err {
         PlanningError::RequestSql { line, column, message, .. } => format!(
-            "The SQL in **Proposed schema changes** does not apply to the current schema. PostgreSQL says, at line {line} of the issue description (column {column}):\n\n> {message}\n\nFix the SQL in the description, then reply here (or mention Cutover) to plan again."
+            "The SQL in **Proposed schema changes** does not apply to the current schema. PostgreSQL says, at line {line} of the issue description (column {column}):\n\n{}\n\nFix the SQL in the description, then reply here (or mention Cutover) to plan again.",
+            markdown::fenced(message, "text")
         ),
-        PlanningError::Database(message) => format!(
-            "I could not read the schema of the database being migrated: {message}. Check that `CUTOVER_DATABASE_URL` points at a reachable database Cutover may read, then reply here to try again."
+        PlanningError::StatementTimeout { line, limit } => format!(
+            "The statement at line {line} of the issue description ran longer than {} s, the limit for one statement on the scratch server, and was stopped. **Proposed schema changes** should be schema changes, which run at once on the empty copy Cutover plans on; change the statement, then reply here to plan again.",
+            seconds(*limit)
         ),
+        PlanningError::OutOfTime { budget } => format!(
+            "Planning this issue took longer than its budget of {} s and was stopped; its scratch database was dropped. Reply here to try again. If the change is that large, whoever runs Cutover can raise `planning_budget_secs` in the `[sandbox]` section of cutover.toml.",
+            seconds(*budget)
+        ),
+        PlanningError::Database(_) => "I could not read the schema of the database being migrated (the details are in Cutover's log). Check that `CUTOVER_DATABASE_URL` points at a reachable database Cutover may read, then reply here to try again.".to_string(),
         PlanningError::SchemaPath { path, message } => format!(
-            "The desired schema at `{path}` could not be loaded: {message}. Fix the path or the SQL there, then reply here to plan again."
+            "The desired schema at {} could not be loaded:\n\n{}\n\nFix the path or the SQL there, then reply here to plan again.",
+            markdown::inline_code(path),
+            markdown::fenced(message, "text")
         ),
-        PlanningError::Scratch(message) => format!(
-            "I could not prepare a scratch database to apply the request on: {message}. This is a problem on Cutover's side (check `--dev-url`); reply here to try again."
-        ),
+        PlanningError::Scratch(_) => "I could not prepare a scratch database to apply the request on. This is a problem on Cutover's side (the details are in its log; check `--dev-url`); reply here to try again.".to_string(),
     }
+}
+
+fn seconds(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 { format!("{s:.0}") } else { format!("{s}") }
 }
 
 /// The title of a phase's sub-issue.

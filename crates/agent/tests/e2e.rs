@@ -69,7 +69,7 @@ impl Harness {
         let ctx = FlowContext {
             client: client_for(&fake),
             store: store.clone(),
-            planning: PlanningConfig { database_url: db.url(), dev: dev_server(), repo_dir: ".".into() },
+            planning: PlanningConfig::new(db.url(), dev_server(), ".".into()),
             outbox_wakeup: Wakeup::default(),
         };
         let intake = Intake {
@@ -360,7 +360,7 @@ async fn bad_sql_gets_an_error_activity_with_postgres_message_and_line() {
     // The DROP is on line 7 of the description.
     assert_eq!(
         body,
-        "The SQL in **Proposed schema changes** does not apply to the current schema. PostgreSQL says, at line 7 of the issue description (column 1):\n\n> ERROR: column \"no_such_column\" of relation \"orders\" does not exist\n\nFix the SQL in the description, then reply here (or mention Cutover) to plan again."
+        "The SQL in **Proposed schema changes** does not apply to the current schema. PostgreSQL says, at line 7 of the issue description (column 1):\n\n```text\nERROR: column \"no_such_column\" of relation \"orders\" does not exist\n```\n\nFix the SQL in the description, then reply here (or mention Cutover) to plan again."
     );
     assert_eq!(view.status, "error");
     assert!(h.app_comments(&issue).is_empty());

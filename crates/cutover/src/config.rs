@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use anyhow::{Context, bail};
+use cutover_db_postgres::connect::Target;
+use cutover_db_postgres::sandbox::SandboxPolicy;
 use cutover_linear::{Credentials, DEFAULT_API_URL};
 use serde::Deserialize;
 
@@ -23,6 +27,21 @@ pub struct FileConfig {
     pub repo: RepoSection,
     #[serde(default)]
     pub lint: LintSection,
+    #[serde(default)]
+    pub sandbox: SandboxSection,
+}
+
+/// `[sandbox]`: what SQL from an issue (or a schema path it names) may do on the scratch
+/// server, and how long planning one issue may take.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxSection {
+    /// The longest one statement of request SQL may run (default 10).
+    pub statement_timeout_secs: Option<u64>,
+    /// How long planning one issue may take, all of it (default 60).
+    pub planning_budget_secs: Option<u64>,
+    /// The extensions request SQL may create (default: the trusted contrib extensions).
+    pub extensions: Option<Vec<String>>,
 }
 
 /// `[lint]`: defaults for `cutover lint`, and per-rule settings under `[lint.rules.<code>]`.
@@ -91,6 +110,8 @@ pub struct AgentConfig {
     pub listen: String,
     pub repo_dir: PathBuf,
     pub mention_handles: Vec<String>,
+    pub sandbox: SandboxPolicy,
+    pub planning_budget: Duration,
 }
 
 /// Reads the file (when given, or `cutover.toml` when present) and the environment.
@@ -117,17 +138,53 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
             "no database to plan against: set CUTOVER_DATABASE_URL (the database being migrated; Cutover only reads it)"
         )
     };
+    let dev_url = env("CUTOVER_DEV_URL").or(file.database.dev_url);
+    if let Some(dev_url) = &dev_url {
+        refuse_dev_url_on_live_database(dev_url, &database_url)?;
+    }
+    let mut sandbox = SandboxPolicy::default();
+    let section = file.sandbox;
+    if let Some(secs) = section.statement_timeout_secs {
+        if secs == 0 {
+            bail!("[sandbox] statement_timeout_secs must be at least 1");
+        }
+        sandbox.statement_timeout = Duration::from_secs(secs);
+    }
+    if let Some(extensions) = section.extensions {
+        sandbox.extensions = extensions;
+    }
+    let planning_budget = match section.planning_budget_secs {
+        Some(0) => bail!("[sandbox] planning_budget_secs must be at least 1"),
+        Some(secs) => Duration::from_secs(secs),
+        None => cutover_agent::planning::DEFAULT_BUDGET,
+    };
     Ok(AgentConfig {
         api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         credentials,
         webhook_secret: env("LINEAR_WEBHOOK_SECRET"),
         database_url,
-        dev_url: env("CUTOVER_DEV_URL").or(file.database.dev_url),
+        dev_url,
         store_url: env("CUTOVER_STORE").or(file.store.url).unwrap_or_else(|| "sqlite://cutover.db".to_string()),
         listen: file.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string()),
         repo_dir: file.repo.dir.unwrap_or_else(|| PathBuf::from(".")),
         mention_handles: file.linear.mention_handles,
+        sandbox,
+        planning_budget,
     })
+}
+
+/// Scratch databases are created, and request SQL run, on the dev server: never on the
+/// database being migrated.
+pub fn refuse_dev_url_on_live_database(dev_url: &str, database_url: &str) -> anyhow::Result<()> {
+    let (Ok(dev), Ok(live)) = (Target::parse(dev_url), Target::parse(database_url)) else {
+        return Ok(()); // each is reported as invalid where it is used
+    };
+    if dev.same_database(&live) {
+        bail!(
+            "the dev URL (CUTOVER_DEV_URL or [database] dev_url) points at the database being migrated (CUTOVER_DATABASE_URL); give it a separate server or database, where Cutover may create scratch databases and roles"
+        );
+    }
+    Ok(())
 }
 
 /// The file only (no environment, no credentials): what `lint` needs.

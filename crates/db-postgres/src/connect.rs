@@ -66,6 +66,39 @@ impl Target {
         }
     }
 
+    /// Whether both name the same database on the same server, as far as the connection
+    /// strings tell: the same database name (libpq's default: the user's name) and a host in
+    /// common on the same port, where the loopback addresses, `localhost` and Unix sockets
+    /// all count as this machine.
+    pub fn same_database(&self, other: &Target) -> bool {
+        fn places(t: &Target) -> Vec<(String, u16)> {
+            let hosts = t.config.get_hosts();
+            let ports = t.config.get_ports();
+            let local = Host::Unix(std::path::PathBuf::from("/var/run/postgresql"));
+            let hosts = if hosts.is_empty() { std::slice::from_ref(&local) } else { hosts };
+            hosts
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+                    let host = match h {
+                        Host::Tcp(name) if matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1" | "[::1]") => {
+                            "this machine".to_string()
+                        }
+                        Host::Tcp(name) => name.to_ascii_lowercase(),
+                        Host::Unix(_) => "this machine".to_string(),
+                    };
+                    (host, port)
+                })
+                .collect()
+        }
+        fn dbname(t: &Target) -> Option<&str> {
+            t.config.get_dbname().or(t.config.get_user())
+        }
+        let shared = places(self).iter().any(|p| places(other).contains(p));
+        shared && dbname(self).is_some() && dbname(self) == dbname(other)
+    }
+
     /// The same server and database as another user, with that user's password.
     pub fn as_user(&self, user: &str, password: &str) -> Target {
         let mut config = self.config.clone();
@@ -209,6 +242,17 @@ fn redact_query_password(tail: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_database_however_it_is_written() {
+        let same = |a: &str, b: &str| Target::parse(a).unwrap().same_database(&Target::parse(b).unwrap());
+        assert!(same("postgresql://app@localhost/shop", "postgresql://other:pw@127.0.0.1:5432/shop"));
+        assert!(same("host=/var/run/postgresql dbname=shop", "postgres://u@[::1]/shop"));
+        assert!(same("postgresql://shop@db.internal/", "postgresql://x@DB.internal:5432/shop"));
+        assert!(!same("postgresql://app@localhost/shop", "postgresql://app@localhost/shop_dev"));
+        assert!(!same("postgresql://app@localhost:5433/shop", "postgresql://app@localhost:5432/shop"));
+        assert!(!same("postgresql://app@db1/shop", "postgresql://app@db2/shop"));
+    }
 
     #[test]
     fn passwords_never_appear_in_redacted_urls() {

@@ -33,10 +33,15 @@ async fn wire(args: &AgentArgs, store_override: Option<&str>) -> anyhow::Result<
     let store_url = store_override.unwrap_or(&config.store_url).to_string();
     let store =
         Store::open(&store_url).await.with_context(|| format!("could not open the store {}", redact(&store_url)))?;
+    if let Some(dev) = &config.dev_url {
+        config::refuse_dev_url_on_live_database(dev, &config.database_url)?;
+    }
     let planning = PlanningConfig {
         database_url: config.database_url.clone(),
         dev: DevServer::new(config.dev_url.clone()),
         repo_dir: config.repo_dir.clone(),
+        sandbox: config.sandbox.clone(),
+        budget: config.planning_budget,
     };
     Ok(Wired { config, ctx: FlowContext { client, store, planning, outbox_wakeup: Wakeup::default() } })
 }

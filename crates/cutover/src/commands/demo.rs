@@ -77,7 +77,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     let ctx = FlowContext {
         client: client.clone(),
         store: store.clone(),
-        planning: PlanningConfig { database_url, dev: dev.clone(), repo_dir: ".".into() },
+        planning: PlanningConfig::new(database_url, dev.clone(), ".".into()),
         outbox_wakeup: Wakeup::default(),
     };
     let secret = uuid::Uuid::new_v4().to_string();
