@@ -120,7 +120,7 @@ pub fn contradiction(plan: &Plan, request: &ChangeRequest) -> Option<String> {
         let what: Vec<String> = plan
             .steps()
             .filter(|(_, s)| removes(s))
-            .map(|(_, s)| format!("- `{}`", s.sql.lines().next().unwrap_or("")))
+            .map(|(_, s)| format!("- {}", markdown::inline_code(s.sql.lines().next().unwrap_or(""))))
             .collect();
         let said: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
         return Some(format!(

@@ -229,6 +229,15 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
                     facts.push(format!("Hazards: `{}`", hazards.join("`, `")));
                 }
                 facts.push(match &step.rollback_sql {
+                    // A statement of several lines (a name may hold a line break) cannot be
+                    // an inline code span: its next line would leave the list.
+                    Some(r) if r.contains(['\n', '\r']) => {
+                        let fence = fence_for(r);
+                        format!(
+                            "Rollback:\n\n     {fence}sql\n     {}\n     {fence}",
+                            indent(&format!("{r};"), "     ")
+                        )
+                    }
                     Some(r) => format!("Rollback: {}", code_span(&format!("{r};"))),
                     None => format!("Rollback: {}", rollback_text(step)),
                 });
