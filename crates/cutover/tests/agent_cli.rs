@@ -2,7 +2,7 @@
 //! against the fake Linear and a real PostgreSQL.
 
 use cutover_db_postgres::source::apply_sql;
-use cutover_linear_fake::{FakeLinear, Workspace};
+use cutover_linear_fake::{Failure, FakeLinear, Workspace};
 use cutover_test_support::{TestDb, admin_url};
 use std::process::Output;
 use tokio::process::Command;
@@ -79,6 +79,19 @@ async fn issue_dry_run_prints_every_write_and_makes_none() {
     );
     assert!(stdout.lines().any(|l| l == "   |    ALTER TABLE public.orders DROP COLUMN legacy_ref;"), "{stdout}");
     assert!(s.fake.write_counts().is_empty(), "no write reached Linear: {:?}", s.fake.write_counts());
+}
+
+#[tokio::test]
+async fn a_dry_run_whose_job_fails_says_so_and_exits_2() {
+    let s = setup().await;
+    s.fake.fail_operation("TeamWorkflowStates", 100, Failure::Forbidden("not allowed to read workflow states".into()));
+    let out = s.issue(&["--dry-run"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert_eq!(text(&out.stdout), "");
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: the dry run of ENG-1 failed, nothing was written to Linear: "), "{stderr}");
+    assert!(stderr.contains("not allowed to read workflow states"), "{stderr}");
+    assert!(s.fake.write_counts().is_empty());
 }
 
 #[tokio::test]

@@ -196,14 +196,18 @@ fn without_a_dev_url_sql_sources_use_a_throwaway_server() {
     let dir = tempfile::tempdir().unwrap();
     let a = write(dir.path(), "a.sql", "CREATE TABLE t (id int);");
     let b = write(dir.path(), "b.sql", "CREATE TABLE t (id int, at timestamptz);");
-    let out = cutover(&["diff", "--from", &a, "--to", &b]);
+    // Its own temporary directory (short, for the socket path), so that the clusters of
+    // other processes on the machine are not counted.
+    let tmp = tempfile::Builder::new().prefix("cot").tempdir_in("/tmp").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["diff", "--from", &a, "--to", &b])
+        .env_remove("CUTOVER_DEV_URL")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("run cutover");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out), "ALTER TABLE public.t ADD COLUMN at timestamp with time zone;\n\n");
-    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("cutover-pg-"))
-        .collect();
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(leftovers.is_empty(), "the throwaway server was not removed: {leftovers:?}");
 }
 

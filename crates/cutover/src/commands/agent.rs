@@ -62,7 +62,14 @@ pub async fn issue(args: IssueArgs) -> anyhow::Result<Outcome> {
     ctx.store.enqueue(&job).await?;
     let settings = WorkerSettings::default();
     if args.dry_run {
-        while cutover_agent::worker::run_one_job(ctx, &settings).await? {}
+        // Each job once: a job that fails (Linear refused a query, the database could not be
+        // read) fails the dry run, instead of being put off to a retry that never comes.
+        while let Some(job) = ctx.store.claim_job(&settings.name, settings.lease).await? {
+            if let Err(err) = cutover_agent::flow::run_job(ctx, &job).await {
+                anyhow::bail!("the dry run of {} failed, nothing was written to Linear: {err}", issue.identifier);
+            }
+            ctx.store.finish_job(job.id).await?;
+        }
         let items = ctx.store.outbox_items(&issue.id).await?;
         println!("Dry run for {}: {} write(s) to Linear would be made, in this order.", issue.identifier, items.len());
         for (n, item) in items.iter().enumerate() {

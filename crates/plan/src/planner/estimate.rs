@@ -66,12 +66,20 @@ pub fn describe_seconds(seconds: f64) -> String {
     if seconds < 1.0 {
         "under a second".into()
     } else if seconds < 90.0 {
-        format!("about {} seconds", seconds.round() as u64)
+        match seconds.round() as u64 {
+            1 => "about 1 second".into(),
+            n => format!("about {n} seconds"),
+        }
     } else if seconds < 90.0 * 60.0 {
         format!("about {} minutes", (seconds / 60.0).round() as u64)
     } else {
         format!("about {} hours", (seconds / 3600.0).round() as u64)
     }
+}
+
+/// 1 -> "1 row", 12000000 -> "12,000,000 rows".
+pub fn rows(n: u64) -> String {
+    if n == 1 { "1 row".into() } else { format!("{} rows", thousands(n)) }
 }
 
 /// 12000000 -> "12,000,000".
@@ -99,6 +107,10 @@ mod tests {
         assert_eq!(describe_seconds(7300.0), "about 2 hours");
         assert_eq!(thousands(12_000_000), "12,000,000");
         assert_eq!(thousands(999), "999");
+        assert_eq!(describe_seconds(1.2), "about 1 second");
+        assert_eq!(rows(1), "1 row");
+        assert_eq!(rows(0), "0 rows");
+        assert_eq!(rows(12_000), "12,000 rows");
     }
 
     #[test]

@@ -923,7 +923,7 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
 
 pub(super) fn size_phrase(size: Size) -> String {
     match size.rows {
-        Some(rows) => format!(" ({} rows)", estimate::thousands(rows)),
+        Some(rows) => format!(" ({})", estimate::rows(rows)),
         None => " (its size is unknown, so Cutover assumes it is large)".into(),
     }
 }

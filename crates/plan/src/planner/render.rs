@@ -1,7 +1,7 @@
 //! The one human rendering of a plan, in two dialects: terminal text and Markdown (the
 //! Linear comment and the pull request body). Snapshots test the same functions.
 
-use super::estimate::{describe_seconds, thousands};
+use super::estimate::{self, describe_seconds};
 use super::model::{Blocker, Phase, PhaseName, Plan, Step};
 use crate::hazard::HazardCode;
 use crate::locks::LockMode;
@@ -115,7 +115,7 @@ fn ms(v: u64) -> String {
 fn estimate_line(step: &Step) -> Option<String> {
     let e = step.estimate.as_ref()?;
     let what = if step.backfill.is_some() { "in total" } else { "" };
-    Some(format!("{} {what} on {} rows", describe_seconds(e.seconds), thousands(e.rows)).replace("  ", " "))
+    Some(format!("{} {what} on {}", describe_seconds(e.seconds), estimate::rows(e.rows)).replace("  ", " "))
 }
 
 fn render(plan: &Plan, d: Dialect) -> String {
