@@ -169,6 +169,41 @@ async fn missing_credentials_and_bad_config_are_one_clear_error() {
 }
 
 #[tokio::test]
+async fn a_dev_url_on_the_database_being_migrated_is_refused() {
+    let refused = "error: the dev URL (CUTOVER_DEV_URL or [database] dev_url) points at the database being migrated (CUTOVER_DATABASE_URL); give it a separate server or database, where Cutover may create scratch databases and roles\n";
+    let live = "postgresql://app:secret@localhost:5432/shop";
+    for dev in ["postgresql://admin@127.0.0.1/shop", "host=/var/run/postgresql dbname=shop user=x"] {
+        let out = cutover(&["issue", "ENG-1", "--dev-url", dev])
+            .env("LINEAR_API_KEY", "k")
+            .env("CUTOVER_DATABASE_URL", live)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{dev}");
+        assert_eq!(text(&out.stderr), refused, "{dev}");
+    }
+    // Also from the environment, and from the file.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cutover.toml");
+    std::fs::write(&config, "[database]\ndev_url = \"postgresql://localhost/shop\"\n").unwrap();
+    let out = cutover(&["serve", "--config", config.to_str().unwrap()])
+        .env("LINEAR_API_KEY", "k")
+        .env("CUTOVER_DATABASE_URL", live)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!((out.status.code(), text(&out.stderr)), (Some(2), refused.to_string()));
+    std::fs::write(&config, "[sandbox]\nplanning_budget_secs = 0\n").unwrap();
+    let out = cutover(&["serve", "--config", config.to_str().unwrap()])
+        .env("LINEAR_API_KEY", "k")
+        .env("CUTOVER_DATABASE_URL", live)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(text(&out.stderr), "error: [sandbox] planning_budget_secs must be at least 1\n");
+}
+
+#[tokio::test]
 async fn demo_runs_the_whole_loop_with_nothing_set_up() {
     let out = cutover(&["demo", "--dev-url", admin_url()]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
