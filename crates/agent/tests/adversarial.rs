@@ -141,18 +141,23 @@ fn cases() -> Vec<Case> {
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'postgres'",
             Error("must be a superuser to terminate superuser process"),
         ),
-        c("a sleep", "SELECT pg_sleep(3600)", Error("ran longer than 1 s")),
+        c("a sleep", "SELECT pg_sleep(3600)", Error("ran longer than 2 s")),
         c(
             "a sleep with the timeout turned off",
             "SET statement_timeout = 0;\nSELECT pg_sleep(3600);",
-            Error("ran longer than 1 s"),
+            Error("ran longer than 2 s"),
         ),
         c(
             "a loop that swallows its cancellation",
             "DO $$ BEGIN LOOP BEGIN PERFORM pg_sleep(0.1); EXCEPTION WHEN query_canceled THEN NULL; END; END LOOP; END $$",
-            Error("ran longer than 1 s"),
+            Error("ran longer than 2 s"),
         ),
-        c("a CPU bomb", "SELECT count(*) FROM generate_series(1, 1000000000000)", Error("ran longer than 1 s")),
+        c(
+            "short statements that together outlast the budget",
+            "SELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);\nSELECT pg_sleep(1.5);",
+            Error("longer than its budget of 15 s"),
+        ),
+        c("a CPU bomb", "SELECT count(*) FROM generate_series(1, 1000000000000)", Error("ran longer than 2 s")),
         c(
             "a memory bomb",
             "SELECT length(string_agg(repeat('x', 100000000), '')) FROM generate_series(1, 100)",
@@ -263,8 +268,8 @@ async fn suite() {
     // Cutover's own scratch server, as `serve` starts it without --dev-url.
     let dev = DevServer::new(None);
     let mut planning = PlanningConfig::new(live.url(), dev.clone(), repo.path().to_path_buf());
-    planning.sandbox = SandboxPolicy { statement_timeout: Duration::from_secs(1), ..SandboxPolicy::default() };
-    planning.budget = Duration::from_secs(20);
+    planning.sandbox = SandboxPolicy { statement_timeout: Duration::from_secs(2), ..SandboxPolicy::default() };
+    planning.budget = Duration::from_secs(15);
     let mut linear = ClientConfig::new(fake.url(), Credentials::OAuthToken(fake.oauth_token()));
     linear.base_backoff = Duration::from_millis(5);
     let ctx = FlowContext {
