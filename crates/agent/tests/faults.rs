@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use cutover_agent::Loops;
 use cutover_agent::flow::JobError;
-use cutover_agent::worker::{Wakeup, WorkerSettings, job_loop_with, outbox_loop_with, process_one_job};
+use cutover_agent::worker::{
+    PruneSettings, Wakeup, WorkerSettings, job_loop_with, outbox_loop_with, process_one_job, prune_loop,
+};
 use cutover_agent::writes::Sent;
 use cutover_jobs::{NewJob, QueueStats, Store};
 use cutover_test_support::TestDb;
@@ -97,6 +99,64 @@ async fn a_long_job_renews_its_lease_and_no_other_worker_takes_it(url: String) {
     assert!(runner.await.unwrap().unwrap(), "worker a ran a job");
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.jobs_done, stats.jobs_running, stats.jobs_queued), (1, 0, 0), "finished by worker a");
+}
+
+/// Worker a stalls (its whole runtime is blocked, as in a frozen VM or a stop-the-world
+/// pause), so it cannot renew; its lease runs out and worker b takes the job. When a wakes up
+/// its result is dropped: b's claim is untouched and b finishes the job.
+async fn a_stalled_worker_loses_its_job_and_changes_nothing(url: String) {
+    let store = Store::open(&url).await.unwrap();
+    store.enqueue(&job("ENG-1", json!({}))).await.unwrap();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (wake_tx, wake) = std::sync::mpsc::channel::<()>();
+    let stalled = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let store = Store::open(&url).await.unwrap();
+                let a = settings("worker-a", Duration::from_millis(100), 3);
+                process_one_job(&store, &a, move |job| {
+                    let started_tx = started_tx.clone();
+                    async move {
+                        started_tx.send(job.attempt).unwrap();
+                        // Blocks the thread, and with it this runtime's lease renewals.
+                        wake.recv().ok();
+                        Ok::<(), JobError>(())
+                    }
+                })
+                .await
+                .unwrap()
+            })
+        })
+    };
+    assert_eq!(started.recv_timeout(Duration::from_secs(20)).unwrap(), 1);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let taken = loop {
+        if let Some(job) = store.claim_job("worker-b", Duration::from_secs(30)).await.unwrap() {
+            break job;
+        }
+        assert!(Instant::now() < deadline, "worker b never got the job of the stalled worker");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(taken.attempt, 2);
+    wake_tx.send(()).unwrap();
+    assert!(tokio::task::spawn_blocking(move || stalled.join().unwrap()).await.unwrap(), "worker a ran a job");
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.jobs_running, stats.jobs_done, stats.jobs_queued), (1, 0, 0), "worker a finished nothing");
+    assert_eq!(store.finish_job(&taken).await.unwrap(), cutover_jobs::Lease::Held);
+    assert_eq!(store.stats().await.unwrap().jobs_done, 1);
+}
+
+async fn the_prune_loop_deletes_what_is_old(url: String) {
+    let store = Store::open(&url).await.unwrap();
+    store.record_delivery("d-1", "digest-1", "Issue", Some(&job("ENG-1", json!({})))).await.unwrap();
+    let claimed = store.claim_job("w", Duration::from_secs(30)).await.unwrap().unwrap();
+    assert_eq!(store.finish_job(&claimed).await.unwrap(), cutover_jobs::Lease::Held);
+    let settings = PruneSettings { older_than: Duration::ZERO, every: Duration::from_millis(10) };
+    let loops = Loops::default();
+    loops.spawn("prune", prune_loop(store.clone(), settings));
+    wait_for(&store, "the delivery and the finished job are pruned", |s| s.deliveries == 0 && s.jobs_done == 0).await;
 }
 
 async fn a_panicking_job_fails_after_its_attempts_and_the_loop_goes_on(url: String) {
@@ -240,6 +300,8 @@ macro_rules! both_backends {
 
 both_backends!(
     a_long_job_renews_its_lease_and_no_other_worker_takes_it,
+    a_stalled_worker_loses_its_job_and_changes_nothing,
+    the_prune_loop_deletes_what_is_old,
     a_panicking_job_fails_after_its_attempts_and_the_loop_goes_on,
     a_panicking_send_fails_after_its_attempts_and_the_loop_goes_on,
     a_poison_job_is_failed_after_its_attempts_across_restarts,
