@@ -87,6 +87,8 @@ pub struct OutboxItem {
     pub attempts: i64,
     pub result: Option<Value>,
     pub last_error: Option<String>,
+    /// The worker holding its lease, if any.
+    pub worker: Option<String>,
 }
 
 /// Counts for `/metrics`.

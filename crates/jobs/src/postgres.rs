@@ -56,11 +56,13 @@ CREATE TABLE IF NOT EXISTS cutover.outbox (
     state text NOT NULL DEFAULT 'pending',
     attempts bigint NOT NULL DEFAULT 0,
     next_attempt_at bigint NOT NULL,
+    locked_by text,
     locked_until bigint,
     result jsonb,
     last_error text,
     created_at bigint NOT NULL
 );
+ALTER TABLE cutover.outbox ADD COLUMN IF NOT EXISTS locked_by text;
 CREATE INDEX IF NOT EXISTS outbox_flow ON cutover.outbox (flow, id);
 CREATE INDEX IF NOT EXISTS outbox_due ON cutover.outbox (next_attempt_at, id) WHERE state = 'pending';
 ";
@@ -260,7 +262,7 @@ impl PgStore {
         Ok(row.as_ref().map(read_item))
     }
 
-    pub async fn outbox_claim(&self, _worker: &str, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+    pub async fn outbox_claim(&self, worker: &str, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
         let now = now_ms();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
@@ -270,10 +272,10 @@ impl PgStore {
         let row = tx
             .query_one(
                 &format!(
-                    "UPDATE cutover.outbox SET locked_until = $2, attempts = attempts + 1 WHERE id = $1
+                    "UPDATE cutover.outbox SET locked_by = $3, locked_until = $2, attempts = attempts + 1 WHERE id = $1
                      RETURNING {ITEM_COLUMNS}"
                 ),
-                &[&id, &(now + lease.as_millis() as i64)],
+                &[&id, &(now + lease.as_millis() as i64), &worker],
             )
             .await?;
         tx.commit().await?;
@@ -282,28 +284,32 @@ impl PgStore {
 
     pub async fn outbox_done(&self, item: &OutboxItem, result: &Value) -> Result<Lease, StoreError> {
         let sql = format!(
-            "UPDATE cutover.outbox SET state = 'done', result = $3, locked_until = NULL, last_error = NULL {ITEM_HELD}"
+            "UPDATE cutover.outbox SET state = 'done', result = $4, locked_by = NULL, locked_until = NULL, last_error = NULL
+             {ITEM_HELD}"
         );
-        self.update_held(&sql, &[&item.id, &item.attempts, result]).await
+        self.update_held(&sql, &[&item.id, &item.attempts, &item.worker, result]).await
     }
 
     pub async fn outbox_retry(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<Lease, StoreError> {
-        let sql =
-            format!("UPDATE cutover.outbox SET next_attempt_at = $3, last_error = $4, locked_until = NULL {ITEM_HELD}");
+        let sql = format!(
+            "UPDATE cutover.outbox SET next_attempt_at = $4, last_error = $5, locked_by = NULL, locked_until = NULL
+             {ITEM_HELD}"
+        );
         let next = now_ms() + delay.as_millis() as i64;
-        self.update_held(&sql, &[&item.id, &item.attempts, &next, &error]).await
+        self.update_held(&sql, &[&item.id, &item.attempts, &item.worker, &next, &error]).await
     }
 
     pub async fn outbox_fail(&self, item: &OutboxItem, error: &str) -> Result<Lease, StoreError> {
-        let sql =
-            format!("UPDATE cutover.outbox SET state = 'failed', last_error = $3, locked_until = NULL {ITEM_HELD}");
-        self.update_held(&sql, &[&item.id, &item.attempts, &error]).await
+        let sql = format!(
+            "UPDATE cutover.outbox SET state = 'failed', last_error = $4, locked_by = NULL, locked_until = NULL {ITEM_HELD}"
+        );
+        self.update_held(&sql, &[&item.id, &item.attempts, &item.worker, &error]).await
     }
 
     pub async fn outbox_renew(&self, item: &OutboxItem, lease: Duration) -> Result<Lease, StoreError> {
-        let sql = format!("UPDATE cutover.outbox SET locked_until = $3 {ITEM_HELD}");
+        let sql = format!("UPDATE cutover.outbox SET locked_until = $4 {ITEM_HELD}");
         let until = now_ms() + lease.as_millis() as i64;
-        self.update_held(&sql, &[&item.id, &item.attempts, &until]).await
+        self.update_held(&sql, &[&item.id, &item.attempts, &item.worker, &until]).await
     }
 
     pub async fn outbox_items(&self, flow: &str) -> Result<Vec<OutboxItem>, StoreError> {
@@ -381,12 +387,13 @@ const OUTBOX_CLAIM: &str = "SELECT id FROM cutover.outbox o
 /// token. Parameters: $1 id, $2 worker, $3 attempt.
 const JOB_HELD: &str = "WHERE id = $1 AND state = 'running' AND locked_by = $2 AND attempts = $3";
 
-/// The same for a write: pending, leased, and not claimed again since. $1 id, $2 attempts.
-const ITEM_HELD: &str = "WHERE id = $1 AND state = 'pending' AND attempts = $2 AND locked_until IS NOT NULL";
+/// The same for a write: pending, leased to the same worker, and not claimed again since.
+/// $1 id, $2 attempts, $3 worker.
+const ITEM_HELD: &str = "WHERE id = $1 AND state = 'pending' AND attempts = $2 AND locked_by = $3";
 
-const ITEM_COLUMNS: &str = "id, flow, key, entity_id, op, state, attempts, result, last_error";
+const ITEM_COLUMNS: &str = "id, flow, key, entity_id, op, state, attempts, result, last_error, locked_by";
 const SELECT_ITEM: &str =
-    "SELECT id, flow, key, entity_id, op, state, attempts, result, last_error FROM cutover.outbox";
+    "SELECT id, flow, key, entity_id, op, state, attempts, result, last_error, locked_by FROM cutover.outbox";
 
 fn read_item(row: &Row) -> OutboxItem {
     let state: String = row.get(5);
@@ -400,6 +407,7 @@ fn read_item(row: &Row) -> OutboxItem {
         attempts: row.get(6),
         result: row.get(7),
         last_error: row.get(8),
+        worker: row.get(9),
     }
 }
 

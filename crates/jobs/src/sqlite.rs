@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     state TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
+    locked_by TEXT,
     locked_until INTEGER,
     result TEXT,
     last_error TEXT,
@@ -78,6 +79,14 @@ impl SqliteStore {
             }
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.execute_batch(SCHEMA)?;
+            // Stores created before writes recorded their worker.
+            let has_locked_by: i64 =
+                conn.query_row("SELECT count(*) FROM pragma_table_info('outbox') WHERE name = 'locked_by'", [], |r| {
+                    r.get(0)
+                })?;
+            if has_locked_by == 0 {
+                conn.execute_batch("ALTER TABLE outbox ADD COLUMN locked_by TEXT")?;
+            }
             Ok(conn)
         })
         .await
@@ -283,15 +292,16 @@ impl SqliteStore {
         self.with(move |conn| get_item(conn, &key)).await
     }
 
-    pub async fn outbox_claim(&self, _worker: &str, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+    pub async fn outbox_claim(&self, worker: &str, lease: Duration) -> Result<Option<OutboxItem>, StoreError> {
+        let worker = worker.to_string();
         self.with(move |conn| {
             let now = now_ms();
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let key: Option<String> = tx.query_row(OUTBOX_CLAIM, [now], |r| r.get(0)).optional()?;
             let Some(key) = key else { return Ok(None) };
             tx.execute(
-                "UPDATE outbox SET locked_until = ?2, attempts = attempts + 1 WHERE key = ?1",
-                params![key, now + lease.as_millis() as i64],
+                "UPDATE outbox SET locked_by = ?3, locked_until = ?2, attempts = attempts + 1 WHERE key = ?1",
+                params![key, now + lease.as_millis() as i64, worker],
             )?;
             let item = get_item(&tx, &key)?;
             tx.commit()?;
@@ -302,24 +312,28 @@ impl SqliteStore {
 
     pub async fn outbox_done(&self, item: &OutboxItem, result: &Value) -> Result<Lease, StoreError> {
         let sql = format!(
-            "UPDATE outbox SET state = 'done', result = ?3, locked_until = NULL, last_error = NULL {ITEM_HELD}"
+            "UPDATE outbox SET state = 'done', result = ?4, locked_by = NULL, locked_until = NULL, last_error = NULL {ITEM_HELD}"
         );
         self.update_held(sql, item_fence(item, [result.to_string().into()])).await
     }
 
     pub async fn outbox_retry(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<Lease, StoreError> {
-        let sql = format!("UPDATE outbox SET next_attempt_at = ?3, last_error = ?4, locked_until = NULL {ITEM_HELD}");
+        let sql = format!(
+            "UPDATE outbox SET next_attempt_at = ?4, last_error = ?5, locked_by = NULL, locked_until = NULL {ITEM_HELD}"
+        );
         let next = now_ms() + delay.as_millis() as i64;
         self.update_held(sql, item_fence(item, [next.into(), error.to_string().into()])).await
     }
 
     pub async fn outbox_fail(&self, item: &OutboxItem, error: &str) -> Result<Lease, StoreError> {
-        let sql = format!("UPDATE outbox SET state = 'failed', last_error = ?3, locked_until = NULL {ITEM_HELD}");
+        let sql = format!(
+            "UPDATE outbox SET state = 'failed', last_error = ?4, locked_by = NULL, locked_until = NULL {ITEM_HELD}"
+        );
         self.update_held(sql, item_fence(item, [error.to_string().into()])).await
     }
 
     pub async fn outbox_renew(&self, item: &OutboxItem, lease: Duration) -> Result<Lease, StoreError> {
-        let sql = format!("UPDATE outbox SET locked_until = ?3 {ITEM_HELD}");
+        let sql = format!("UPDATE outbox SET locked_until = ?4 {ITEM_HELD}");
         self.update_held(sql, item_fence(item, [(now_ms() + lease.as_millis() as i64).into()])).await
     }
 
@@ -343,7 +357,7 @@ impl SqliteStore {
                 "UPDATE jobs SET state = 'queued', locked_by = NULL, locked_until = NULL WHERE state = 'running'",
                 [],
             )?;
-            conn.execute("UPDATE outbox SET locked_until = NULL WHERE state = 'pending'", [])?;
+            conn.execute("UPDATE outbox SET locked_by = NULL, locked_until = NULL WHERE state = 'pending'", [])?;
             Ok(jobs as u64)
         })
         .await
@@ -401,12 +415,13 @@ fn job_fence<const N: usize>(job: &Job, more: [SqlValue; N]) -> Vec<SqlValue> {
     values
 }
 
-/// The same for a write: pending, leased, and not claimed again since. ?1..?2 are
-/// [`item_fence`]'s.
-const ITEM_HELD: &str = "WHERE id = ?1 AND state = 'pending' AND attempts = ?2 AND locked_until IS NOT NULL";
+/// The same for a write: pending, leased to the same worker, and not claimed again since.
+/// ?1..?3 are [`item_fence`]'s.
+const ITEM_HELD: &str = "WHERE id = ?1 AND state = 'pending' AND attempts = ?2 AND locked_by = ?3";
 
 fn item_fence<const N: usize>(item: &OutboxItem, more: [SqlValue; N]) -> Vec<SqlValue> {
-    let mut values = vec![item.id.into(), item.attempts.into()];
+    let worker = item.worker.clone().map_or(SqlValue::Null, SqlValue::from);
+    let mut values = vec![item.id.into(), item.attempts.into(), worker];
     values.extend(more);
     values
 }
@@ -420,7 +435,8 @@ fn insert_job(conn: &Connection, job: &NewJob) -> Result<i64, StoreError> {
     Ok(conn.last_insert_rowid())
 }
 
-const SELECT_ITEM: &str = "SELECT id, flow, key, entity_id, op, state, attempts, result, last_error FROM outbox";
+const SELECT_ITEM: &str =
+    "SELECT id, flow, key, entity_id, op, state, attempts, result, last_error, locked_by FROM outbox";
 
 type ItemResult = Result<OutboxItem, StoreError>;
 
@@ -442,6 +458,7 @@ fn read_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemResult> {
                 None => None,
             },
             last_error: r.get(8)?,
+            worker: r.get(9)?,
         })
     };
     Ok(build())
@@ -455,6 +472,33 @@ fn get_item(conn: &Connection, key: &str) -> Result<Option<OutboxItem>, StoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store made before writes recorded their worker gets the column on open, and its
+    /// pending writes are claimed and settled as usual.
+    #[tokio::test]
+    async fn an_older_store_gains_the_outbox_worker_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db").display().to_string();
+        let old = SCHEMA.replace(
+            "    locked_by TEXT,\n    locked_until INTEGER,\n    result",
+            "    locked_until INTEGER,\n    result",
+        );
+        assert_ne!(old, SCHEMA, "the outbox's locked_by is removed");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&old).unwrap();
+        conn.execute(
+            "INSERT INTO outbox (flow, key, entity_id, op, next_attempt_at, created_at) VALUES ('f', 'f:1', 'e', '{}', 0, 0)",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(&path).await.unwrap();
+        let item = store.outbox_claim("w", Duration::from_secs(30)).await.unwrap().expect("the old write");
+        assert_eq!(item.worker.as_deref(), Some("w"));
+        assert_eq!(store.outbox_done(&item, &serde_json::json!({})).await.unwrap(), Lease::Held);
+        // Opening again finds the column there.
+        SqliteStore::open(&path).await.unwrap();
+    }
 
     /// The claim runs on every poll of every worker: it must walk the pending items in due
     /// order, not scan the table (which keeps every write ever sent until it is pruned).

@@ -157,6 +157,8 @@ async fn a_worker_whose_lease_was_taken_cannot_settle_the_job(store: Store) {
     assert_eq!(store.finish_job(&stale).await.unwrap(), Lease::Lost);
     assert_eq!(store.retry_job(&stale, Duration::ZERO, "late").await.unwrap(), Lease::Lost);
     assert_eq!(store.fail_job(&stale, "late").await.unwrap(), Lease::Lost);
+    let impostor = cutover_jobs::Job { worker: "w1".into(), ..current.clone() };
+    assert_eq!(store.fail_job(&impostor, "same attempt, other worker").await.unwrap(), Lease::Lost);
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.jobs_running, stats.jobs_queued, stats.jobs_failed), (1, 0, 0), "w2's claim is untouched");
     assert!(store.claim_job("w3", LEASE).await.unwrap().is_none(), "still leased to w2");
@@ -177,11 +179,15 @@ async fn a_sender_whose_lease_was_taken_cannot_settle_the_write(store: Store) {
         assert!(Instant::now() < deadline, "w2 never got the write");
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    assert_eq!(current.attempts, 2);
+    assert_eq!((current.attempts, current.worker.as_deref()), (2, Some("w2")));
     assert_eq!(store.outbox_renew(&stale, LEASE).await.unwrap(), Lease::Lost);
     assert_eq!(store.outbox_done(&stale, &json!({ "by": "w1" })).await.unwrap(), Lease::Lost);
     assert_eq!(store.outbox_retry(&stale, Duration::ZERO, "late").await.unwrap(), Lease::Lost);
     assert_eq!(store.outbox_fail(&stale, "late").await.unwrap(), Lease::Lost);
+    let impostor = cutover_jobs::OutboxItem { worker: Some("w1".into()), ..current.clone() };
+    assert_eq!(store.outbox_fail(&impostor, "same attempt, other worker").await.unwrap(), Lease::Lost);
+    let unclaimed = cutover_jobs::OutboxItem { worker: None, ..current.clone() };
+    assert_eq!(store.outbox_done(&unclaimed, &json!({})).await.unwrap(), Lease::Lost);
     assert!(store.outbox_claim("w3", LEASE).await.unwrap().is_none(), "still leased to w2");
     assert_eq!(store.outbox_renew(&current, LEASE).await.unwrap(), Lease::Held);
     assert_eq!(store.outbox_done(&current, &json!({ "by": "w2" })).await.unwrap(), Lease::Held);
