@@ -185,7 +185,7 @@ where
     let what = format!("job {} ({})", job.id, job.key);
     if job.attempt > settings.job_max_attempts {
         let reason = format!(
-            "it was tried {} times and the last tries never finished (the worker stopped or crashed while running it)",
+            "it was tried {} times and the last try never finished (the worker stopped or crashed while running it)",
             job.attempt - 1
         );
         give_up(store, &job, &reason).await?;
@@ -272,7 +272,7 @@ where
     let what = format!("write {}", item.key);
     let sent = if item.attempts > settings.outbox_max_attempts {
         Sent::Failed(format!(
-            "it was tried {} times and the last tries never finished (the worker stopped or crashed while sending it)",
+            "it was tried {} times and the last try never finished (the worker stopped or crashed while sending it)",
             item.attempts - 1
         ))
     } else {

@@ -282,7 +282,7 @@ async fn a_poison_job_is_failed_after_its_attempts_across_restarts(url: String) 
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.jobs_failed, stats.jobs_running, stats.jobs_queued), (1, 0, 0));
     let report = failure_report(&store, "ENG-1").await;
-    assert!(report.contains("it was tried 3 times and the last tries never finished"), "{report}");
+    assert!(report.contains("it was tried 3 times and the last try never finished"), "{report}");
 }
 
 macro_rules! both_backends {
