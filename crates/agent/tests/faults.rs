@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use cutover_agent::Loops;
 use cutover_agent::flow::JobError;
 use cutover_agent::worker::{
-    PruneSettings, Wakeup, WorkerSettings, job_loop_with, outbox_loop_with, process_one_job, prune_loop,
+    PruneSettings, Wakeup, WorkerSettings, job_loop_with, outbox_loop_with, process_one_job, process_one_write,
+    prune_loop,
 };
 use cutover_agent::writes::Sent;
 use cutover_jobs::{NewJob, QueueStats, Store};
@@ -182,7 +183,9 @@ async fn a_panicking_job_fails_after_its_attempts_and_the_loop_goes_on(url: Stri
         "jobs",
         job_loop_with(store.clone(), settings("w", Duration::from_secs(30), 3), wakeup, outbox, handler),
     );
-    wait_for(&store, "one job failed, the other done", |s| s.jobs_failed == 1 && s.jobs_done == 1).await;
+    // The report is queued right after the job is failed.
+    let settled = |s: &QueueStats| s.jobs_failed == 1 && s.jobs_done == 1 && s.outbox_pending == 1;
+    wait_for(&store, "one job failed and reported, the other done", settled).await;
     let count = |key: &str| runs.lock().unwrap().iter().filter(|k| *k == key).count();
     assert_eq!((count("ENG-1"), count("ENG-2")), (3, 1), "the panicking job ran its three attempts");
     let report = failure_report(&store, "ENG-1").await;
@@ -285,6 +288,54 @@ async fn a_poison_job_is_failed_after_its_attempts_across_restarts(url: String) 
     assert!(report.contains("it was tried 3 times and the last try never finished"), "{report}");
 }
 
+/// The same for a write whose send never returns: after its attempts it is failed unsent.
+async fn a_poison_write_is_failed_after_its_attempts_across_restarts(url: String) {
+    Store::open(&url).await.unwrap().outbox_put("f", "f:1", "e1", &json!({})).await.unwrap();
+    let s = settings("w", Duration::from_millis(200), 3);
+    for restart in 1..=3 {
+        let store = Store::open(&url).await.unwrap();
+        store.recover_after_restart().await.unwrap();
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+        let process = {
+            let s = s.clone();
+            tokio::spawn(async move {
+                loop {
+                    let started_tx = started_tx.clone();
+                    let sender = move |item: cutover_jobs::OutboxItem| {
+                        started_tx.send(item.attempts).ok();
+                        std::future::pending::<Sent>()
+                    };
+                    if process_one_write(&store, &s, sender).await.unwrap() {
+                        unreachable!("the send never ends");
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+        };
+        let attempt = tokio::time::timeout(Duration::from_secs(20), started.recv())
+            .await
+            .expect("the write was sent again after the restart")
+            .unwrap();
+        assert_eq!(attempt, restart);
+        process.abort();
+        assert!(process.await.unwrap_err().is_cancelled());
+    }
+    let store = Store::open(&url).await.unwrap();
+    store.recover_after_restart().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !process_one_write(&store, &s, |_item| async { panic!("a write past its attempts is not sent again") })
+        .await
+        .unwrap()
+    {
+        assert!(Instant::now() < deadline, "the write was never claimed again");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let item = store.outbox_get("f:1").await.unwrap().unwrap();
+    assert_eq!(item.state, cutover_jobs::OutboxState::Failed);
+    let error = item.last_error.unwrap_or_default();
+    assert!(error.starts_with("it was tried 3 times and the last try never finished"), "{error}");
+}
+
 macro_rules! both_backends {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -305,4 +356,5 @@ both_backends!(
     a_panicking_job_fails_after_its_attempts_and_the_loop_goes_on,
     a_panicking_send_fails_after_its_attempts_and_the_loop_goes_on,
     a_poison_job_is_failed_after_its_attempts_across_restarts,
+    a_poison_write_is_failed_after_its_attempts_across_restarts,
 );
