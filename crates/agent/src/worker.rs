@@ -188,7 +188,7 @@ where
             "it was tried {} times and the last try never finished (the worker stopped or crashed while running it)",
             job.attempt - 1
         );
-        give_up(store, &job, &reason).await?;
+        give_up(store, &job, &reason, settings.lease).await?;
         return Ok(true);
     }
     let run = run_leased(settings.lease, handler(job.clone()), || store.renew_job(&job, settings.lease)).await;
@@ -213,20 +213,25 @@ where
             lost(&what, "retry");
         }
     } else {
-        give_up(store, &job, &error).await?;
+        give_up(store, &job, &error, settings.lease).await?;
     }
     Ok(true)
 }
 
-/// Fails a job and tells the requester, unless another worker holds it now.
-async fn give_up(store: &Store, job: &Job, reason: &str) -> Result<(), StoreError> {
-    match store.fail_job(job, reason).await? {
-        Lease::Held => report_failure(store, job, reason).await,
-        Lease::Lost => {
-            lost(&format!("job {} ({})", job.id, job.key), "failure");
-            Ok(())
-        }
+/// Tells the requester and fails the job, unless another worker holds it now. The report is
+/// queued first, under a key of the job: a crash in between gives up again on the next claim
+/// and finds the report already queued, so it is neither lost nor sent twice.
+async fn give_up(store: &Store, job: &Job, reason: &str, lease: Duration) -> Result<(), StoreError> {
+    let what = format!("job {} ({})", job.id, job.key);
+    if store.renew_job(job, lease).await? == Lease::Lost {
+        lost(&what, "failure");
+        return Ok(());
     }
+    report_failure(store, job, reason).await?;
+    if store.fail_job(job, reason).await? == Lease::Lost {
+        lost(&what, "failure");
+    }
+    Ok(())
 }
 
 /// Tells the requester that Cutover gave up on their request, and what to do.
@@ -294,12 +299,13 @@ where
         Sent::Retry(delay, reason) if item.attempts < settings.outbox_max_attempts => {
             store.outbox_retry(&item, delay, &reason).await?
         }
+        // As for jobs: the report first (idempotent), then the failure.
         Sent::Retry(_, reason) | Sent::Failed(reason) => {
-            let lease = store.outbox_fail(&item, &reason).await?;
-            if lease == Lease::Held && !item.flow.ends_with(":errors") {
+            let held = store.outbox_renew(&item, settings.lease).await?;
+            if held == Lease::Held && !item.flow.ends_with(":errors") {
                 report_write_failure(store, &item, &reason).await?;
             }
-            lease
+            store.outbox_fail(&item, &reason).await?
         }
     };
     if lease == Lease::Lost {
