@@ -74,8 +74,9 @@ async fn failure_report(store: &Store, key: &str) -> String {
 async fn a_long_job_renews_its_lease_and_no_other_worker_takes_it(url: String) {
     let store = Store::open(&url).await.unwrap();
     store.enqueue(&job("ENG-1", json!({}))).await.unwrap();
-    // Renewed every quarter of the lease; the job runs for more than three leases.
-    let lease = Duration::from_millis(1200);
+    // Renewed every quarter of the lease (a renewal may come 1.5 s late before b could take
+    // the job); the job runs for two and a half leases.
+    let lease = Duration::from_secs(2);
     let (started_tx, started) = tokio::sync::oneshot::channel();
     let (finish, finished) = tokio::sync::oneshot::channel::<()>();
     let runner = {
@@ -91,7 +92,7 @@ async fn a_long_job_renews_its_lease_and_no_other_worker_takes_it(url: String) {
     };
     started.await.expect("worker a runs the job");
     let other = Store::open(&url).await.unwrap();
-    let until = Instant::now() + lease * 3;
+    let until = Instant::now() + lease * 5 / 2;
     while Instant::now() < until {
         assert!(other.claim_job("worker-b", lease).await.unwrap().is_none(), "worker b took a running job");
         tokio::time::sleep(Duration::from_millis(25)).await;
