@@ -328,7 +328,7 @@ async fn the_postgres_store_reconnects_after_its_connection_is_terminated() {
         let terminated: i64 = admin
             .query_one(
                 "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
                 &[],
             )
             .await
