@@ -315,35 +315,56 @@ async fn a_restarted_sqlite_process_takes_back_what_the_dead_one_held() {
     assert_eq!(write.attempts, 2);
 }
 
+/// Terminates the client connections to database `name` but the caller's own.
+async fn terminate_others(admin: &cutover_test_support::Client, name: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+            &[&name],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn wait_until_back(store: &Store, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while let Err(err) = store.stats().await {
+        assert!(Instant::now() < deadline, "{what}: the store did not come back: {err}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for _ in 0..3 {
+        store.stats().await.expect("once back, it stays back");
+    }
+}
+
 /// The server closes the store's connection (a restart, a failover, an administrator): the
 /// store opens a new one and keeps working (the calls that found it closed fail, and the
-/// loops retry them).
+/// loops retry them). While the server refuses connections, as during a restart, every call
+/// fails; when it accepts them again, the store is back.
 #[tokio::test]
 async fn the_postgres_store_reconnects_after_its_connection_is_terminated() {
     let db = TestDb::new().await;
     let store = Store::open(&db.url()).await.unwrap();
     store.enqueue(&job("ENG-1", 1)).await.unwrap();
-    let admin = db.connect().await;
+    // From the server's maintenance database: a database cannot close its own doors.
+    let name = db.name.clone();
+    let admin = cutover_db_postgres::connect::connect(cutover_test_support::admin_url()).await.unwrap();
     for round in 0..2 {
-        let terminated: i64 = admin
-            .query_one(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
-                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(terminated, 1, "round {round}: the store's one connection");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while let Err(err) = store.stats().await {
-            assert!(Instant::now() < deadline, "round {round}: the store did not come back: {err}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        for _ in 0..3 {
-            store.stats().await.expect("once back, it stays back");
-        }
+        assert_eq!(terminate_others(&admin, &name).await, 1, "round {round}: the store's one connection");
+        wait_until_back(&store, &format!("round {round}")).await;
     }
+
+    let allow = |on: bool| format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS {on}", name.replace('"', "\"\""));
+    admin.batch_execute(&allow(false)).await.unwrap();
+    assert_eq!(terminate_others(&admin, &name).await, 1);
+    for _ in 0..3 {
+        assert!(store.stats().await.is_err(), "the database refuses connections");
+    }
+    admin.batch_execute(&allow(true)).await.unwrap();
+    wait_until_back(&store, "after the outage").await;
+
     let claimed = store.claim_job("w", LEASE).await.unwrap().expect("the job survived");
     assert_eq!(store.finish_job(&claimed).await.unwrap(), Lease::Held);
     assert_eq!(store.stats().await.unwrap().jobs_done, 1);
