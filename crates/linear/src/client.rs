@@ -201,8 +201,9 @@ impl LinearClient {
         .max();
         // A reset in the past means the budget has refilled; one in the future is waited for,
         // at most the longest bound.
-        if let Some(reset) = spent.filter(|reset| *reset > now_ms()) {
-            let wait = Duration::from_millis(reset - now_ms()).min(self.config.wait_bounds.max);
+        let now = now_ms();
+        if let Some(reset) = spent.filter(|reset| *reset > now) {
+            let wait = Duration::from_millis(reset - now).min(self.config.wait_bounds.max);
             if wait > self.config.max_backoff {
                 return Err(LinearError::RateLimited { retry_after: wait });
             }
