@@ -62,7 +62,16 @@ CREATE TABLE IF NOT EXISTS cutover.outbox (
     last_error text,
     created_at bigint NOT NULL
 );
-ALTER TABLE cutover.outbox ADD COLUMN IF NOT EXISTS locked_by text;
+-- Stores created before writes recorded their worker. Checked first: ALTER TABLE takes an
+-- ACCESS EXCLUSIVE lock even when IF NOT EXISTS finds the column there.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                   WHERE attrelid = 'cutover.outbox'::regclass AND attname = 'locked_by' AND NOT attisdropped) THEN
+        ALTER TABLE cutover.outbox ADD COLUMN locked_by text;
+    END IF;
+END
+$$;
 CREATE INDEX IF NOT EXISTS outbox_flow ON cutover.outbox (flow, id);
 CREATE INDEX IF NOT EXISTS outbox_due ON cutover.outbox (next_attempt_at, id) WHERE state = 'pending';
 ";
@@ -414,6 +423,33 @@ fn read_item(row: &Row) -> OutboxItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store made before writes recorded their worker gets the column on open, and its
+    /// pending writes are claimed and settled as usual.
+    #[tokio::test]
+    async fn an_older_store_gains_the_outbox_worker_column() {
+        let db = cutover_test_support::TestDb::new().await;
+        let before = &SCHEMA[..SCHEMA.find("-- Stores created before").unwrap()];
+        let old = before.replace(
+            "    locked_by text,\n    locked_until bigint,\n    result",
+            "    locked_until bigint,\n    result",
+        );
+        assert_ne!(old, before, "the outbox's locked_by is removed");
+        let client = db.connect().await;
+        client.batch_execute(&old).await.unwrap();
+        client
+            .batch_execute(
+                "INSERT INTO cutover.outbox (flow, key, entity_id, op, next_attempt_at, created_at)
+                 VALUES ('f', 'f:1', 'e', '{}', 0, 0)",
+            )
+            .await
+            .unwrap();
+        let store = PgStore::open(&db.url()).await.unwrap();
+        let item = store.outbox_claim("w", Duration::from_secs(30)).await.unwrap().expect("the old write");
+        assert_eq!(item.worker.as_deref(), Some("w"));
+        assert_eq!(store.outbox_done(&item, &serde_json::json!({})).await.unwrap(), Lease::Held);
+        PgStore::open(&db.url()).await.unwrap();
+    }
 
     /// The claim runs on every poll of every worker: it must walk the pending items in due
     /// order, not scan the table (which keeps every write ever sent until it is pruned).
