@@ -1,12 +1,13 @@
-//! Webhook intake: verify, classify, de-duplicate and store — nothing else, so Linear gets its
-//! 200 well within 5 s. The work happens in the job loop.
+//! Webhook intake: verify (signature, freshness, organization), classify, de-duplicate (by
+//! delivery id and by body digest) and store — nothing else, so Linear gets its 200 well within
+//! 5 s. The work happens in the job loop.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use cutover_jobs::Store;
-use cutover_linear::webhook::{DeliveryHeaders, Identity, WebhookSecret, classify, verify};
+use cutover_linear::webhook::{DeliveryHeaders, Identity, WebhookSecret, check_organization, classify, verify};
 
 use crate::worker::{Wakeup, job_for};
 
@@ -53,19 +54,20 @@ impl Intake {
     /// Handles one delivery. Rejections change nothing; an accepted delivery is stored with its
     /// job in one transaction before the 200 goes out, so a crash after that loses nothing.
     pub async fn receive(&self, headers: DeliveryHeaders<'_>, body: &[u8]) -> Answer {
-        let delivery = match verify(&self.secret, headers, body, (self.clock)()) {
-            Ok(delivery) => delivery,
+        let verified = verify(&self.secret, headers, body, (self.clock)()).and_then(|delivery| {
+            let identity = self.identity.read().unwrap_or_else(|p| p.into_inner());
+            check_organization(&delivery, identity.organization_id.as_deref())?;
+            Ok((classify(&delivery, &identity), delivery))
+        });
+        let (trigger, delivery) = match verified {
+            Ok(verified) => verified,
             Err(err) => {
                 self.counters.rejected.fetch_add(1, Ordering::Relaxed);
                 return Answer { status: err.status(), body: format!("rejected: {err}") };
             }
         };
-        let trigger = {
-            let identity = self.identity.read().unwrap_or_else(|p| p.into_inner());
-            classify(&delivery, &identity)
-        };
         let job = job_for(&trigger);
-        match self.store.record_delivery(&delivery.id, &delivery.event, job.as_ref()).await {
+        match self.store.record_delivery(&delivery.id, &delivery.digest, &delivery.event, job.as_ref()).await {
             Ok(true) if job.is_some() => {
                 self.counters.accepted.fetch_add(1, Ordering::Relaxed);
                 self.wakeup.wake();

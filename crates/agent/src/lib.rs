@@ -16,4 +16,4 @@ pub mod writes;
 pub use flow::{FlowContext, FlowState, Stage};
 pub use intake::{Intake, system_clock};
 pub use planning::PlanningConfig;
-pub use worker::{Wakeup, WorkerSettings, drain, job_for, job_loop, outbox_loop};
+pub use worker::{Loops, PruneSettings, Wakeup, WorkerSettings, drain, job_for, job_loop, outbox_loop, prune_loop};

@@ -1,4 +1,6 @@
 //! `cutover serve`: the HTTP side. `POST /webhooks/linear`, `GET /healthz`, `GET /metrics`.
+//! `/healthz` answers 503 when the store is unreachable or a worker loop has stopped, naming
+//! the loop, so a supervisor restarts the process.
 
 use std::sync::atomic::Ordering;
 
@@ -11,14 +13,16 @@ use axum::routing::{get, post};
 use cutover_linear::webhook::{DeliveryHeaders, MAX_BODY_BYTES};
 
 use crate::intake::Intake;
+use crate::worker::Loops;
 
-pub fn router(intake: Intake) -> Router {
+/// The routes; `loops` are the worker loops `/healthz` reports on.
+pub fn router(intake: Intake, loops: Loops) -> Router {
     Router::new()
         .route("/webhooks/linear", post(webhook))
-        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .with_state(intake.clone())
+        .route("/healthz", get(healthz).with_state((intake, loops)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(intake)
 }
 
 async fn webhook(State(intake): State<Intake>, headers: HeaderMap, body: Bytes) -> impl IntoResponse {
@@ -36,10 +40,16 @@ async fn webhook(State(intake): State<Intake>, headers: HeaderMap, body: Bytes) 
     (StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST), answer.body)
 }
 
-async fn healthz(State(intake): State<Intake>) -> impl IntoResponse {
-    match intake.store.stats().await {
-        Ok(_) => (StatusCode::OK, "ok\n".to_string()),
-        Err(err) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {err}\n")),
+async fn healthz(State((intake, loops)): State<(Intake, Loops)>) -> impl IntoResponse {
+    let mut problems: Vec<String> =
+        loops.stopped().into_iter().map(|(name, reason)| format!("the {name} loop stopped: {reason}")).collect();
+    if let Err(err) = intake.store.stats().await {
+        problems.push(format!("store unavailable: {err}"));
+    }
+    if problems.is_empty() {
+        (StatusCode::OK, "ok\n".to_string())
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, problems.join("\n") + "\n")
     }
 }
 

@@ -1,13 +1,26 @@
-//! The two loops a worker runs: jobs (decide) and the outbox (write to Linear). Several
-//! workers may share a PostgreSQL store; with SQLite, one process runs both loops.
+//! The two loops a worker runs: jobs (decide) and the outbox (write to Linear), plus the
+//! store's pruning. Several workers may share a PostgreSQL store; with SQLite, one process runs
+//! the loops.
+//!
+//! The job runner's rules, the same for jobs and writes:
+//! - a claim counts the attempt, so a run that never ends (a crash, a kill) still counts; a
+//!   job or write claimed past its attempts is failed without running again (a poison job
+//!   cannot crash-loop workers forever);
+//! - the work runs in its own task: a panic fails that attempt, not the loop;
+//! - the lease is renewed while the work runs, so a long job is not taken by another worker; a
+//!   renewal or settlement that finds the claim lost (this worker stalled past its lease and
+//!   another took over) stops the work and changes nothing.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cutover_jobs::{Job, NewJob, Store};
+use cutover_jobs::{Job, Lease, NewJob, OutboxItem, Store, StoreError};
 use cutover_linear::types::ActivityContent;
 use cutover_linear::{LinearClient, Trigger};
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use crate::flow::{FlowContext, FlowState, JobError, run_job};
 use crate::messages::MANAGED_LABELS;
@@ -17,8 +30,9 @@ use crate::writes::{Sent, Write, backoff, send};
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub name: String,
-    /// How long a claimed job or write is reserved for this worker; after that, another
-    /// worker may take it (this one is presumed dead).
+    /// How long a claimed job or write is reserved for this worker; it is renewed every quarter
+    /// of it while the work runs. A worker that stops renewing (it died or stalled) loses the
+    /// claim when the lease runs out, and another worker may take it.
     pub lease: Duration,
     /// How often to look for work when nothing signals it.
     pub poll: Duration,
@@ -59,27 +73,169 @@ impl Wakeup {
     }
 }
 
+/// The loops of this process and how each one ended, for `/healthz`. A loop is not meant to
+/// end: one that did (a panic outside the contained work, a bug) is reported until the
+/// process is restarted.
+#[derive(Debug, Clone, Default)]
+pub struct Loops(Arc<Mutex<BTreeMap<&'static str, Option<String>>>>);
+
+impl Loops {
+    /// Runs `body` as the loop `name`, recording why when it ends.
+    pub fn spawn(&self, name: &'static str, body: impl Future<Output = ()> + Send + 'static) {
+        self.record(name, None);
+        let task = tokio::spawn(body);
+        let loops = self.clone();
+        tokio::spawn(async move {
+            let reason = match task.await {
+                Ok(()) => "returned".to_string(),
+                Err(err) if err.is_panic() => format!("panicked: {}", panic_message(err.into_panic())),
+                Err(_) => "was cancelled".to_string(),
+            };
+            eprintln!("cutover: the {name} loop stopped: {reason}");
+            loops.record(name, Some(reason));
+        });
+    }
+
+    /// The loops that stopped, with why, by name.
+    pub fn stopped(&self) -> Vec<(&'static str, String)> {
+        let loops = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        loops.iter().filter_map(|(name, reason)| Some((*name, reason.clone()?))).collect()
+    }
+
+    fn record(&self, name: &'static str, reason: Option<String>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(name, reason);
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => payload.downcast_ref::<&str>().map_or_else(|| "(no message)".to_string(), |s| s.to_string()),
+    }
+}
+
+/// How a claimed piece of work ended.
+enum Run<T> {
+    Finished(T),
+    Panicked(String),
+    /// Another worker holds the claim now; the work was stopped.
+    LeaseLost,
+}
+
+/// Aborts the work when the runner is dropped (its loop was cancelled), as a crash would.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs `work` in its own task, renewing the lease every quarter of it until the work ends.
+async fn run_leased<T, W, R, RF>(lease: Duration, work: W, renew: R) -> Run<T>
+where
+    T: Send + 'static,
+    W: Future<Output = T> + Send + 'static,
+    R: Fn() -> RF,
+    RF: Future<Output = Result<Lease, StoreError>>,
+{
+    let mut task = AbortOnDrop(tokio::spawn(work));
+    let every = (lease / 4).max(Duration::from_millis(1));
+    let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            joined = &mut task.0 => return match joined {
+                Ok(value) => Run::Finished(value),
+                Err(err) if err.is_panic() => Run::Panicked(panic_message(err.into_panic())),
+                Err(err) => Run::Panicked(err.to_string()),
+            },
+            _ = renewals.tick() => match renew().await {
+                Ok(Lease::Held) => {}
+                Ok(Lease::Lost) => return Run::LeaseLost,
+                // The lease may still be valid; the next tick tries again.
+                Err(err) => eprintln!("cutover: could not renew a lease: {err}"),
+            },
+        }
+    }
+}
+
+fn lost(what: &str, step: &str) {
+    eprintln!(
+        "cutover: {what} was taken over by another worker (this one held it past its lease); its {step} was dropped"
+    );
+}
+
 /// Claims and runs one job; false when there was none.
-pub async fn run_one_job(ctx: &FlowContext, settings: &WorkerSettings) -> Result<bool, cutover_jobs::StoreError> {
-    let Some(job) = ctx.store.claim_job(&settings.name, settings.lease).await? else {
+pub async fn run_one_job(ctx: &FlowContext, settings: &WorkerSettings) -> Result<bool, StoreError> {
+    let flow = ctx.clone();
+    process_one_job(&ctx.store, settings, move |job| async move { run_job(&flow, &job).await }).await
+}
+
+/// Claims one job and runs `handler` on it under the job runner's rules (see the module);
+/// false when there was none.
+pub async fn process_one_job<H, F>(store: &Store, settings: &WorkerSettings, handler: H) -> Result<bool, StoreError>
+where
+    H: FnOnce(Job) -> F,
+    F: Future<Output = Result<(), JobError>> + Send + 'static,
+{
+    let Some(job) = store.claim_job(&settings.name, settings.lease).await? else {
         return Ok(false);
     };
-    match run_job(ctx, &job).await {
-        Ok(()) => ctx.store.finish_job(job.id).await?,
-        Err(JobError::Retry(reason)) if job.attempt < settings.job_max_attempts => {
-            let delay = backoff(settings.job_retry_base, settings.lease, job.attempt, None);
-            ctx.store.retry_job(job.id, delay, &reason).await?;
+    let what = format!("job {} ({})", job.id, job.key);
+    if job.attempt > settings.job_max_attempts {
+        let reason = format!(
+            "it was tried {} times and the last try never finished (the worker stopped or crashed while running it)",
+            job.attempt - 1
+        );
+        give_up(store, &job, &reason, settings.lease).await?;
+        return Ok(true);
+    }
+    let run = run_leased(settings.lease, handler(job.clone()), || store.renew_job(&job, settings.lease)).await;
+    let (error, fatal) = match run {
+        Run::Finished(Ok(())) => {
+            if store.finish_job(&job).await? == Lease::Lost {
+                lost(&what, "result");
+            }
+            return Ok(true);
         }
-        Err(err) => {
-            ctx.store.fail_job(job.id, &err.to_string()).await?;
-            report_failure(&ctx.store, &job, &err.to_string()).await?;
+        Run::LeaseLost => {
+            lost(&what, "run");
+            return Ok(true);
         }
+        Run::Finished(Err(JobError::Retry(reason))) => (reason, false),
+        Run::Finished(Err(JobError::Fatal(reason))) => (reason, true),
+        Run::Panicked(message) => (format!("the job panicked: {message}"), false),
+    };
+    if !fatal && job.attempt < settings.job_max_attempts {
+        let delay = backoff(settings.job_retry_base, settings.lease, job.attempt, None);
+        if store.retry_job(&job, delay, &error).await? == Lease::Lost {
+            lost(&what, "retry");
+        }
+    } else {
+        give_up(store, &job, &error, settings.lease).await?;
     }
     Ok(true)
 }
 
+/// Tells the requester and fails the job, unless another worker holds it now. The report is
+/// queued first, under a key of the job: a crash in between gives up again on the next claim
+/// and finds the report already queued, so it is neither lost nor sent twice.
+async fn give_up(store: &Store, job: &Job, reason: &str, lease: Duration) -> Result<(), StoreError> {
+    let what = format!("job {} ({})", job.id, job.key);
+    if store.renew_job(job, lease).await? == Lease::Lost {
+        lost(&what, "failure");
+        return Ok(());
+    }
+    report_failure(store, job, reason).await?;
+    if store.fail_job(job, reason).await? == Lease::Lost {
+        lost(&what, "failure");
+    }
+    Ok(())
+}
+
 /// Tells the requester that Cutover gave up on their request, and what to do.
-async fn report_failure(store: &Store, job: &Job, reason: &str) -> Result<(), cutover_jobs::StoreError> {
+async fn report_failure(store: &Store, job: &Job, reason: &str) -> Result<(), StoreError> {
     let flow: FlowState =
         store.load_flow(&job.key).await?.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
     let session_id = flow.session_id.or_else(|| match serde_json::from_value(job.payload.clone()) {
@@ -103,34 +259,62 @@ async fn report_failure(store: &Store, job: &Job, reason: &str) -> Result<(), cu
 }
 
 /// Claims and sends one outbox write; false when none was due.
-pub async fn send_one(
-    client: &LinearClient,
-    store: &Store,
-    settings: &WorkerSettings,
-) -> Result<bool, cutover_jobs::StoreError> {
+pub async fn send_one(client: &LinearClient, store: &Store, settings: &WorkerSettings) -> Result<bool, StoreError> {
+    let (client, base, cap) = (client.clone(), settings.outbox_retry_base, settings.outbox_retry_cap);
+    process_one_write(store, settings, move |item| async move { send(&client, &item, base, cap).await }).await
+}
+
+/// Claims one write and runs `sender` on it under the job runner's rules (see the module);
+/// false when none was due.
+pub async fn process_one_write<S, F>(store: &Store, settings: &WorkerSettings, sender: S) -> Result<bool, StoreError>
+where
+    S: FnOnce(OutboxItem) -> F,
+    F: Future<Output = Sent> + Send + 'static,
+{
     let Some(item) = store.outbox_claim(&settings.name, settings.lease).await? else {
         return Ok(false);
     };
-    match send(client, &item, settings.outbox_retry_base, settings.outbox_retry_cap).await {
-        Sent::Done(result) => store.outbox_done(item.id, &result).await?,
-        Sent::Retry(delay, reason) if item.attempts < settings.outbox_max_attempts => {
-            store.outbox_retry(item.id, delay, &reason).await?
+    let what = format!("write {}", item.key);
+    let sent = if item.attempts > settings.outbox_max_attempts {
+        Sent::Failed(format!(
+            "it was tried {} times and the last try never finished (the worker stopped or crashed while sending it)",
+            item.attempts - 1
+        ))
+    } else {
+        match run_leased(settings.lease, sender(item.clone()), || store.outbox_renew(&item, settings.lease)).await {
+            Run::Finished(sent) => sent,
+            Run::LeaseLost => {
+                lost(&what, "send");
+                return Ok(true);
+            }
+            // Whether it applied is unknown, as after a lost response: the retry looks first.
+            Run::Panicked(message) => Sent::Retry(
+                backoff(settings.outbox_retry_base, settings.outbox_retry_cap, item.attempts, None),
+                format!("sending panicked: {message}"),
+            ),
         }
+    };
+    let lease = match sent {
+        Sent::Done(result) => store.outbox_done(&item, &result).await?,
+        Sent::Retry(delay, reason) if item.attempts < settings.outbox_max_attempts => {
+            store.outbox_retry(&item, delay, &reason).await?
+        }
+        // As for jobs: the report first (idempotent), then the failure.
         Sent::Retry(_, reason) | Sent::Failed(reason) => {
-            store.outbox_fail(item.id, &reason).await?;
-            if !item.flow.ends_with(":errors") {
+            let held = store.outbox_renew(&item, settings.lease).await?;
+            if held == Lease::Held && !item.flow.ends_with(":errors") {
                 report_write_failure(store, &item, &reason).await?;
             }
+            store.outbox_fail(&item, &reason).await?
         }
+    };
+    if lease == Lease::Lost {
+        lost(&what, "result");
     }
     Ok(true)
 }
 
-async fn report_write_failure(
-    store: &Store,
-    item: &cutover_jobs::OutboxItem,
-    reason: &str,
-) -> Result<(), cutover_jobs::StoreError> {
+async fn report_write_failure(store: &Store, item: &OutboxItem, reason: &str) -> Result<(), StoreError> {
     let Ok(write) = serde_json::from_value::<Write>(item.op.clone()) else { return Ok(()) };
     let flow: FlowState =
         store.load_flow(&item.flow).await?.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
@@ -165,9 +349,28 @@ async fn report_write_failure(
 
 /// The job loop: runs until the process ends.
 pub async fn job_loop(ctx: FlowContext, settings: WorkerSettings, wakeup: Wakeup) {
+    let (store, outbox_wakeup) = (ctx.store.clone(), ctx.outbox_wakeup.clone());
+    let handler = move |job: Job| {
+        let ctx = ctx.clone();
+        async move { run_job(&ctx, &job).await }
+    };
+    job_loop_with(store, settings, wakeup, outbox_wakeup, handler).await
+}
+
+/// The job loop around any handler (tests inject faults through it).
+pub async fn job_loop_with<H, F>(
+    store: Store,
+    settings: WorkerSettings,
+    wakeup: Wakeup,
+    outbox_wakeup: Wakeup,
+    handler: H,
+) where
+    H: Fn(Job) -> F,
+    F: Future<Output = Result<(), JobError>> + Send + 'static,
+{
     loop {
-        match run_one_job(&ctx, &settings).await {
-            Ok(true) => ctx.outbox_wakeup.wake(),
+        match process_one_job(&store, &settings, &handler).await {
+            Ok(true) => outbox_wakeup.wake(),
             Ok(false) => wakeup.wait(settings.poll).await,
             Err(err) => {
                 eprintln!("cutover: job store error: {err}");
@@ -179,8 +382,22 @@ pub async fn job_loop(ctx: FlowContext, settings: WorkerSettings, wakeup: Wakeup
 
 /// The outbox loop.
 pub async fn outbox_loop(client: LinearClient, store: Store, settings: WorkerSettings, wakeup: Wakeup) {
+    let (base, cap) = (settings.outbox_retry_base, settings.outbox_retry_cap);
+    let sender = move |item: OutboxItem| {
+        let client = client.clone();
+        async move { send(&client, &item, base, cap).await }
+    };
+    outbox_loop_with(store, settings, wakeup, sender).await
+}
+
+/// The outbox loop around any sender (tests inject faults through it).
+pub async fn outbox_loop_with<S, F>(store: Store, settings: WorkerSettings, wakeup: Wakeup, sender: S)
+where
+    S: Fn(OutboxItem) -> F,
+    F: Future<Output = Sent> + Send + 'static,
+{
     loop {
-        match send_one(&client, &store, &settings).await {
+        match process_one_write(&store, &settings, &sender).await {
             Ok(true) => {}
             Ok(false) => wakeup.wait(settings.poll).await,
             Err(err) => {
@@ -191,9 +408,41 @@ pub async fn outbox_loop(client: LinearClient, store: Store, settings: WorkerSet
     }
 }
 
+/// How old deliveries, finished jobs and settled writes must be before they are deleted, and
+/// how often to look.
+#[derive(Debug, Clone, Copy)]
+pub struct PruneSettings {
+    pub older_than: Duration,
+    pub every: Duration,
+}
+
+impl Default for PruneSettings {
+    fn default() -> Self {
+        PruneSettings { older_than: Duration::from_secs(7 * 24 * 3600), every: Duration::from_secs(3600) }
+    }
+}
+
+/// The pruning loop: keeps the store from growing with every webhook ever received.
+pub async fn prune_loop(store: Store, settings: PruneSettings) {
+    loop {
+        match store.prune(settings.older_than).await {
+            Ok(pruned) if pruned != cutover_jobs::Pruned::default() => eprintln!(
+                "cutover: pruned {} deliveries, {} jobs and {} writes older than {} h",
+                pruned.deliveries,
+                pruned.jobs,
+                pruned.writes,
+                settings.older_than.as_secs() / 3600
+            ),
+            Ok(_) => {}
+            Err(err) => eprintln!("cutover: could not prune the store: {err}"),
+        }
+        tokio::time::sleep(settings.every).await;
+    }
+}
+
 /// Runs jobs and writes until nothing is left to do (no runnable job, no pending write), for
 /// `cutover issue` and `cutover demo`. Writes waiting on a backoff are waited for.
-pub async fn drain(ctx: &FlowContext, settings: &WorkerSettings) -> Result<(), cutover_jobs::StoreError> {
+pub async fn drain(ctx: &FlowContext, settings: &WorkerSettings) -> Result<(), StoreError> {
     loop {
         let mut worked = false;
         while run_one_job(ctx, settings).await? {

@@ -272,6 +272,7 @@ async fn suite() {
     planning.budget = Duration::from_secs(15);
     let mut linear = ClientConfig::new(fake.url(), Credentials::OAuthToken(fake.oauth_token()));
     linear.base_backoff = Duration::from_millis(5);
+    linear.wait_bounds.min = Duration::from_millis(1);
     let ctx = FlowContext {
         client: LinearClient::new(linear).unwrap(),
         store: store.clone(),
@@ -281,14 +282,18 @@ async fn suite() {
     let intake = Intake {
         store,
         secret: WebhookSecret::new(WEBHOOK_SECRET),
-        identity: Arc::new(RwLock::new(Identity { app_user_id: Some(fake.app_user_id()), mention_handles: vec![] })),
+        identity: Arc::new(RwLock::new(Identity {
+            app_user_id: Some(fake.app_user_id()),
+            organization_id: Some(fake.organization_id()),
+            mention_handles: vec![],
+        })),
         clock: cutover_agent::system_clock(),
         wakeup: Wakeup::default(),
         counters: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let webhook_url = format!("http://{}/webhooks/linear", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake)).await });
+    tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake, Default::default())).await });
     let settings =
         WorkerSettings { name: "adversarial".into(), poll: Duration::from_millis(20), ..WorkerSettings::default() };
 

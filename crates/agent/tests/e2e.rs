@@ -47,6 +47,8 @@ fn client_for(fake: &FakeLinear) -> LinearClient {
     config.base_backoff = Duration::from_millis(5);
     config.max_backoff = Duration::from_millis(100);
     config.max_attempts = 10;
+    // The fake's resets are milliseconds away; the default floor (1 s) would slow the tests.
+    config.wait_bounds.min = Duration::from_millis(1);
     LinearClient::new(config).expect("client")
 }
 
@@ -76,6 +78,7 @@ impl Harness {
             store,
             secret: WebhookSecret::new(SECRET),
             identity: Arc::new(RwLock::new(Identity {
+                organization_id: Some(fake.organization_id()),
                 app_user_id: Some(fake.app_user_id()),
                 mention_handles: vec!["https://linear.app/acme/profiles/cutover".into(), "@cutover".into()],
             })),
@@ -85,7 +88,9 @@ impl Harness {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let webhook_url = format!("http://{}/webhooks/linear", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake)).await });
+        tokio::spawn(
+            async move { axum::serve(listener, cutover_agent::server::router(intake, Default::default())).await },
+        );
         Harness { fake, ctx, settings: fast_settings("test-worker"), webhook_url, _db: db, _dir: dir }
     }
 

@@ -3,13 +3,16 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
-use cutover_agent::{Intake, Wakeup};
+use cutover_agent::{Intake, Loops, Wakeup};
 use cutover_jobs::Store;
 use cutover_linear::webhook::{Identity, WebhookSecret};
 use serde_json::Value;
 
 const SECRET: &str = "lin_wh_EXAMPLE_secret_not_real_0123456789";
+/// `organizationId` of every example.
+const ORGANIZATION: &str = "5d0e6f3a-1b2c-4d3e-8f4a-9b0c1d2e3f4a";
 
 struct Example {
     body: Vec<u8>,
@@ -29,18 +32,25 @@ fn example(name: &str) -> Example {
 struct Server {
     url: String,
     store: Store,
+    loops: Loops,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
 /// The intake with its clock at `now` (the examples are signed in 2026-07).
 async fn server(now: u64) -> Server {
+    server_in(now, ORGANIZATION).await
+}
+
+/// The same, installed in `organization`.
+async fn server_in(now: u64, organization: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}", dir.path().join("s.db").display())).await.unwrap();
     let intake = Intake {
         store: store.clone(),
         secret: WebhookSecret::new(SECRET),
         identity: Arc::new(RwLock::new(Identity {
+            organization_id: Some(organization.into()),
             app_user_id: Some("7b3f0c1e-2d4a-4b5c-9d6e-8f7a6b5c4d3e".into()),
             mention_handles: vec!["https://linear.app/acme/profiles/migra".into()],
         })),
@@ -50,9 +60,11 @@ async fn server(now: u64) -> Server {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake)).await });
+    let loops = Loops::default();
+    let router = cutover_agent::server::router(intake, loops.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
     cutover_linear::install_crypto_provider();
-    Server { url, store, http: reqwest::Client::new(), _dir: dir }
+    Server { url, store, loops, http: reqwest::Client::new(), _dir: dir }
 }
 
 impl Server {
@@ -151,5 +163,67 @@ async fn health_and_metrics() {
         "cutover_outbox_writes{state=\"pending\"} 0",
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line} not in:\n{metrics}");
+    }
+}
+
+/// An OAuth app signs every workspace's deliveries with the same secret: a valid delivery for
+/// another workspace that installed the app is refused and stores nothing.
+#[tokio::test]
+async fn deliveries_for_another_organization_are_refused_and_change_nothing() {
+    let ex = example("agent-session-event.created");
+    let s = server_in(ex.timestamp, "0a1b2c3d-another-workspace").await;
+    assert_eq!(
+        s.post(&ex.headers, ex.body.clone()).await,
+        (
+            403,
+            "rejected: delivery for organization Some(\"5d0e6f3a-1b2c-4d3e-8f4a-9b0c1d2e3f4a\"), not the one Cutover is installed in"
+                .into()
+        )
+    );
+    assert_eq!(s.jobs_and_deliveries().await, (0, 0), "nothing stored");
+}
+
+/// The same signed body re-sent within the freshness window under a new Linear-Delivery id
+/// (a replay by whoever saw it) is a duplicate, not a second job.
+#[tokio::test]
+async fn a_replayed_body_with_a_new_delivery_id_is_not_a_new_job() {
+    let ex = example("issue.update.delegated");
+    let s = server(ex.timestamp + 2_000).await;
+    assert_eq!(s.post(&ex.headers, ex.body.clone()).await, (200, "accepted".into()));
+    let mut replayed = ex.headers.clone();
+    replayed["Linear-Delivery"] = Value::String("00000000-0000-4000-8000-000000000001".into());
+    assert_eq!(s.post(&replayed, ex.body.clone()).await, (200, "duplicate delivery".into()));
+    assert_eq!(s.jobs_and_deliveries().await, (1, 1));
+}
+
+/// A worker loop that stops turns /healthz into a 503 that names it.
+#[tokio::test]
+async fn healthz_reports_a_stopped_loop() {
+    let ex = example("agent-session-event.created");
+    let s = server(ex.timestamp).await;
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    s.loops.spawn("outbox", std::future::pending());
+    s.loops.spawn("jobs", async move {
+        released.await.ok();
+        panic!("the store returned nonsense");
+    });
+    let health = |s: &Server| {
+        let request = s.http.get(format!("{}/healthz", s.url));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(health(&s).await, (200, "ok\n".into()), "both loops run");
+    release.send(()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = health(&s).await;
+        if answer.0 != 200 {
+            assert_eq!(answer, (503, "the jobs loop stopped: panicked: the store returned nonsense\n".into()));
+            break;
+        }
+        assert!(Instant::now() < deadline, "/healthz never noticed the stopped loop");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

@@ -63,11 +63,7 @@ async fn measure(n: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, Stri
     let ctx = FlowContext {
         client: linear.clone(),
         store: store.clone(),
-        planning: PlanningConfig {
-            database_url: production.target.connection_string(),
-            dev: dev.clone(),
-            repo_dir: ".".into(),
-        },
+        planning: PlanningConfig::new(production.target.connection_string(), dev.clone(), ".".into()),
         outbox_wakeup: Wakeup::default(),
     };
     let jobs = Wakeup::default();
@@ -75,14 +71,18 @@ async fn measure(n: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, Stri
     let intake = Intake {
         store: store.clone(),
         secret: WebhookSecret::new(secret),
-        identity: Arc::new(RwLock::new(Identity { app_user_id: Some(fake.app_user_id()), mention_handles: vec![] })),
+        identity: Arc::new(RwLock::new(Identity {
+            organization_id: Some(fake.organization_id()),
+            app_user_id: Some(fake.app_user_id()),
+            mention_handles: vec![],
+        })),
         clock: system_clock(),
         wakeup: jobs.clone(),
         counters: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/webhooks/linear", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake)).await });
+    tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake, Default::default())).await });
     let settings = WorkerSettings { poll: Duration::from_millis(200), ..WorkerSettings::default() };
     tokio::spawn(cutover_agent::job_loop(ctx.clone(), settings.clone(), jobs));
     tokio::spawn(cutover_agent::outbox_loop(linear, store, settings, ctx.outbox_wakeup.clone()));

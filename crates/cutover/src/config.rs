@@ -2,7 +2,6 @@
 //! Secrets come only from the environment and are never printed.
 
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -67,6 +66,9 @@ pub struct LintRule {
 #[serde(deny_unknown_fields)]
 pub struct LinearSection {
     pub api_url: Option<String>,
+    /// The workspace Cutover is installed in (`LINEAR_ORGANIZATION_ID`); when unset, the one
+    /// the credentials belong to. Webhooks for any other are refused.
+    pub organization_id: Option<String>,
     /// How people mention Cutover in comments (API-key installs), e.g. "@cutover".
     #[serde(default)]
     pub mention_handles: Vec<String>,
@@ -84,6 +86,9 @@ pub struct DatabaseSection {
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
     pub url: Option<String>,
+    /// Days after which deliveries, finished jobs and sent writes are deleted
+    /// (`CUTOVER_PRUNE_AFTER_DAYS`; default 7, at least 1).
+    pub prune_after_days: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +112,8 @@ pub struct AgentConfig {
     pub database_url: String,
     pub dev_url: Option<String>,
     pub store_url: String,
+    pub prune_after: Duration,
+    pub organization_id: Option<String>,
     pub listen: String,
     pub repo_dir: PathBuf,
     pub mention_handles: Vec<String>,
@@ -158,6 +165,20 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         Some(secs) => Duration::from_secs(secs),
         None => cutover_agent::planning::DEFAULT_BUDGET,
     };
+    let prune_after_days = match env("CUTOVER_PRUNE_AFTER_DAYS") {
+        Some(days) => Some(
+            days.parse::<u64>()
+                .map_err(|_| anyhow::anyhow!("CUTOVER_PRUNE_AFTER_DAYS is {days:?}, not a whole number of days"))?,
+        ),
+        None => file.store.prune_after_days,
+    };
+    // Pruning deliveries younger than Linear's retry ladder (about 7 h) would let a late retry
+    // through as a new delivery.
+    let prune_after_days = match prune_after_days {
+        Some(0) => bail!("the prune age (CUTOVER_PRUNE_AFTER_DAYS, [store] prune_after_days) must be at least 1 day"),
+        Some(days) => days,
+        None => 7,
+    };
     Ok(AgentConfig {
         api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         credentials,
@@ -165,6 +186,8 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         database_url,
         dev_url,
         store_url: env("CUTOVER_STORE").or(file.store.url).unwrap_or_else(|| "sqlite://cutover.db".to_string()),
+        prune_after: Duration::from_secs(prune_after_days.saturating_mul(24 * 3600)),
+        organization_id: env("LINEAR_ORGANIZATION_ID").or(file.linear.organization_id),
         listen: file.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_string()),
         repo_dir: file.repo.dir.unwrap_or_else(|| PathBuf::from(".")),
         mention_handles: file.linear.mention_handles,

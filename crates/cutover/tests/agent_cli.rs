@@ -19,7 +19,9 @@ fn cutover(args: &[&str]) -> Command {
         "LINEAR_CLIENT_ID",
         "LINEAR_CLIENT_SECRET",
         "LINEAR_API_URL",
+        "LINEAR_ORGANIZATION_ID",
         "CUTOVER_DATABASE_URL",
+        "CUTOVER_PRUNE_AFTER_DAYS",
         "CUTOVER_STORE",
         "CUTOVER_DEV_URL",
     ] {
@@ -164,7 +166,21 @@ async fn missing_credentials_and_bad_config_are_one_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         text(&out.stderr),
-        format!("error: {}:5: unknown field `api_ulr`, expected `api_url` or `mention_handles`\n", config.display())
+        format!(
+            "error: {}:5: unknown field `api_ulr`, expected one of `api_url`, `organization_id`, `mention_handles`\n",
+            config.display()
+        )
+    );
+    let out = cutover(&["issue", "ENG-1"])
+        .env("LINEAR_API_KEY", "k")
+        .env("CUTOVER_DATABASE_URL", "postgres://x/y")
+        .env("CUTOVER_PRUNE_AFTER_DAYS", "0")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&out.stderr),
+        "error: the prune age (CUTOVER_PRUNE_AFTER_DAYS, [store] prune_after_days) must be at least 1 day\n"
     );
 }
 
@@ -336,5 +352,29 @@ async fn serve_waits_for_linear_at_start_and_stops_on_rejected_credentials() {
             .starts_with("error: could not ask Linear who Cutover is (viewer): Linear rejected the credentials"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// Credentials for one workspace and a configured organization of another: `serve` refuses to
+/// start rather than serve (or refuse) the wrong workspace's webhooks.
+#[tokio::test]
+async fn serve_refuses_credentials_of_another_organization_than_the_configured_one() {
+    let s = setup().await;
+    let out = cutover(&["serve", "--listen", "127.0.0.1:0", "--store", "sqlite::memory:"])
+        .env("LINEAR_API_URL", s.fake.url())
+        .env("LINEAR_OAUTH_TOKEN", s.fake.oauth_token())
+        .env("LINEAR_WEBHOOK_SECRET", "s")
+        .env("LINEAR_ORGANIZATION_ID", "another-organization")
+        .env("CUTOVER_DATABASE_URL", s.db.url())
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "error: the configured organization another-organization (LINEAR_ORGANIZATION_ID, [linear] organization_id) is not the one the Linear credentials belong to: {} (acme)\n",
+            s.fake.organization_id()
+        )
     );
 }

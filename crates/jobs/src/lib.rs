@@ -3,12 +3,17 @@
 //!
 //! Two backends with one behaviour: embedded SQLite (the default, one process) and PostgreSQL
 //! (several workers; claims use `FOR UPDATE SKIP LOCKED`). The invariants both keep:
-//! - a delivery id is recorded at most once, in the same transaction as the job it enqueues;
+//! - a delivery id, and a body digest, are recorded at most once, in the same transaction as the
+//!   job it enqueues (a signed body replayed under a new delivery id is not a new job);
+//! - a claim counts an attempt and leases the job or write to one worker; finishing, retrying,
+//!   failing or renewing applies only while that claim holds ([`Lease::Lost`] otherwise), so a
+//!   worker whose lease ran out never overwrites the claim of the worker that took over;
 //! - jobs with the same key (one issue or session) run one at a time, in enqueue order;
 //! - an outbox key is inserted at most once, so re-running a flow step after a crash finds the
 //!   writes it already queued instead of queueing them again;
 //! - outbox items of one flow are sent in insertion order, each only after the previous one landed
-//!   or was given up on (a write Linear rejects for good must not hold back the error report).
+//!   or was given up on (a write Linear rejects for good must not hold back the error report);
+//! - pruning removes only deliveries, finished jobs and settled writes older than its age.
 
 mod model;
 mod postgres;
@@ -16,7 +21,7 @@ mod sqlite;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use model::{Job, NewJob, OutboxItem, OutboxState, QueueStats};
+pub use model::{Job, Lease, NewJob, OutboxItem, OutboxState, Pruned, QueueStats};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,14 +81,16 @@ impl Store {
     }
 
     /// Records a webhook delivery and, when it is new, enqueues its job in the same transaction.
-    /// Returns false for a delivery seen before (nothing is enqueued).
+    /// `digest` identifies the signed body: a delivery whose id or body was seen before is not
+    /// new. Returns false for such a delivery (nothing is enqueued).
     pub async fn record_delivery(
         &self,
         delivery_id: &str,
+        digest: &str,
         event: &str,
         job: Option<&NewJob>,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.record_delivery(delivery_id, event, job))
+        dispatch!(self, s => s.record_delivery(delivery_id, digest, event, job))
     }
 
     pub async fn enqueue(&self, job: &NewJob) -> Result<i64, StoreError> {
@@ -96,19 +103,26 @@ impl Store {
         dispatch!(self, s => s.claim_job(worker, lease))
     }
 
-    /// Marks a claimed job finished.
-    pub async fn finish_job(&self, id: i64) -> Result<(), StoreError> {
-        dispatch!(self, s => s.finish_job(id))
+    /// Marks a claimed job finished, if the claim still holds.
+    pub async fn finish_job(&self, job: &Job) -> Result<Lease, StoreError> {
+        dispatch!(self, s => s.finish_job(job))
     }
 
-    /// Puts a claimed job back to run again after `delay`, recording why.
-    pub async fn retry_job(&self, id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.retry_job(id, delay, error))
+    /// Puts a claimed job back to run again after `delay`, recording why, if the claim still
+    /// holds.
+    pub async fn retry_job(&self, job: &Job, delay: Duration, error: &str) -> Result<Lease, StoreError> {
+        dispatch!(self, s => s.retry_job(job, delay, error))
     }
 
-    /// Gives up on a job (it stays in the table with its error).
-    pub async fn fail_job(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.fail_job(id, error))
+    /// Gives up on a job (it stays in the table with its error), if the claim still holds.
+    pub async fn fail_job(&self, job: &Job, error: &str) -> Result<Lease, StoreError> {
+        dispatch!(self, s => s.fail_job(job, error))
+    }
+
+    /// Extends a running job's lease to `lease` from now, if the claim still holds: a job that
+    /// works longer than its lease renews it, so no other worker takes it meanwhile.
+    pub async fn renew_job(&self, job: &Job, lease: Duration) -> Result<Lease, StoreError> {
+        dispatch!(self, s => s.renew_job(job, lease))
     }
 
     /// The payloads of the jobs of `key` queued after job `id` and not yet done, oldest
@@ -146,18 +160,33 @@ impl Store {
         dispatch!(self, s => s.outbox_claim(worker, lease))
     }
 
-    pub async fn outbox_done(&self, id: i64, result: &Value) -> Result<(), StoreError> {
-        dispatch!(self, s => s.outbox_done(id, result))
+    /// Records a claimed write as landed, if the claim still holds.
+    pub async fn outbox_done(&self, item: &OutboxItem, result: &Value) -> Result<Lease, StoreError> {
+        dispatch!(self, s => s.outbox_done(item, result))
     }
 
-    pub async fn outbox_retry(&self, id: i64, delay: Duration, error: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.outbox_retry(id, delay, error))
+    /// Schedules a claimed write again after `delay`, if the claim still holds.
+    pub async fn outbox_retry(&self, item: &OutboxItem, delay: Duration, error: &str) -> Result<Lease, StoreError> {
+        dispatch!(self, s => s.outbox_retry(item, delay, error))
     }
 
-    /// Gives up on a write that can never land (Linear rejected its input); later writes of the
-    /// same flow go on.
-    pub async fn outbox_fail(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.outbox_fail(id, error))
+    /// Gives up on a write that can never land (Linear rejected its input), if the claim still
+    /// holds; later writes of the same flow go on.
+    pub async fn outbox_fail(&self, item: &OutboxItem, error: &str) -> Result<Lease, StoreError> {
+        dispatch!(self, s => s.outbox_fail(item, error))
+    }
+
+    /// Extends a claimed write's lease to `lease` from now, if the claim still holds.
+    pub async fn outbox_renew(&self, item: &OutboxItem, lease: Duration) -> Result<Lease, StoreError> {
+        dispatch!(self, s => s.outbox_renew(item, lease))
+    }
+
+    /// Deletes deliveries, finished (done or failed) jobs and settled (done or failed) writes
+    /// created more than `older_than` ago. Flows and anything still queued, running or pending
+    /// are kept. The age must exceed how long Linear retries a delivery (hours) and how long a
+    /// job or write lives, or a late retry would be taken for a new delivery.
+    pub async fn prune(&self, older_than: Duration) -> Result<Pruned, StoreError> {
+        dispatch!(self, s => s.prune(older_than))
     }
 
     /// All outbox items of a flow in order (for status output and tests).

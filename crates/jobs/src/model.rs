@@ -17,9 +17,35 @@ pub struct Job {
     pub kind: String,
     pub key: String,
     pub payload: Value,
-    /// 1 on the first run.
+    /// 1 on the first run. Counted when the job is claimed, so a run that never ends (a crash,
+    /// a hang) still counts; it is also the claim's fencing token.
     pub attempt: i64,
     pub created_at_ms: i64,
+    /// The worker that claimed it.
+    pub worker: String,
+}
+
+/// Whether a finish, retry, fail or renewal applied. A worker whose lease ran out and whose
+/// job (or write) was claimed again by another worker changes nothing: its claim is `Lost`.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    Held,
+    Lost,
+}
+
+impl Lease {
+    pub(crate) fn from_rows(rows: impl TryInto<u64>) -> Lease {
+        if rows.try_into().unwrap_or(0) == 1 { Lease::Held } else { Lease::Lost }
+    }
+}
+
+/// What one pruning pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub deliveries: u64,
+    pub jobs: u64,
+    pub writes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,10 +82,13 @@ pub struct OutboxItem {
     pub entity_id: String,
     pub op: Value,
     pub state: OutboxState,
-    /// Sends tried so far (0 until the first).
+    /// Sends tried so far (0 until the first). Counted when claimed; also the claim's
+    /// fencing token.
     pub attempts: i64,
     pub result: Option<Value>,
     pub last_error: Option<String>,
+    /// The worker holding its lease, if any.
+    pub worker: Option<String>,
 }
 
 /// Counts for `/metrics`.

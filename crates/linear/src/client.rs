@@ -1,5 +1,9 @@
 //! The HTTP side: one POST per operation, rate-limit bookkeeping from Linear's headers, and
 //! backoff on rate limiting and on failures that cannot have applied anything.
+//!
+//! Waits Linear asks for (`Retry-After`, a spent budget's reset time) are clamped to
+//! `ClientConfig::wait_bounds` (1 s to 15 min): a bogus or hostile header can neither make
+//! Cutover hammer the API nor park a write for days.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,6 +27,27 @@ pub struct ClientConfig {
     pub max_backoff: Duration,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// The shortest and longest wait taken from Linear's rate-limit headers.
+    pub wait_bounds: WaitBounds,
+}
+
+/// Bounds for the waits Linear asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitBounds {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl Default for WaitBounds {
+    fn default() -> Self {
+        WaitBounds { min: Duration::from_secs(1), max: Duration::from_secs(15 * 60) }
+    }
+}
+
+impl WaitBounds {
+    pub fn clamp(self, wait: Duration) -> Duration {
+        wait.clamp(self.min, self.max.max(self.min))
+    }
 }
 
 impl ClientConfig {
@@ -42,6 +67,7 @@ impl ClientConfig {
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
+            wait_bounds: WaitBounds::default(),
         }
     }
 }
@@ -173,8 +199,11 @@ impl LinearClient {
         .filter(|(remaining, _)| *remaining == Some(0))
         .filter_map(|(_, reset)| reset)
         .max();
-        if let Some(reset) = spent {
-            let wait = Duration::from_millis(reset.saturating_sub(now_ms()));
+        // A reset in the past means the budget has refilled; one in the future is waited for,
+        // at most the longest bound.
+        let now = now_ms();
+        if let Some(reset) = spent.filter(|reset| *reset > now) {
+            let wait = Duration::from_millis(reset - now).min(self.config.wait_bounds.max);
             if wait > self.config.max_backoff {
                 return Err(LinearError::RateLimited { retry_after: wait });
             }
@@ -202,7 +231,7 @@ impl LinearClient {
         let headers = response.headers().clone();
         let limits = self.record_limits(&headers);
         let body = response.bytes().await.map_err(|e| LinearError::Transport(without_url(&e)))?;
-        let retry_after = retry_after(&headers, &limits);
+        let retry_after = retry_after(&headers, &limits, self.config.wait_bounds);
         if status == 429 {
             return Err(LinearError::RateLimited { retry_after });
         }
@@ -306,10 +335,13 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// How long Linear asks us to wait: `Retry-After` (seconds), else the earliest spent budget's reset.
-fn retry_after(headers: &reqwest::header::HeaderMap, limits: &RateLimitSnapshot) -> Duration {
-    if let Some(secs) = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
-        return Duration::from_secs(secs);
+/// How long a rate-limited response asks us to wait: `Retry-After` (seconds), else the earliest
+/// spent budget's reset, else nothing (the caller backs off); clamped to `bounds`.
+fn retry_after(headers: &reqwest::header::HeaderMap, limits: &RateLimitSnapshot, bounds: WaitBounds) -> Duration {
+    if let Some(secs) =
+        headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return bounds.clamp(Duration::from_secs(secs));
     }
     let spent_reset = [
         (limits.requests_remaining, limits.requests_reset_ms),
@@ -319,7 +351,9 @@ fn retry_after(headers: &reqwest::header::HeaderMap, limits: &RateLimitSnapshot)
     .filter(|(remaining, _)| *remaining == Some(0))
     .filter_map(|(_, reset)| reset)
     .min();
-    spent_reset.map(|reset| Duration::from_millis(reset.saturating_sub(now_ms()))).unwrap_or(Duration::ZERO)
+    spent_reset
+        .map(|reset| bounds.clamp(Duration::from_millis(reset.saturating_sub(now_ms()))))
+        .unwrap_or(Duration::ZERO)
 }
 
 /// reqwest errors print the URL; ours carries no secret, but keep messages short and stable.
@@ -338,4 +372,42 @@ fn without_url(err: &reqwest::Error) -> String {
         source = s.source();
     }
     if detail.is_empty() { kind.to_string() } else { format!("{kind}: {detail}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    fn wait_for(retry_after_header: Option<&str>, limits: RateLimitSnapshot) -> Duration {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = retry_after_header {
+            headers.insert("retry-after", HeaderValue::from_str(value).unwrap());
+        }
+        retry_after(&headers, &limits, WaitBounds::default())
+    }
+
+    fn spent_until(reset_ms: u64) -> RateLimitSnapshot {
+        RateLimitSnapshot { requests_remaining: Some(0), requests_reset_ms: Some(reset_ms), ..Default::default() }
+    }
+
+    #[test]
+    fn retry_after_is_clamped_to_one_second_through_fifteen_minutes() {
+        let none = RateLimitSnapshot::default();
+        assert_eq!(wait_for(Some("30"), none), Duration::from_secs(30));
+        assert_eq!(wait_for(Some("0"), none), Duration::from_secs(1), "no hammering");
+        assert_eq!(wait_for(Some("31536000"), none), Duration::from_secs(900), "a year is 15 min");
+        assert_eq!(wait_for(Some(&u64::MAX.to_string()), none), Duration::from_secs(900));
+        assert_eq!(wait_for(None, none), Duration::ZERO, "no hint: the caller's own backoff applies");
+    }
+
+    #[test]
+    fn rate_limit_resets_are_clamped_too() {
+        let now = now_ms();
+        assert_eq!(wait_for(None, spent_until(now.saturating_sub(60_000))), Duration::from_secs(1), "a past reset");
+        assert_eq!(wait_for(None, spent_until(u64::MAX)), Duration::from_secs(900), "a reset in the far future");
+        let near = wait_for(None, spent_until(now + 120_000));
+        assert!(near > Duration::from_secs(110) && near <= Duration::from_secs(120), "{near:?}");
+    }
 }

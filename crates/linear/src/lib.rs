@@ -16,7 +16,7 @@ pub use webhook::{Delivery, DeliveryHeaders, Identity, Trigger, WebhookError, We
 
 pub use api::{CreatedKind, PageInfo, label_colour};
 pub use auth::Credentials;
-pub use client::{ClientConfig, LinearClient, RateLimitSnapshot};
+pub use client::{ClientConfig, LinearClient, RateLimitSnapshot, WaitBounds};
 pub use error::LinearError;
 pub use operations::{OPERATIONS_SOURCE, document_for, operation_names};
 

@@ -4,6 +4,10 @@
 //! Verification follows Linear's SDK: the lowercase hex HMAC-SHA256 of the exact body bytes in
 //! `Linear-Signature`, compared in constant time; then the signed body's `webhookTimestamp` must
 //! be within 60 s of now. The unsigned `Linear-Timestamp` header is never trusted.
+//!
+//! An OAuth app's deliveries from every workspace that installed it are signed with the same
+//! secret, so a valid signature does not say the delivery is for this installation:
+//! [`check_organization`] refuses deliveries whose `organizationId` is not the installed one.
 
 use std::fmt;
 use std::time::Duration;
@@ -11,7 +15,7 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use serde_json::Value;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 /// The largest body accepted; Linear's payloads are a few KiB (an issue description included).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -48,6 +52,8 @@ pub enum WebhookError {
     Stale { skew_ms: u64 },
     #[error("malformed payload: {0}")]
     Malformed(String),
+    #[error("delivery for organization {got:?}, not the one Cutover is installed in")]
+    ForeignOrganization { got: Option<String> },
 }
 
 impl WebhookError {
@@ -56,6 +62,7 @@ impl WebhookError {
         match self {
             WebhookError::TooLarge => 413,
             WebhookError::BadSignature | WebhookError::Stale { .. } => 401,
+            WebhookError::ForeignOrganization { .. } => 403,
             WebhookError::MissingHeader(_) | WebhookError::Malformed(_) => 400,
         }
     }
@@ -69,6 +76,11 @@ pub struct Delivery {
     /// `Linear-Event`: the entity type (`Issue`, `Comment`, `AgentSessionEvent`, ...).
     pub event: String,
     pub timestamp_ms: u64,
+    /// The lowercase hex SHA-256 of the signed body: the same body re-sent under another
+    /// delivery id is the same delivery.
+    pub digest: String,
+    /// `organizationId` of the payload.
+    pub organization_id: Option<String>,
     pub payload: Value,
 }
 
@@ -114,7 +126,18 @@ pub fn verify(
         Some(event) => event.to_string(),
         None => payload.get("type").and_then(Value::as_str).unwrap_or_default().to_string(),
     };
-    Ok(Delivery { id: delivery.to_string(), event, timestamp_ms, payload })
+    let organization_id = payload.get("organizationId").and_then(Value::as_str).map(str::to_string);
+    let digest = hex::encode(Sha256::digest(body));
+    Ok(Delivery { id: delivery.to_string(), event, timestamp_ms, digest, organization_id, payload })
+}
+
+/// Refuses a delivery for another organization than `installed` (or when the installed one is
+/// not known: nothing is accepted before Cutover knows where it is installed).
+pub fn check_organization(delivery: &Delivery, installed: Option<&str>) -> Result<(), WebhookError> {
+    match (delivery.organization_id.as_deref(), installed) {
+        (Some(got), Some(installed)) if got == installed => Ok(()),
+        _ => Err(WebhookError::ForeignOrganization { got: delivery.organization_id.clone() }),
+    }
 }
 
 /// Signs a body the way Linear does (for the fake server and tests).
@@ -144,6 +167,9 @@ pub enum Trigger {
 /// Who Cutover is in this workspace, to recognise mentions and ignore its own writes.
 #[derive(Debug, Clone, Default)]
 pub struct Identity {
+    /// The Linear organization (workspace) Cutover is installed in; deliveries for any other
+    /// are refused.
+    pub organization_id: Option<String>,
     pub app_user_id: Option<String>,
     /// Strings that mention Cutover in a comment: its profile URL, `@cutover`.
     pub mention_handles: Vec<String>,

@@ -3,11 +3,13 @@
 use std::path::PathBuf;
 
 use cutover_linear::webhook::{
-    DeliveryHeaders, Identity, Trigger, WebhookError, WebhookSecret, classify, sign, verify,
+    DeliveryHeaders, Identity, Trigger, WebhookError, WebhookSecret, check_organization, classify, sign, verify,
 };
 
 const SECRET: &str = "lin_wh_EXAMPLE_secret_not_real_0123456789";
 const APP_USER: &str = "7b3f0c1e-2d4a-4b5c-9d6e-8f7a6b5c4d3e";
+/// `organizationId` of every example.
+const ORGANIZATION: &str = "5d0e6f3a-1b2c-4d3e-8f4a-9b0c1d2e3f4a";
 
 struct Example {
     body: Vec<u8>,
@@ -38,6 +40,7 @@ impl Example {
 
 fn me() -> Identity {
     Identity {
+        organization_id: Some(ORGANIZATION.into()),
         app_user_id: Some(APP_USER.into()),
         mention_handles: vec!["https://linear.app/acme/profiles/migra".into(), "@migra".into()],
     }
@@ -176,16 +179,52 @@ fn examples_classify_into_triggers() {
 #[test]
 fn own_writes_and_unrelated_updates_are_ignored() {
     // A delegation to someone else is not ours.
-    let other = Identity { app_user_id: Some("someone-else".into()), mention_handles: vec![] };
+    let other = Identity { app_user_id: Some("someone-else".into()), mention_handles: vec![], ..me() };
     assert_eq!(
         classified("issue.update.delegated", &other),
         Trigger::Ignored("issue update that does not hand the issue to Cutover".into())
     );
     assert_eq!(classified("comment.create", &other), Trigger::Ignored("comment does not mention Cutover".into()));
     // A comment written by Cutover itself never triggers it, even if it mentions itself.
-    let as_author = Identity {
-        app_user_id: Some("4e86b2c7-0a24-412d-bf38-156e073ab384".into()),
-        mention_handles: vec!["https://linear.app/acme/profiles/migra".into()],
-    };
+    let as_author = Identity { app_user_id: Some("4e86b2c7-0a24-412d-bf38-156e073ab384".into()), ..me() };
     assert_eq!(classified("comment.create", &as_author), Trigger::Ignored("own write".into()));
+}
+
+#[test]
+fn deliveries_for_another_organization_are_refused() {
+    let secret = WebhookSecret::new(SECRET);
+    for name in NAMES {
+        let ex = example(name);
+        let delivery = verify(&secret, ex.headers(), &ex.body, ex.timestamp).expect("valid");
+        assert_eq!(delivery.organization_id.as_deref(), Some(ORGANIZATION), "{name}");
+        assert_eq!(check_organization(&delivery, Some(ORGANIZATION)), Ok(()), "{name}");
+        // Another workspace that installed the same app: same secret, valid signature.
+        let err = check_organization(&delivery, Some("another-org")).unwrap_err();
+        assert_eq!(err, WebhookError::ForeignOrganization { got: Some(ORGANIZATION.into()) });
+        assert_eq!(err.status(), 403);
+        assert!(check_organization(&delivery, None).is_err(), "{name}: nothing is accepted before the org is known");
+    }
+    let body = br#"{"webhookTimestamp": 0, "action": "create", "type": "Issue"}"#;
+    let signature = sign(&secret, body);
+    let headers = DeliveryHeaders { signature: Some(&signature), delivery: Some("d"), event: Some("Issue") };
+    let delivery = verify(&secret, headers, body, 0).expect("signed");
+    assert_eq!(
+        check_organization(&delivery, Some(ORGANIZATION)),
+        Err(WebhookError::ForeignOrganization { got: None }),
+        "a payload without organizationId is not ours"
+    );
+}
+
+#[test]
+fn the_digest_names_the_signed_body_not_the_delivery() {
+    let secret = WebhookSecret::new(SECRET);
+    let ex = example("issue.update.delegated");
+    let original = verify(&secret, ex.headers(), &ex.body, ex.timestamp).unwrap();
+    let replayed = DeliveryHeaders { delivery: Some("a-new-delivery-id"), ..ex.headers() };
+    let replay = verify(&secret, replayed, &ex.body, ex.timestamp).unwrap();
+    assert_ne!(replay.id, original.id);
+    assert_eq!(replay.digest, original.digest);
+    assert_eq!(original.digest.len(), 64, "hex SHA-256: {}", original.digest);
+    let other = example("comment.create");
+    assert_ne!(verify(&secret, other.headers(), &other.body, other.timestamp).unwrap().digest, original.digest);
 }

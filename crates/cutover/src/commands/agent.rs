@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cutover_agent::writes::Write;
-use cutover_agent::{FlowContext, Intake, PlanningConfig, Wakeup, WorkerSettings, drain, job_for, system_clock};
+use cutover_agent::{
+    FlowContext, Intake, Loops, PlanningConfig, PruneSettings, Wakeup, WorkerSettings, drain, job_for, system_clock,
+};
 use cutover_db_postgres::scratch::DevServer;
 use cutover_jobs::Store;
 use cutover_linear::webhook::{Identity, WebhookSecret};
@@ -68,7 +70,8 @@ pub async fn issue(args: IssueArgs) -> anyhow::Result<Outcome> {
             if let Err(err) = cutover_agent::flow::run_job(ctx, &job).await {
                 anyhow::bail!("the dry run of {} failed, nothing was written to Linear: {err}", issue.identifier);
             }
-            ctx.store.finish_job(job.id).await?;
+            // The dry run's store is in memory and its only worker is this one.
+            let _ = ctx.store.finish_job(&job).await?;
         }
         let items = ctx.store.outbox_items(&issue.id).await?;
         println!("Dry run for {}: {} write(s) to Linear would be made, in this order.", issue.identifier, items.len());
@@ -115,7 +118,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         handles.push(format!("https://linear.app/{}/profiles/{name}", viewer.organization.url_key));
         handles.push(format!("@{name}"));
     }
-    let identity = Identity { app_user_id: Some(viewer.user.id.clone()), mention_handles: handles };
+    // The credentials' workspace is the installation; a configured id must agree with it.
+    let organization = viewer.organization.id.clone();
+    if let Some(configured) = &wired.config.organization_id
+        && *configured != organization
+    {
+        anyhow::bail!(
+            "the configured organization {configured} (LINEAR_ORGANIZATION_ID, [linear] organization_id) is not the one the Linear credentials belong to: {organization} ({})",
+            viewer.organization.url_key
+        );
+    }
+    let identity = Identity {
+        organization_id: Some(organization),
+        app_user_id: Some(viewer.user.id.clone()),
+        mention_handles: handles,
+    };
     let jobs_wakeup = Wakeup::default();
     let intake = Intake {
         store: wired.ctx.store.clone(),
@@ -149,13 +166,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         });
     }
     let settings = WorkerSettings::default();
-    tokio::spawn(cutover_agent::job_loop(wired.ctx.clone(), settings.clone(), jobs_wakeup));
-    tokio::spawn(cutover_agent::outbox_loop(
-        wired.ctx.client.clone(),
-        wired.ctx.store.clone(),
-        settings,
-        wired.ctx.outbox_wakeup.clone(),
-    ));
+    let loops = Loops::default();
+    loops.spawn("jobs", cutover_agent::job_loop(wired.ctx.clone(), settings.clone(), jobs_wakeup));
+    loops.spawn(
+        "outbox",
+        cutover_agent::outbox_loop(
+            wired.ctx.client.clone(),
+            wired.ctx.store.clone(),
+            settings,
+            wired.ctx.outbox_wakeup.clone(),
+        ),
+    );
+    let prune = PruneSettings { older_than: wired.config.prune_after, ..PruneSettings::default() };
+    loops.spawn("prune", cutover_agent::prune_loop(wired.ctx.store.clone(), prune));
     let listener =
         tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("could not listen on {listen}"))?;
     eprintln!(
@@ -164,7 +187,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         viewer.user.name,
         redact(&wired.config.store_url)
     );
-    axum::serve(listener, cutover_agent::server::router(intake))
+    axum::serve(listener, cutover_agent::server::router(intake, loops))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server stopped")?;

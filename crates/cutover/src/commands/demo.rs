@@ -85,6 +85,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
         store: store.clone(),
         secret: WebhookSecret::new(secret.clone()),
         identity: Arc::new(RwLock::new(Identity {
+            organization_id: Some(viewer.organization.id.clone()),
             app_user_id: Some(viewer.user.id.clone()),
             mention_handles: vec![],
         })),
@@ -94,7 +95,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let webhook_url = format!("http://{}/webhooks/linear", listener.local_addr()?);
-    tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake)).await });
+    tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake, Default::default())).await });
     let settings = WorkerSettings::default();
 
     println!("\n── 1. Priya delegates {} to Cutover ──", issue.identifier);
