@@ -13,7 +13,7 @@ use std::time::Duration;
 use cutover_db_postgres::introspect::IntrospectOptions;
 use cutover_db_postgres::sandbox::{self, SandboxPolicy, SqlText};
 use cutover_db_postgres::scratch::DevServer;
-use cutover_db_postgres::source::SqlSource;
+use cutover_db_postgres::source::{SqlSource, collect_sql_files};
 use cutover_plan::planner::{self, Plan, PlanOptions};
 use cutover_request::{ChangeRequest, Downtime, ProposedChange};
 use tokio::time::Instant;
@@ -145,7 +145,7 @@ fn schema_files(repo: &Path, path: &str) -> Result<Vec<SqlText>, String> {
     let full = sandbox::resolve_inside(&root, path).ok_or_else(outside)?;
     let mut files = Vec::new();
     if full.is_dir() {
-        collect(&full, &mut files).map_err(|e| format!("it could not be read: {e}"))?;
+        collect_sql_files(&full, &mut files).map_err(|_| "it could not be read".to_string())?;
         files.sort();
     } else {
         files.push(full);
@@ -161,18 +161,6 @@ fn schema_files(repo: &Path, path: &str) -> Result<Vec<SqlText>, String> {
         texts.push(SqlText { label: relative.to_path_buf(), text });
     }
     Ok(texts)
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "sql") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

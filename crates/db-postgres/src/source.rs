@@ -67,7 +67,8 @@ impl SqlSource {
     }
 }
 
-fn collect_sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
+/// The `.sql` files below `dir`, recursively (unsorted).
+pub fn collect_sql_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
     let entries = std::fs::read_dir(dir).map_err(|cause| Error::ReadSource { path: dir.to_path_buf(), cause })?;
     for entry in entries {
         let path = entry.map_err(|cause| Error::ReadSource { path: dir.to_path_buf(), cause })?.path();

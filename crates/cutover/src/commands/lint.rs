@@ -1,7 +1,7 @@
 //! `cutover lint`: migrations in, diagnostics out (human, JSON, SARIF, GitHub annotations).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use cutover_db_postgres::introspect::IntrospectOptions;
@@ -113,7 +113,7 @@ fn read_sources(paths: &[String]) -> anyhow::Result<Vec<SourceFile>> {
         let path = Path::new(arg);
         let mut found = Vec::new();
         if path.is_dir() {
-            collect(path, &mut found)?;
+            cutover_db_postgres::source::collect_sql_files(path, &mut found)?;
             found.sort();
             if found.is_empty() {
                 bail!("{arg} is a directory with no .sql files");
@@ -129,18 +129,6 @@ fn read_sources(paths: &[String]) -> anyhow::Result<Vec<SourceFile>> {
         }
     }
     Ok(files)
-}
-
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    for entry in std::fs::read_dir(dir).with_context(|| format!("could not read {}", dir.display()))? {
-        let path = entry?.path();
-        if path.is_dir() {
-            collect(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "sql") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// One traced statement, for output.
