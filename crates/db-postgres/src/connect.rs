@@ -103,10 +103,18 @@ impl Target {
     pub fn as_user(&self, user: &str, password: &str) -> Target {
         let mut config = self.config.clone();
         config.user(user).password(password);
+        // Later settings win in both forms, so the connection string says the same.
+        let source = match self.source.split_once("://") {
+            Some(_) => {
+                let separator = if self.source.contains('?') { '&' } else { '?' };
+                format!("{}{separator}user={}&password={}", self.source, percent(user), percent(password))
+            }
+            None => format!("{} user={} password={}", self.source, conninfo_value(user), conninfo_value(password)),
+        };
         Target {
             config,
             display: format!("{} (as {user})", self.display),
-            source: self.source.clone(),
+            source,
             dbname_override: self.dbname_override.clone(),
             tls: self.tls.clone(),
             tls_config: self.tls_config.clone(),
@@ -194,6 +202,20 @@ impl Target {
     }
 }
 
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn conninfo_value(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
 /// Connects to `url` (a `postgres://` URL or a key=value connection string).
 pub async fn connect(url: &str) -> Result<Client, Error> {
     Target::parse(url)?.connect().await
@@ -242,6 +264,18 @@ fn redact_query_password(tail: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_user_is_in_the_connection_string_too() {
+        let url = Target::parse("postgresql://admin:pw@db:5433/x?sslmode=disable").unwrap().as_user("r o", "p'w");
+        let again = Target::parse(&url.with_dbname("y").connection_string()).unwrap();
+        assert_eq!((again.config.get_user(), again.config.get_password()), (Some("r o"), Some(&b"p'w"[..])));
+        assert_eq!(again.dbname(), Some("y"));
+        let kv = Target::parse("host=/tmp user=admin dbname=x").unwrap().as_user("r", "p'w\\");
+        let again = Target::parse(&kv.connection_string()).unwrap();
+        assert_eq!((again.config.get_user(), again.config.get_password()), (Some("r"), Some(&b"p'w\\"[..])));
+        assert!(!kv.display.contains("p'w"));
+    }
 
     #[test]
     fn the_same_database_however_it_is_written() {
