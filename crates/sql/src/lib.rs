@@ -1,12 +1,14 @@
 //! SQL text for Cutover: the only crate that builds SQL from names and model objects.
 //!
 //! - [`quote`] quotes identifiers and literals.
+//! - [`bound`] reads, renders and checks partition bounds.
 //! - [`split`] splits SQL text into statements with their positions, like psql.
 //! - [`ddl`] holds the typed DDL statements the diff and the planner produce, and their one
 //!   rendering ([`std::fmt::Display`]).
 //!
 //! Pure: no I/O, never fails.
 
+pub mod bound;
 pub mod ddl;
 pub mod quote;
 pub mod split;

@@ -10,8 +10,8 @@
 use super::model::{Lock, PhaseName, Step};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::LockMode;
-use cutover_schema::{Catalog, Dependency, ObjId, QualName};
-use cutover_sql::ddl::{Stmt, TableAction};
+use cutover_schema::{Catalog, Dependency, ForeignKey, ObjId, QualName};
+use cutover_sql::ddl::{Stmt, TableAction, foreign_key_definition};
 use cutover_sql::quote;
 
 /// A table rename the user asked for.
@@ -134,9 +134,17 @@ pub(super) fn apply(current: &Catalog, desired: &Catalog, renames: &[TableRename
                 if let Some(fk) = c.foreign_key.as_mut()
                     && fk.referenced_table == r.from
                 {
+                    let rendered =
+                        |fk: &ForeignKey| foreign_key_definition(&c.columns, fk, c.deferrable, c.initially_deferred);
+                    let from_structure = c.definition == rendered(fk);
                     fk.referenced_table = to.clone();
-                    c.definition =
-                        c.definition.replace(&format!("REFERENCES {old_q}("), &format!("REFERENCES {new_q}("));
+                    c.definition = if from_structure {
+                        rendered(fk)
+                    } else {
+                        // A form only the server prints (ON DELETE SET NULL (columns), ...):
+                        // its one REFERENCES clause names the table.
+                        c.definition.replace(&format!("REFERENCES {old_q}("), &format!("REFERENCES {new_q}("))
+                    };
                 }
             }
             if let Some(p) = t.partition_of.as_mut()
