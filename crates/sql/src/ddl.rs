@@ -540,6 +540,35 @@ pub fn key_definition(primary_key: bool, constraint: &Constraint) -> String {
     def
 }
 
+/// A trigger definition as `pg_get_triggerdef` prints it once its table `from` is renamed
+/// to `to`; `None` when the definition does not name `from` where the table goes.
+///
+/// The server prints `CREATE [CONSTRAINT] TRIGGER name timing events ON table ...`: before
+/// the table only keywords and identifiers (the trigger's name, `UPDATE OF` columns) come,
+/// and `ON` is reserved, so the table follows the first `ON` outside a quoted identifier.
+pub fn trigger_on_renamed_table(definition: &str, from: &QualName, to: &QualName) -> Option<String> {
+    let bytes = definition.as_bytes();
+    let mut quoted = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => quoted = !quoted, // a doubled quote inside flips twice
+            b' ' if !quoted && definition[i..].starts_with(" ON ") => {
+                let table_at = i + " ON ".len();
+                let old = qualified(from);
+                let rest = definition[table_at..].strip_prefix(old.as_str())?;
+                if !rest.starts_with(' ') {
+                    return None;
+                }
+                return Some(format!("{} ON {}{rest}", &definition[..i], qualified(to)));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Names as a key list prints them: each quoted where needed, separated by ", ".
 fn ident_list(names: &[String]) -> String {
     names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", ")
@@ -1326,6 +1355,19 @@ mod tests {
             foreign_key_definition(&["user id".into()], &fk, true, false),
             "FOREIGN KEY (\"user id\") REFERENCES public.\"Users\"(id) MATCH FULL ON DELETE CASCADE DEFERRABLE"
         );
+    }
+
+    #[test]
+    fn a_renamed_table_is_found_where_a_trigger_names_it() {
+        let (from, to) = (QualName::new("public", "orders"), QualName::new("public", "Orders 2"));
+        let def = "CREATE TRIGGER \"t ON public.orders x\" BEFORE UPDATE OF \"c ON public.orders \"\"\" ON public.orders \
+                   FOR EACH ROW WHEN ((new.note <> ' ON public.orders ')) EXECUTE FUNCTION public.f()";
+        assert_eq!(
+            trigger_on_renamed_table(def, &from, &to).unwrap(),
+            "CREATE TRIGGER \"t ON public.orders x\" BEFORE UPDATE OF \"c ON public.orders \"\"\" ON public.\"Orders 2\" \
+             FOR EACH ROW WHEN ((new.note <> ' ON public.orders ')) EXECUTE FUNCTION public.f()"
+        );
+        assert_eq!(trigger_on_renamed_table(def, &QualName::new("public", "other"), &to), None);
     }
 
     #[test]

@@ -245,11 +245,9 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             // Each step runs in its own transaction, so the session setting the diff starts
             // with goes into the step itself.
             let sql = format!("SET LOCAL check_function_bodies = off;\n{}", change.stmt);
-            let previous = ctx
-                .current
-                .functions
-                .values()
-                .find(|f| f.definition != *definition && same_signature(&f.definition, definition));
+            // The routine this definition belongs to, by its identity in the desired catalog.
+            let id = ctx.desired.functions.iter().find(|(_, f)| f.definition == *definition).map(|(id, _)| id);
+            let previous = id.and_then(|id| ctx.current.functions.get(id)).filter(|f| f.definition != *definition);
             let s = simple(ctx, change, Operation::Other, None);
             let s = rollback(
                 s,
@@ -1497,10 +1495,6 @@ fn attach_partition(
     let s = step(ctx, drop.to_string(), Operation::DropConstraint, partition, None);
     out.push(draft(Expand, why(s, "The CHECK has done its job; catalog only.")));
     Ok(out)
-}
-
-fn same_signature(a: &str, b: &str) -> bool {
-    a.lines().next() == b.lines().next()
 }
 
 #[cfg(test)]

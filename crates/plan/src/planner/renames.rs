@@ -11,7 +11,7 @@ use super::model::{Lock, PhaseName, Step};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::LockMode;
 use cutover_schema::{Catalog, Dependency, ForeignKey, ObjId, QualName};
-use cutover_sql::ddl::{Stmt, TableAction, foreign_key_definition};
+use cutover_sql::ddl::{Stmt, TableAction, foreign_key_definition, trigger_on_renamed_table};
 use cutover_sql::quote;
 
 /// A table rename the user asked for.
@@ -160,7 +160,9 @@ pub(super) fn apply(current: &Catalog, desired: &Catalog, renames: &[TableRename
         }
         if let Some(t) = catalog.tables.get_mut(&to) {
             for trigger in t.triggers.values_mut() {
-                trigger.definition = trigger.definition.replace(&format!(" ON {old_q} "), &format!(" ON {new_q} "));
+                if let Some(definition) = trigger_on_renamed_table(&trigger.definition, &r.from, &to) {
+                    trigger.definition = definition;
+                }
             }
         }
         catalog.dependencies = catalog
