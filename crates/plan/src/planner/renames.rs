@@ -109,10 +109,13 @@ pub(super) fn apply(current: &Catalog, desired: &Catalog, renames: &[TableRename
                     stmts.push(Stmt::RenameSequence { name: name.clone(), new_name: n.name.clone() });
                     for t in catalog.tables.values_mut() {
                         for c in &mut t.columns {
+                            // The server prints the sequence as a regclass literal; quotes
+                            // in it are doubled, so the pattern cannot start or end inside
+                            // another literal.
                             if let Some(d) = c.default.as_mut() {
                                 *d = d.replace(
-                                    &format!("'{}'::regclass", quote::qualified(&name)),
-                                    &format!("'{}'::regclass", quote::qualified(&n)),
+                                    &format!("{}::regclass", quote::literal(&quote::qualified(&name))),
+                                    &format!("{}::regclass", quote::literal(&quote::qualified(&n))),
                                 );
                             }
                         }
