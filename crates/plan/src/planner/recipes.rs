@@ -1517,3 +1517,106 @@ mod tests {
         assert!(object_name(&[&"x".repeat(60), "y"], "not_null").len() <= 63);
     }
 }
+
+/// Recipes take what they need from the model's structure, never from printed definitions:
+/// a definition that says otherwise (or holds SQL in a name) changes nothing.
+#[cfg(test)]
+mod structure_tests {
+    use super::super::{PlanOptions, plan};
+    use cutover_schema::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    const HOSTILE: &str = "x DEFERRABLE;DROP TABLE users;--";
+
+    fn column(name: &str) -> Column {
+        Column {
+            name: name.into(),
+            data_type: "text".into(),
+            not_null: false,
+            default: None,
+            identity: None,
+            generated: None,
+            collation: None,
+            is_local: true,
+            comment: None,
+            grants: BTreeSet::new(),
+        }
+    }
+
+    fn catalog(constraints: BTreeMap<String, Constraint>) -> Catalog {
+        let users = QualName::new("public", "users");
+        let mut c = Catalog::default();
+        c.schemas.insert("public".into(), Namespace::default());
+        c.tables.insert(
+            users.clone(),
+            Table {
+                kind: TableKind::Ordinary,
+                unlogged: false,
+                columns: vec![column(HOSTILE), column("a) INCLUDE (b")],
+                partition_key: None,
+                partition_of: None,
+                inherits: Vec::new(),
+                constraints,
+                indexes: BTreeMap::new(),
+                triggers: BTreeMap::new(),
+                policies: BTreeMap::new(),
+                rls_enabled: false,
+                rls_forced: false,
+                options: Vec::new(),
+                comment: None,
+                grants: BTreeSet::new(),
+            },
+        );
+        c.facts.server_version_num = 150000;
+        c.facts.tables.insert(users, TableFacts { rows: Some(3_000_000), bytes: 400_000_000 });
+        c
+    }
+
+    fn unique(definition: &str, deferrable: bool, include: &[&str], nulls_not_distinct: bool) -> Constraint {
+        Constraint {
+            kind: ConstraintKind::Unique,
+            definition: definition.into(),
+            columns: vec![HOSTILE.into()],
+            validated: true,
+            deferrable,
+            initially_deferred: false,
+            foreign_key: None,
+            index: Some("k".into()),
+            include_columns: include.iter().map(|c| c.to_string()).collect(),
+            nulls_not_distinct,
+            comment: None,
+        }
+    }
+
+    fn planned_sql(constraint: Constraint) -> Vec<String> {
+        let desired = catalog([("k".to_string(), constraint)].into());
+        let plan = plan(&catalog(BTreeMap::new()), &desired, &PlanOptions::default());
+        assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+        plan.phases.iter().flat_map(|p| &p.steps).map(|s| s.sql.clone()).collect()
+    }
+
+    #[test]
+    fn a_unique_constraint_through_a_concurrent_index_takes_its_parts_from_structure() {
+        // The printed definition names DEFERRABLE, INCLUDE and NULLS NOT DISTINCT only inside
+        // a quoted column name: none of them is part of the constraint.
+        let printed = format!("UNIQUE (\"{HOSTILE}\")");
+        assert_eq!(
+            planned_sql(unique(&printed, false, &[], false)),
+            [
+                format!("CREATE UNIQUE INDEX CONCURRENTLY k ON public.users USING btree (\"{HOSTILE}\")"),
+                "ALTER TABLE public.users ADD CONSTRAINT k UNIQUE USING INDEX k".to_string(),
+            ]
+        );
+        // And what the structure says is there, whatever the text says.
+        assert_eq!(
+            planned_sql(unique("UNIQUE (x)", true, &["a) INCLUDE (b"], true)),
+            [
+                format!(
+                    "CREATE UNIQUE INDEX CONCURRENTLY k ON public.users USING btree (\"{HOSTILE}\") \
+                     INCLUDE (\"a) INCLUDE (b\") NULLS NOT DISTINCT"
+                ),
+                "ALTER TABLE public.users ADD CONSTRAINT k UNIQUE USING INDEX k DEFERRABLE".to_string(),
+            ]
+        );
+    }
+}
