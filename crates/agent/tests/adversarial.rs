@@ -179,8 +179,8 @@ fn cases() -> Vec<Case> {
             Error("click here"),
         ),
         c(
-            "a constraint name ending the statement",
-            "ALTER TABLE orders ADD COLUMN \"x DEFERRABLE;DROP TABLE users;--\" text;\nCREATE UNIQUE INDEX k ON orders (\"x DEFERRABLE;DROP TABLE users;--\");",
+            "a column name ending the statement",
+            "ALTER TABLE orders ADD COLUMN \"x DEFERRABLE;DROP TABLE users;--\" text;\nALTER TABLE orders ADD CONSTRAINT k UNIQUE (\"x DEFERRABLE;DROP TABLE users;--\");",
             Plan,
         ),
         c(
@@ -338,7 +338,17 @@ async fn suite() {
             }
             Answer::Plan => {
                 let plan = comments.iter().find(|c| c.contains("Migration plan")).cloned().unwrap_or_default();
-                if flow.stage != Stage::AwaitingApproval {
+                // Every statement of the plan is one statement, however its names read.
+                let statements: Vec<String> = flow
+                    .plan
+                    .iter()
+                    .flat_map(|p| p.phases.iter().flat_map(|ph| &ph.steps))
+                    .flat_map(|s| std::iter::once(s.sql.clone()).chain(s.rollback_sql.clone()))
+                    .collect();
+                let split = statements.iter().find(|sql| cutover_sql::split::split(sql).len() != 1);
+                if let Some(sql) = split {
+                    Some(format!("a step is not one statement: {sql}"))
+                } else if flow.stage != Stage::AwaitingApproval {
                     Some(format!(
                         "stage {:?}, answers {:?}",
                         flow.stage,

@@ -53,11 +53,20 @@ pub struct TableFacts {
     pub bytes: u64,
 }
 
+/// Who a privilege is granted to, or a policy applies to: the `PUBLIC` pseudo-role (every
+/// role), or one role by name. A role that is really named `PUBLIC` (created as `"PUBLIC"`)
+/// is `Role("PUBLIC")`, never the pseudo-role.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grantee {
+    Public,
+    Role(String),
+}
+
 /// A privilege granted on an object: `GRANT privilege ON object TO grantee`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Grant {
-    /// A role name, or `PUBLIC`.
-    pub grantee: String,
+    pub grantee: Grantee,
     /// Upper-case privilege keyword: `SELECT`, `USAGE`, `EXECUTE`, ...
     pub privilege: String,
     pub grantable: bool,
@@ -114,10 +123,12 @@ pub enum TypeKind {
     },
     Range {
         subtype: String,
-        subtype_opclass: Option<String>,
+        /// Set when it is not the subtype's default operator class.
+        subtype_opclass: Option<QualName>,
         collation: Option<QualName>,
-        canonical: Option<String>,
-        subtype_diff: Option<String>,
+        /// Functions, by name (their argument types are fixed by the range type).
+        canonical: Option<QualName>,
+        subtype_diff: Option<QualName>,
         multirange: Option<String>,
     },
 }
@@ -171,8 +182,8 @@ pub struct Table {
     pub unlogged: bool,
     /// In attribute order.
     pub columns: Vec<Column>,
-    /// `PARTITION BY` clause of a partitioned table, e.g. `RANGE (created_at)`.
-    pub partition_key: Option<String>,
+    /// How a partitioned table is partitioned.
+    pub partition_key: Option<PartitionKey>,
     /// Set when this table is a partition of another.
     pub partition_of: Option<PartitionOf>,
     /// Parents of a table that uses (non-partition) inheritance, in order.
@@ -196,11 +207,60 @@ impl Table {
     }
 }
 
+/// The partition key of a partitioned table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionKey {
+    /// From `pg_partitioned_table.partstrat`.
+    pub strategy: PartitionStrategy,
+    /// The key columns (`pg_partitioned_table.partattrs`), in order; `None` for a key that
+    /// is an expression.
+    pub columns: Vec<Option<String>>,
+    /// The `PARTITION BY` clause as `pg_get_partkeydef` prints it, e.g. `RANGE (created_at)`:
+    /// it may hold expressions, collations and operator classes, so it is emitted whole and
+    /// never taken apart.
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionStrategy {
+    Range,
+    List,
+    Hash,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionOf {
     pub parent: QualName,
-    /// `FOR VALUES ...` or `DEFAULT`, as `pg_get_expr(relpartbound)` prints it.
-    pub bound: String,
+    pub bound: PartitionBound,
+}
+
+/// A partition's bound, value by value (rendered by `cutover-sql`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionBound {
+    /// `DEFAULT`.
+    Default,
+    /// `FOR VALUES IN (...)`.
+    In(Vec<BoundDatum>),
+    /// `FOR VALUES FROM (...) TO (...)`.
+    Range { from: Vec<BoundDatum>, to: Vec<BoundDatum> },
+    /// `FOR VALUES WITH (MODULUS m, REMAINDER r)`.
+    Hash { modulus: u32, remainder: u32 },
+}
+
+/// One value of a partition bound.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundDatum {
+    MinValue,
+    MaxValue,
+    Null,
+    /// One constant exactly as PostgreSQL prints it in a bound: a quoted string
+    /// (`'2026-01-01'`, `'-5'`), an unsigned number, `true`/`false` or a bit string
+    /// (`B'101'`). Only a text that is one such token is ever stored here (see
+    /// `cutover_sql::bound`), so it is emitted whole.
+    Constant(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,6 +320,12 @@ pub struct Constraint {
     pub foreign_key: Option<ForeignKey>,
     /// For primary keys, unique and exclusion constraints: the name of the implementing index.
     pub index: Option<String>,
+    /// Primary keys and unique constraints: the `INCLUDE (...)` columns of their index.
+    #[serde(default)]
+    pub include_columns: Vec<String>,
+    /// Unique constraints: `NULLS NOT DISTINCT` (PostgreSQL 15+), from their index.
+    #[serde(default)]
+    pub nulls_not_distinct: bool,
     pub comment: Option<String>,
 }
 
@@ -278,7 +344,7 @@ pub struct ForeignKey {
 /// rendered from the model (see `cutover-sql`) rather than copied from the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Index {
-    /// Access method: `btree`, `gin`, `gist`, `brin`, `hash`, ...
+    /// Access method (`pg_am.amname`, unquoted): `btree`, `gin`, `gist`, `brin`, `hash`, ...
     pub method: String,
     pub unique: bool,
     pub keys: Vec<IndexKey>,
@@ -323,8 +389,9 @@ pub struct IndexKey {
     pub expression: Option<String>,
     /// Set when it differs from the column's collation.
     pub collation: Option<QualName>,
-    /// Set when it is not the default operator class: `[schema.]name`.
-    pub opclass: Option<String>,
+    /// Set when it is not the default operator class. Unquoted; an operator class of
+    /// `pg_catalog` is printed without its schema, as `pg_get_indexdef` does.
+    pub opclass: Option<QualName>,
     /// Operator class parameters, `name=value`.
     pub opclass_options: Vec<String>,
     pub descending: bool,
@@ -334,7 +401,8 @@ pub struct IndexKey {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trigger {
-    /// `CREATE TRIGGER ...` as `pg_get_triggerdef` prints it.
+    /// `CREATE TRIGGER ...` as `pg_get_triggerdef` prints it, emitted whole. The table it
+    /// is on is the one that holds it in the model (`pg_trigger.tgrelid`).
     pub definition: String,
     pub function: FunctionId,
     /// `O` origin (enabled), `D` disabled, `R` replica, `A` always.
@@ -347,8 +415,8 @@ pub struct Policy {
     /// `ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`.
     pub command: String,
     pub permissive: bool,
-    /// Role names, or `PUBLIC`; sorted.
-    pub roles: Vec<String>,
+    /// The roles it applies to, sorted; `[Public]` for all.
+    pub roles: Vec<Grantee>,
     pub using: Option<String>,
     pub with_check: Option<String>,
     pub comment: Option<String>,
@@ -379,6 +447,16 @@ pub struct ViewColumn {
     pub comment: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Volatility {
+    Immutable,
+    Stable,
+    /// PostgreSQL's default for a routine that does not say.
+    #[default]
+    Volatile,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutineKind {
@@ -389,9 +467,17 @@ pub enum RoutineKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Function {
     pub kind: RoutineKind,
-    /// `CREATE OR REPLACE FUNCTION ...` as `pg_get_functiondef` prints it.
+    /// `CREATE OR REPLACE FUNCTION ...` as `pg_get_functiondef` prints it, emitted whole.
     pub definition: String,
     pub language: String,
+    /// A SQL-standard body (`BEGIN ATOMIC ...` or `RETURN ...`, PostgreSQL 14+), which
+    /// PostgreSQL parses at creation and tracks dependencies of (`pg_proc.prosqlbody`),
+    /// rather than a string.
+    #[serde(default)]
+    pub sql_body: bool,
+    /// `pg_proc.provolatile`.
+    #[serde(default)]
+    pub volatility: Volatility,
     /// Arguments with names and defaults, as `pg_get_function_arguments` prints them.
     pub arguments: String,
     /// As `pg_get_function_result` prints it; `None` for procedures.

@@ -5,10 +5,11 @@
 //! deparsers (expressions, index and constraint definitions, view queries, routine
 //! definitions) are embedded as they are; every name is quoted by [`crate::quote`].
 
+use crate::bound::Bound;
 use crate::quote::{ident, literal, qualified};
 use cutover_schema::{
-    Collation, Column, FunctionId, Grant, Identity, Index, IndexKey, Policy, QualName, RoutineKind, SequenceOptions,
-    Table, TypeKind, View,
+    Collation, Column, Constraint, ForeignKey, FunctionId, Grant, Grantee, Identity, Index, IndexKey, PartitionBound,
+    Policy, QualName, RoutineKind, SequenceOptions, Table, TypeKind, View,
 };
 use std::fmt::{self, Display, Formatter, Write};
 
@@ -139,7 +140,10 @@ pub enum Stmt {
         id: FunctionId,
         kind: RoutineKind,
     },
+    /// `definition` is the statement as `pg_get_triggerdef` printed it, emitted whole;
+    /// `table` is the table it is on (from `pg_trigger.tgrelid`), for the planner.
     CreateTrigger {
+        table: QualName,
         definition: String,
     },
     DropTrigger {
@@ -274,7 +278,8 @@ pub enum TableAction {
         column: String,
         data_type: String,
         collation: Option<QualName>,
-        using: Option<String>,
+        /// `USING column::data_type` (or through text); `None` for no `USING`.
+        using: Option<Conversion>,
     },
     SetDefault {
         column: String,
@@ -323,7 +328,7 @@ pub enum TableAction {
     },
     AttachPartition {
         partition: QualName,
-        bound: String,
+        bound: PartitionBound,
     },
     DetachPartition {
         partition: QualName,
@@ -353,17 +358,45 @@ pub enum TableAction {
         column: String,
         new_name: String,
     },
-    /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index [DEFERRABLE ...]`.
+    /// `ADD CONSTRAINT name PRIMARY KEY|UNIQUE USING INDEX index [DEFERRABLE] [INITIALLY DEFERRED]`.
     AddConstraintUsingIndex {
         name: String,
         primary_key: bool,
         index: String,
-        deferrable: Option<String>,
+        deferrable: bool,
+        initially_deferred: bool,
     },
     SetTriggerEnabled {
         trigger: String,
         enabled: char,
     },
+}
+
+/// How `ALTER COLUMN ... TYPE` converts a value to the new type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversion {
+    /// A plain cast: `value::data_type`.
+    Cast,
+    /// Through text (I/O conversion, which every type has), for types with no cast between
+    /// them such as an enum replaced under the same name: `value::text::data_type`.
+    ThroughText,
+}
+
+impl Conversion {
+    /// The conversion applied to the expression `value` (which is parenthesized).
+    pub fn apply(self, value: &str, data_type: &str) -> String {
+        match self {
+            Conversion::Cast => format!("({value})::{data_type}"),
+            Conversion::ThroughText => format!("({value})::text::{data_type}"),
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Conversion::Cast => "::",
+            Conversion::ThroughText => "::text::",
+        }
+    }
 }
 
 /// An object that a comment or a grant is about.
@@ -437,8 +470,125 @@ fn routine_signature(id: &FunctionId) -> String {
     format!("{}({})", qualified(&id.name), id.identity_args)
 }
 
-fn grantee(name: &str) -> String {
-    if name == "PUBLIC" { "PUBLIC".into() } else { ident(name) }
+/// The `PUBLIC` pseudo-role is a keyword; a role is a name, quoted when needed (a role
+/// named `PUBLIC` becomes `"PUBLIC"`).
+pub fn grantee(grantee: &Grantee) -> String {
+    match grantee {
+        Grantee::Public => "PUBLIC".into(),
+        Grantee::Role(name) => ident(name),
+    }
+}
+
+/// `DEFERRABLE` / `INITIALLY DEFERRED`, as a constraint definition ends, with a leading space.
+pub fn deferral_clause(deferrable: bool, initially_deferred: bool) -> &'static str {
+    match (deferrable, initially_deferred) {
+        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
+        (true, false) => " DEFERRABLE",
+        (false, true) => " INITIALLY DEFERRED",
+        (false, false) => "",
+    }
+}
+
+/// A foreign key's definition from its structure, exactly as `pg_get_constraintdef` prints
+/// it (without `NOT VALID`) for the forms it covers: every form but `ON DELETE SET NULL
+/// (columns)` (PostgreSQL 15+), temporal keys and `NOT ENFORCED` (18+).
+pub fn foreign_key_definition(
+    columns: &[String],
+    fk: &ForeignKey,
+    deferrable: bool,
+    initially_deferred: bool,
+) -> String {
+    let mut def = format!(
+        "FOREIGN KEY ({}) REFERENCES {}({})",
+        ident_list(columns),
+        qualified(&fk.referenced_table),
+        ident_list(&fk.referenced_columns)
+    );
+    def.push_str(match fk.match_type {
+        'f' => " MATCH FULL",
+        'p' => " MATCH PARTIAL",
+        _ => "",
+    });
+    for (clause, action) in [(" ON UPDATE ", fk.on_update), (" ON DELETE ", fk.on_delete)] {
+        let action = match action {
+            'r' => "RESTRICT",
+            'c' => "CASCADE",
+            'n' => "SET NULL",
+            'd' => "SET DEFAULT",
+            _ => continue, // NO ACTION is not printed
+        };
+        def.push_str(clause);
+        def.push_str(action);
+    }
+    def.push_str(deferral_clause(deferrable, initially_deferred));
+    def
+}
+
+/// A primary key's or unique constraint's definition from its structure, exactly as
+/// `pg_get_constraintdef` prints it.
+pub fn key_definition(primary_key: bool, constraint: &Constraint) -> String {
+    let mut def = String::from(match primary_key {
+        true => "PRIMARY KEY ",
+        false if constraint.nulls_not_distinct => "UNIQUE NULLS NOT DISTINCT ",
+        false => "UNIQUE ",
+    });
+    write!(def, "({})", ident_list(&constraint.columns)).unwrap();
+    if !constraint.include_columns.is_empty() {
+        write!(def, " INCLUDE ({})", ident_list(&constraint.include_columns)).unwrap();
+    }
+    def.push_str(deferral_clause(constraint.deferrable, constraint.initially_deferred));
+    def
+}
+
+/// A trigger definition as `pg_get_triggerdef` prints it once its table `from` is renamed
+/// to `to`; `None` when the definition does not name `from` where the table goes.
+///
+/// The server prints `CREATE [CONSTRAINT] TRIGGER name timing events ON table ...`: before
+/// the table only keywords and identifiers (the trigger's name, `UPDATE OF` columns) come,
+/// and `ON` is reserved, so the table follows the first `ON` outside a quoted identifier.
+pub fn trigger_on_renamed_table(definition: &str, from: &QualName, to: &QualName) -> Option<String> {
+    let bytes = definition.as_bytes();
+    let mut quoted = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => quoted = !quoted, // a doubled quote inside flips twice
+            b' ' if !quoted && definition[i..].starts_with(" ON ") => {
+                let table_at = i + " ON ".len();
+                let old = qualified(from);
+                let rest = definition[table_at..].strip_prefix(old.as_str())?;
+                if !rest.starts_with(' ') {
+                    return None;
+                }
+                return Some(format!("{} ON {}{rest}", &definition[..i], qualified(to)));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Names as a key list prints them: each quoted where needed, separated by ", ".
+fn ident_list(names: &[String]) -> String {
+    names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", ")
+}
+
+/// An object of the system catalog schema by its bare name (as the server prints it with
+/// an empty `search_path`, where `pg_catalog` is still searched); others qualified.
+pub fn catalog_name(name: &QualName) -> String {
+    if name.schema == "pg_catalog" { ident(&name.name) } else { qualified(name) }
+}
+
+/// A dollar-quote tag that does not occur in `body`: `$cutover$`, else `$cutover_1$`, ...
+pub fn dollar_tag(body: &str) -> String {
+    let mut tag = "$cutover$".to_string();
+    let mut n = 0;
+    while body.contains(&tag) {
+        n += 1;
+        tag = format!("$cutover_{n}$");
+    }
+    tag
 }
 
 /// The options `CREATE SEQUENCE ... AS data_type` picks when none are given.
@@ -526,8 +676,8 @@ fn options_list(options: &[String]) -> String {
     options.join(", ")
 }
 
-fn policy_roles(roles: &[String]) -> String {
-    roles.iter().map(|r| grantee(r)).collect::<Vec<_>>().join(", ")
+fn policy_roles(roles: &[Grantee]) -> String {
+    roles.iter().map(grantee).collect::<Vec<_>>().join(", ")
 }
 
 impl Display for Stmt {
@@ -696,23 +846,29 @@ impl Display for Stmt {
             ),
             Stmt::CreateSyncFunction { name, source, target, forward, reverse } => {
                 let (s, t) = (ident(source), ident(target));
-                writeln!(f, "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $cutover$", qualified(name))?;
-                writeln!(f, "BEGIN")?;
+                let mut body = String::from("BEGIN\n");
                 match reverse {
-                    None => writeln!(f, "  NEW.{t} := {forward};")?,
+                    None => writeln!(body, "  NEW.{t} := {forward};")?,
                     Some(reverse) => {
-                        writeln!(f, "  IF TG_OP = 'INSERT' THEN")?;
-                        writeln!(f, "    IF NEW.{t} IS NULL THEN NEW.{t} := {forward};")?;
-                        writeln!(f, "    ELSIF NEW.{s} IS NULL THEN NEW.{s} := {reverse};")?;
-                        writeln!(f, "    END IF;")?;
-                        writeln!(f, "  ELSIF NEW.{s} IS DISTINCT FROM OLD.{s} THEN NEW.{t} := {forward};")?;
-                        writeln!(f, "  ELSIF NEW.{t} IS DISTINCT FROM OLD.{t} THEN NEW.{s} := {reverse};")?;
-                        writeln!(f, "  END IF;")?;
+                        writeln!(body, "  IF TG_OP = 'INSERT' THEN")?;
+                        writeln!(body, "    IF NEW.{t} IS NULL THEN NEW.{t} := {forward};")?;
+                        writeln!(body, "    ELSIF NEW.{s} IS NULL THEN NEW.{s} := {reverse};")?;
+                        writeln!(body, "    END IF;")?;
+                        writeln!(body, "  ELSIF NEW.{s} IS DISTINCT FROM OLD.{s} THEN NEW.{t} := {forward};")?;
+                        writeln!(body, "  ELSIF NEW.{t} IS DISTINCT FROM OLD.{t} THEN NEW.{s} := {reverse};")?;
+                        writeln!(body, "  END IF;")?;
                     }
                 }
-                writeln!(f, "  RETURN NEW;")?;
-                writeln!(f, "END")?;
-                f.write_str("$cutover$")
+                writeln!(body, "  RETURN NEW;")?;
+                writeln!(body, "END")?;
+                // The body holds expressions and names from the schema: its quote tag must
+                // not occur in it, or the body would end early.
+                let tag = dollar_tag(&body);
+                write!(
+                    f,
+                    "CREATE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS {tag}\n{body}{tag}",
+                    qualified(name)
+                )
             }
             Stmt::CreateRowTrigger { name, table, function } => write!(
                 f,
@@ -752,7 +908,7 @@ impl Display for Stmt {
             Stmt::DropFunction { id, kind } => {
                 write!(f, "DROP {} {}", routine_keyword(*kind), routine_signature(id))
             }
-            Stmt::CreateTrigger { definition } => f.write_str(definition),
+            Stmt::CreateTrigger { definition, .. } => f.write_str(definition),
             Stmt::DropTrigger { table, name } => write!(f, "DROP TRIGGER {} ON {}", ident(name), qualified(table)),
             Stmt::CreatePolicy { table, name, policy } => {
                 write!(f, "CREATE POLICY {} ON {}", ident(name), qualified(table))?;
@@ -762,7 +918,7 @@ impl Display for Stmt {
                 if policy.command != "ALL" {
                     write!(f, " FOR {}", policy.command)?;
                 }
-                if policy.roles != ["PUBLIC"] {
+                if policy.roles != [Grantee::Public] {
                     write!(f, " TO {}", policy_roles(&policy.roles))?;
                 }
                 if let Some(using) = &policy.using {
@@ -858,16 +1014,16 @@ fn render_create_type(f: &mut Formatter<'_>, name: &QualName, kind: &TypeKind) -
         TypeKind::Range { subtype, subtype_opclass, collation, canonical, subtype_diff, multirange } => {
             let mut parts = vec![format!("SUBTYPE = {subtype}")];
             if let Some(opclass) = subtype_opclass {
-                parts.push(format!("SUBTYPE_OPCLASS = {opclass}"));
+                parts.push(format!("SUBTYPE_OPCLASS = {}", catalog_name(opclass)));
             }
             if let Some(collation) = collation {
                 parts.push(format!("COLLATION = {}", qualified(collation)));
             }
             if let Some(canonical) = canonical {
-                parts.push(format!("CANONICAL = {canonical}"));
+                parts.push(format!("CANONICAL = {}", catalog_name(canonical)));
             }
             if let Some(diff) = subtype_diff {
-                parts.push(format!("SUBTYPE_DIFF = {diff}"));
+                parts.push(format!("SUBTYPE_DIFF = {}", catalog_name(diff)));
             }
             if let Some(multirange) = multirange {
                 parts.push(format!(
@@ -897,7 +1053,7 @@ fn render_create_table(f: &mut Formatter<'_>, name: &QualName, table: &Table) ->
         if !elements.is_empty() {
             write!(f, " (\n    {}\n)", elements.join(",\n    "))?;
         }
-        write!(f, " {}", partition.bound)?;
+        write!(f, " {}", Bound(&partition.bound))?;
     } else {
         for column in table.columns.iter().filter(|c| c.is_local) {
             elements.push(column_definition(column));
@@ -915,7 +1071,7 @@ fn render_create_table(f: &mut Formatter<'_>, name: &QualName, table: &Table) ->
         }
     }
     if let Some(key) = &table.partition_key {
-        write!(f, " PARTITION BY {key}")?;
+        write!(f, " PARTITION BY {}", key.definition)?;
     }
     if !table.options.is_empty() {
         write!(f, " WITH ({})", options_list(&table.options))?;
@@ -931,7 +1087,7 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
         TableAction::AlterColumnType { column, data_type, collation, using } => {
             write!(f, "ALTER COLUMN {} TYPE {data_type}{}", ident(column), collate_clause(collation))?;
             if let Some(using) = using {
-                write!(f, " USING {using}")?;
+                write!(f, " USING {}{}{data_type}", ident(column), using.suffix())?;
             }
             Ok(())
         }
@@ -981,7 +1137,7 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
         TableAction::Inherit { parent } => write!(f, "INHERIT {}", qualified(parent)),
         TableAction::NoInherit { parent } => write!(f, "NO INHERIT {}", qualified(parent)),
         TableAction::AttachPartition { partition, bound } => {
-            write!(f, "ATTACH PARTITION {} {bound}", qualified(partition))
+            write!(f, "ATTACH PARTITION {} {}", qualified(partition), Bound(bound))
         }
         TableAction::DetachPartition { partition, concurrently } => {
             write!(f, "DETACH PARTITION {}{}", qualified(partition), if *concurrently { " CONCURRENTLY" } else { "" })
@@ -1001,18 +1157,15 @@ fn render_alter_table(f: &mut Formatter<'_>, name: &QualName, action: &TableActi
         TableAction::RenameColumn { column, new_name } => {
             write!(f, "RENAME COLUMN {} TO {}", ident(column), ident(new_name))
         }
-        TableAction::AddConstraintUsingIndex { name, primary_key, index, deferrable } => {
+        TableAction::AddConstraintUsingIndex { name, primary_key, index, deferrable, initially_deferred } => {
             write!(
                 f,
-                "ADD CONSTRAINT {} {} USING INDEX {}",
+                "ADD CONSTRAINT {} {} USING INDEX {}{}",
                 ident(name),
                 if *primary_key { "PRIMARY KEY" } else { "UNIQUE" },
-                ident(index)
-            )?;
-            if let Some(d) = deferrable {
-                write!(f, " {d}")?;
-            }
-            Ok(())
+                ident(index),
+                deferral_clause(*deferrable, *initially_deferred)
+            )
         }
         TableAction::SetTriggerEnabled { trigger, enabled } => {
             let verb = match enabled {
@@ -1040,7 +1193,7 @@ fn render_create_index(
         if concurrently { "CONCURRENTLY " } else { "" },
         ident(name),
         qualified(table),
-        index.method
+        ident(&index.method)
     )?;
     for (i, key) in index.keys.iter().enumerate() {
         if i > 0 {
@@ -1074,7 +1227,7 @@ fn render_index_key(f: &mut Formatter<'_>, key: &IndexKey) -> fmt::Result {
         write!(f, " COLLATE {}", qualified(collation))?;
     }
     if let Some(opclass) = &key.opclass {
-        write!(f, " {opclass}")?;
+        write!(f, " {}", catalog_name(opclass))?;
         if !key.opclass_options.is_empty() {
             write!(f, " ({})", key.opclass_options.join(", "))?;
         }
@@ -1136,5 +1289,149 @@ impl Display for IfExists<'_> {
             }
             other => write!(f, "{other}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alter(action: TableAction) -> String {
+        Stmt::AlterTable { name: QualName::new("public", "users"), action }.to_string()
+    }
+
+    #[test]
+    fn using_index_deferral_comes_from_flags_never_from_names() {
+        let name = "x DEFERRABLE;DROP TABLE users;--";
+        let sql = alter(TableAction::AddConstraintUsingIndex {
+            name: name.into(),
+            primary_key: false,
+            index: name.into(),
+            deferrable: true,
+            initially_deferred: true,
+        });
+        assert_eq!(
+            sql,
+            "ALTER TABLE public.users ADD CONSTRAINT \"x DEFERRABLE;DROP TABLE users;--\" UNIQUE USING INDEX \
+             \"x DEFERRABLE;DROP TABLE users;--\" DEFERRABLE INITIALLY DEFERRED"
+        );
+        let plain = alter(TableAction::AddConstraintUsingIndex {
+            name: "k".into(),
+            primary_key: true,
+            index: "k".into(),
+            deferrable: false,
+            initially_deferred: false,
+        });
+        assert_eq!(plain, "ALTER TABLE public.users ADD CONSTRAINT k PRIMARY KEY USING INDEX k");
+    }
+
+    #[test]
+    fn key_and_foreign_key_definitions_come_from_structure() {
+        let key = Constraint {
+            kind: cutover_schema::ConstraintKind::Unique,
+            definition: String::new(),
+            columns: vec!["x DEFERRABLE;DROP TABLE users;--".into()],
+            validated: true,
+            deferrable: false,
+            initially_deferred: false,
+            foreign_key: None,
+            index: None,
+            include_columns: vec!["a\") INCLUDE (\"b".into()],
+            nulls_not_distinct: true,
+            comment: None,
+        };
+        assert_eq!(
+            key_definition(false, &key),
+            "UNIQUE NULLS NOT DISTINCT (\"x DEFERRABLE;DROP TABLE users;--\") INCLUDE (\"a\"\") INCLUDE (\"\"b\")"
+        );
+        let fk = ForeignKey {
+            referenced_table: QualName::new("public", "Users"),
+            referenced_columns: vec!["id".into()],
+            on_update: 'a',
+            on_delete: 'c',
+            match_type: 'f',
+        };
+        assert_eq!(
+            foreign_key_definition(&["user id".into()], &fk, true, false),
+            "FOREIGN KEY (\"user id\") REFERENCES public.\"Users\"(id) MATCH FULL ON DELETE CASCADE DEFERRABLE"
+        );
+    }
+
+    #[test]
+    fn a_renamed_table_is_found_where_a_trigger_names_it() {
+        let (from, to) = (QualName::new("public", "orders"), QualName::new("public", "Orders 2"));
+        let def = "CREATE TRIGGER \"t ON public.orders x\" BEFORE UPDATE OF \"c ON public.orders \"\"\" ON public.orders \
+                   FOR EACH ROW WHEN ((new.note <> ' ON public.orders ')) EXECUTE FUNCTION public.f()";
+        assert_eq!(
+            trigger_on_renamed_table(def, &from, &to).unwrap(),
+            "CREATE TRIGGER \"t ON public.orders x\" BEFORE UPDATE OF \"c ON public.orders \"\"\" ON public.\"Orders 2\" \
+             FOR EACH ROW WHEN ((new.note <> ' ON public.orders ')) EXECUTE FUNCTION public.f()"
+        );
+        assert_eq!(trigger_on_renamed_table(def, &QualName::new("public", "other"), &to), None);
+    }
+
+    #[test]
+    fn a_role_named_public_is_not_the_public_pseudo_role() {
+        let grant = |grantee| Stmt::Grant {
+            target: Target::Table(QualName::new("public", "t")),
+            grant: Grant { grantee, privilege: "SELECT".into(), grantable: false },
+        };
+        assert_eq!(grant(Grantee::Public).to_string(), "GRANT SELECT ON TABLE public.t TO PUBLIC");
+        assert_eq!(grant(Grantee::Role("PUBLIC".into())).to_string(), "GRANT SELECT ON TABLE public.t TO \"PUBLIC\"");
+    }
+
+    #[test]
+    fn the_dollar_tag_of_a_generated_body_never_occurs_in_it() {
+        assert_eq!(dollar_tag("BEGIN END"), "$cutover$");
+        assert_eq!(dollar_tag("x := '$cutover$'"), "$cutover_1$");
+        assert_eq!(dollar_tag("$cutover$ $cutover_1$"), "$cutover_2$");
+        let sync = Stmt::CreateSyncFunction {
+            name: QualName::new("public", "sync"),
+            source: "a$cutover$".into(),
+            target: "b".into(),
+            forward: "NEW.\"a$cutover$\" || '$cutover$'".into(),
+            reverse: None,
+        }
+        .to_string();
+        assert!(sync.contains("AS $cutover_1$\nBEGIN\n"), "{sync}");
+        assert!(sync.ends_with("END\n$cutover_1$"), "{sync}");
+    }
+
+    #[test]
+    fn access_methods_and_operator_classes_are_quoted() {
+        let index = Index {
+            method: "My AM".into(),
+            unique: false,
+            keys: vec![IndexKey {
+                column: Some("c".into()),
+                expression: None,
+                collation: None,
+                opclass: Some(QualName::new("my schema", "Ops\"x")),
+                opclass_options: Vec::new(),
+                descending: false,
+                nulls_first: false,
+            }],
+            include_columns: Vec::new(),
+            predicate: None,
+            nulls_not_distinct: false,
+            options: Vec::new(),
+            valid: true,
+            parent_index: None,
+            comment: None,
+        };
+        let mut catalog_opclass = index.clone();
+        catalog_opclass.method = "btree".into();
+        catalog_opclass.keys[0].opclass = Some(QualName::new("pg_catalog", "text_pattern_ops"));
+        let create = |index: &Index| {
+            Stmt::CreateIndex {
+                name: "i".into(),
+                table: QualName::new("public", "t"),
+                index: Box::new(index.clone()),
+                concurrently: false,
+            }
+            .to_string()
+        };
+        assert_eq!(create(&index), "CREATE INDEX i ON public.t USING \"My AM\" (c \"my schema\".\"Ops\"\"x\")");
+        assert_eq!(create(&catalog_opclass), "CREATE INDEX i ON public.t USING btree (c text_pattern_ops)");
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! - [`quote`] quotes identifiers and literals.
 //! - [`sandbox`] the role, ownership transfer and extension guard of a scratch sandbox.
+//! - [`bound`] reads, renders and checks partition bounds.
 //! - [`split`] splits SQL text into statements with their positions, like psql.
 //! - [`ddl`] holds the typed DDL statements the diff and the planner produce, and their one
 //!   rendering ([`std::fmt::Display`]).
 //!
 //! Pure: no I/O, never fails.
 
+pub mod bound;
 pub mod ddl;
 pub mod quote;
 pub mod sandbox;

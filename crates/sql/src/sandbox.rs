@@ -195,12 +195,7 @@ END
 
 /// `body` between dollar quotes whose tag does not occur in it.
 fn dollar_quoted(body: &str) -> String {
-    let mut tag = "$cutover$".to_string();
-    let mut n = 0;
-    while body.contains(&tag) {
-        n += 1;
-        tag = format!("$cutover{n}$");
-    }
+    let tag = crate::ddl::dollar_tag(body);
     format!("{tag}{body}{tag}")
 }
 
@@ -249,9 +244,9 @@ mod tests {
 
     #[test]
     fn the_body_tag_never_occurs_in_the_body() {
-        let [function, _] = extension_guard(&["$cutover$".to_string(), "$cutover1$".to_string()]);
-        assert!(function.contains("AS $cutover2$\nDECLARE"), "{function}");
-        assert!(function.ends_with("$cutover2$"), "{function}");
-        assert_eq!(function.matches("$cutover2$").count(), 2);
+        let [function, _] = extension_guard(&["$cutover$".to_string(), "$cutover_1$".to_string()]);
+        assert!(function.contains("AS $cutover_2$\nDECLARE"), "{function}");
+        assert!(function.ends_with("$cutover_2$"), "{function}");
+        assert_eq!(function.matches("$cutover_2$").count(), 2);
     }
 }

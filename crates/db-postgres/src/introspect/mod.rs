@@ -8,7 +8,6 @@ mod queries;
 
 use crate::Error;
 use cutover_schema::*;
-use cutover_sql::quote;
 use futures_util::stream::{FuturesOrdered, StreamExt, TryStreamExt};
 use queries::Queries;
 use rustc_hash::FxHashMap as HashMap;
@@ -246,9 +245,28 @@ fn grants(row: &Row, i: usize) -> Result<BTreeSet<Grant>, Error> {
     let Some(json) = opt_text(row, i) else {
         return Ok(BTreeSet::new());
     };
-    let items: Vec<(String, String, bool)> = serde_json::from_str(&json)
+    let items: Vec<(Option<String>, String, bool)> = serde_json::from_str(&json)
         .map_err(|e| Error::Query { what: "reading privileges".into(), message: e.to_string() })?;
-    Ok(items.into_iter().map(|(grantee, privilege, grantable)| Grant { grantee, privilege, grantable }).collect())
+    Ok(items
+        .into_iter()
+        .map(|(role, privilege, grantable)| Grant { grantee: grantee(role), privilege, grantable })
+        .collect())
+}
+
+/// A role OID of 0 (read as NULL) is the PUBLIC pseudo-role.
+fn grantee(role: Option<String>) -> Grantee {
+    match role {
+        Some(name) => Grantee::Role(name),
+        None => Grantee::Public,
+    }
+}
+
+/// A `[schema, name]` pair read as one text array.
+fn opt_qual_name(row: &Row, i: usize) -> Option<QualName> {
+    match row.get::<_, Option<Vec<String>>>(i)?.as_slice() {
+        [schema, name] => Some(QualName::new(schema.clone(), name.clone())),
+        _ => None,
+    }
 }
 
 fn first_char(s: &str) -> char {
@@ -349,10 +367,10 @@ impl Builder {
                     }
                     TypeKind::Range {
                         subtype: opt_text(row, 13).unwrap_or_default(),
-                        subtype_opclass: opt_text(row, 14),
-                        collation: opt_text(row, 15).and_then(|q| q.split_once('.').map(|(s, n)| QualName::new(s, n))),
-                        canonical: opt_text(row, 16),
-                        subtype_diff: opt_text(row, 17),
+                        subtype_opclass: opt_qual_name(row, 14),
+                        collation: opt_qual_name(row, 15),
+                        canonical: opt_qual_name(row, 16),
+                        subtype_diff: opt_qual_name(row, 17),
                         multirange: opt_text(row, 18),
                     }
                 }
@@ -461,13 +479,28 @@ impl Builder {
                         },
                     );
                     let (partition_of, inherits) = if is_partition {
-                        let parent = parents.into_iter().next();
-                        (
-                            parent.map(|parent| PartitionOf { parent, bound: opt_text(row, 6).unwrap_or_default() }),
-                            Vec::new(),
-                        )
+                        let printed = opt_text(row, 6).unwrap_or_default();
+                        // Read value by value: the planner needs the values, and the text
+                        // is never searched again.
+                        let bound = cutover_sql::bound::parse(&printed).ok_or_else(|| Error::Query {
+                            what: "reading partition bounds".into(),
+                            message: format!("the bound of partition {name} is not understood: {printed}"),
+                        })?;
+                        (parents.into_iter().next().map(|parent| PartitionOf { parent, bound }), Vec::new())
                     } else {
                         (None, parents)
+                    };
+                    let partition_key = match (opt_text(row, 5), opt_text(row, 21)) {
+                        (Some(definition), Some(strategy)) => Some(PartitionKey {
+                            strategy: match strategy.as_str() {
+                                "r" => PartitionStrategy::Range,
+                                "l" => PartitionStrategy::List,
+                                _ => PartitionStrategy::Hash,
+                            },
+                            columns: row.get::<_, Option<Vec<Option<String>>>>(22).unwrap_or_default(),
+                            definition,
+                        }),
+                        _ => None,
                     };
                     self.tables.insert(
                         rel_oid,
@@ -477,7 +510,7 @@ impl Builder {
                                 kind: if relkind == "p" { TableKind::Partitioned } else { TableKind::Ordinary },
                                 unlogged: text(row, 4) == "u",
                                 columns: Vec::new(),
-                                partition_key: opt_text(row, 5),
+                                partition_key,
                                 partition_of,
                                 inherits,
                                 constraints: BTreeMap::new(),
@@ -656,25 +689,7 @@ impl Builder {
             let definition = match (opt_text(row, 4), &foreign_key) {
                 (Some(printed), _) => strip_not_valid(printed, validated),
                 (None, Some(fk)) => {
-                    let mut def = format!(
-                        "FOREIGN KEY ({}) REFERENCES {}({})",
-                        quoted_list(&columns),
-                        quote::qualified(&fk.referenced_table),
-                        quoted_list(&fk.referenced_columns)
-                    );
-                    def.push_str(match fk.match_type {
-                        'f' => " MATCH FULL",
-                        'p' => " MATCH PARTIAL",
-                        _ => "",
-                    });
-                    for (clause, action) in [(" ON UPDATE ", fk.on_update), (" ON DELETE ", fk.on_delete)] {
-                        if let Some(action) = referential_action(action) {
-                            def.push_str(clause);
-                            def.push_str(action);
-                        }
-                    }
-                    def.push_str(deferral(deferrable, initially_deferred));
-                    def
+                    cutover_sql::ddl::foreign_key_definition(&columns, fk, deferrable, initially_deferred)
                 }
                 (None, None) => {
                     // Finished by `indexes`, which reads the constraint's index.
@@ -694,6 +709,9 @@ impl Builder {
                     initially_deferred,
                     foreign_key,
                     index: opt_text(row, 16),
+                    // Primary keys and unique constraints: set by `finish_key_definition`.
+                    include_columns: Vec::new(),
+                    nulls_not_distinct: false,
                     comment: opt_text(row, 17),
                 },
             );
@@ -712,21 +730,10 @@ impl Builder {
         let nulls_not_distinct: bool = index_row.get(12);
         let Some((_, table)) = self.tables.get_mut(&table_oid) else { return Ok(()) };
         let Some(constraint) = table.constraints.get_mut(&name) else { return Ok(()) };
-        let mut def = String::from(match constraint.kind {
-            ConstraintKind::PrimaryKey => "PRIMARY KEY ",
-            _ if nulls_not_distinct => "UNIQUE NULLS NOT DISTINCT ",
-            _ => "UNIQUE ",
-        });
-        def.push('(');
-        def.push_str(&quoted_list(&constraint.columns));
-        def.push(')');
-        if !include.is_empty() {
-            def.push_str(" INCLUDE (");
-            def.push_str(&quoted_list(&include));
-            def.push(')');
-        }
-        def.push_str(deferral(constraint.deferrable, constraint.initially_deferred));
-        constraint.definition = def;
+        constraint.include_columns = include;
+        constraint.nulls_not_distinct = nulls_not_distinct && constraint.kind == ConstraintKind::Unique;
+        constraint.definition =
+            cutover_sql::ddl::key_definition(constraint.kind == ConstraintKind::PrimaryKey, constraint);
         Ok(())
     }
 
@@ -845,6 +852,8 @@ impl Builder {
             let Some((_, table)) = self.tables.get_mut(&oid(row, 1)) else { continue };
             let name = text(row, 2);
             self.oids.policies.insert(oid(row, 0), ObjId::Policy { table: rel.clone(), name: name.clone() });
+            let mut roles: Vec<Grantee> = row.get::<_, Vec<Option<String>>>(5).into_iter().map(grantee).collect();
+            roles.sort();
             let command = match text(row, 3).as_str() {
                 "r" => "SELECT",
                 "a" => "INSERT",
@@ -857,7 +866,7 @@ impl Builder {
                 Policy {
                     command: command.into(),
                     permissive: row.get(4),
-                    roles: row.get(5),
+                    roles,
                     using: opt_text(row, 6),
                     with_check: opt_text(row, 7),
                     comment: opt_text(row, 8),
@@ -880,6 +889,12 @@ impl Builder {
                     result: opt_text(row, 8),
                     comment: opt_text(row, 9),
                     grants: grants(row, 10)?,
+                    sql_body: row.get(11),
+                    volatility: match text(row, 12).as_str() {
+                        "i" => Volatility::Immutable,
+                        "s" => Volatility::Stable,
+                        _ => Volatility::Volatile,
+                    },
                 },
             );
         }
@@ -1041,7 +1056,7 @@ fn sort_by_attnum<T>(items: &mut Vec<T>, attnums: &[i16]) {
 /// What the indexes query needs from the two before it.
 struct IndexInputs {
     /// Operator classes by OID: `None` for a default class (not printed), else its name.
-    opclasses: HashMap<u32, Option<String>>,
+    opclasses: HashMap<u32, Option<QualName>>,
     /// Operator class options by index OID: (attribute number, options).
     options_by_index: HashMap<u32, Vec<(i16, Vec<String>)>>,
 }
@@ -1054,40 +1069,9 @@ impl IndexInputs {
         }
         let opclasses = opclasses
             .iter()
-            .map(|r| {
-                let name = match text(r, 1).as_str() {
-                    "pg_catalog" => quote::ident(&text(r, 2)),
-                    schema => format!("{}.{}", quote::ident(schema), quote::ident(&text(r, 2))),
-                };
-                (oid(r, 0), (!r.get::<_, bool>(3)).then_some(name))
-            })
+            .map(|r| (oid(r, 0), (!r.get::<_, bool>(3)).then(|| QualName::new(text(r, 1), text(r, 2)))))
             .collect();
         IndexInputs { opclasses, options_by_index }
-    }
-}
-
-/// Names as a key list prints them: each quoted where needed, separated by ", ".
-fn quoted_list(names: &[String]) -> String {
-    names.iter().map(|n| quote::ident(n)).collect::<Vec<_>>().join(", ")
-}
-
-/// A foreign key action as printed after ON UPDATE / ON DELETE; NO ACTION is not printed.
-fn referential_action(action: char) -> Option<&'static str> {
-    match action {
-        'r' => Some("RESTRICT"),
-        'c' => Some("CASCADE"),
-        'n' => Some("SET NULL"),
-        'd' => Some("SET DEFAULT"),
-        _ => None,
-    }
-}
-
-fn deferral(deferrable: bool, initially_deferred: bool) -> &'static str {
-    match (deferrable, initially_deferred) {
-        (true, true) => " DEFERRABLE INITIALLY DEFERRED",
-        (true, false) => " DEFERRABLE",
-        (false, true) => " INITIALLY DEFERRED",
-        (false, false) => "",
     }
 }
 

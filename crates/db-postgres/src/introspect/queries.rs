@@ -30,11 +30,12 @@ fn not_extension_member(catalog: &str, oid: &str) -> String {
 
 /// Grants on an object as a JSON array of `[grantee, privilege, grantable]`, with a NULL
 /// ACL read as the built-in default and the owner's own privileges left out (an owner
-/// always holds them, and owners differ between environments).
+/// always holds them, and owners differ between environments). The PUBLIC pseudo-role is
+/// a JSON null: a role may really be named `PUBLIC`.
 fn grants(acl: &str, kind: char, owner: &str) -> String {
     format!(
-        "(SELECT json_agg(json_build_array(CASE WHEN g.grantee = 0 THEN 'PUBLIC' \
-         ELSE pg_get_userbyid(g.grantee)::text END, g.privilege_type, g.is_grantable)) \
+        "(SELECT json_agg(json_build_array(CASE WHEN g.grantee <> 0 \
+         THEN pg_get_userbyid(g.grantee)::text END, g.privilege_type, g.is_grantable)) \
          FROM aclexplode(coalesce({acl}, acldefault('{kind}', {owner}))) g \
          WHERE g.grantee <> {owner})::text"
     )
@@ -86,6 +87,7 @@ impl Queries {
             150000.. => " OR con.confdelsetcols IS NOT NULL",
             _ => "",
         };
+        let sql_body = if version >= 140000 { "p.prosqlbody IS NOT NULL" } else { "false" };
         let multirange = if version >= 140000 {
             "(SELECT m.typname::text FROM pg_type m WHERE m.oid = r.rngmultitypid), r.rngmultitypid"
         } else {
@@ -127,10 +129,12 @@ impl Queries {
                  CASE WHEN t.typcollation <> 0 AND t.typcollation <> coalesce(b.typcollation, 0) THEN co.collname::text END, \
                  t.typrelid, \
                  format_type(r.rngsubtype, NULL), \
-                 CASE WHEN NOT opc.opcdefault THEN opn.nspname::text || '.' || opc.opcname::text END, \
-                 CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation THEN rcn.nspname::text || '.' || rco.collname::text END, \
-                 CASE WHEN r.rngcanonical <> 0 THEN r.rngcanonical::regproc::text END, \
-                 CASE WHEN r.rngsubdiff <> 0 THEN r.rngsubdiff::regproc::text END, \
+                 CASE WHEN NOT opc.opcdefault THEN ARRAY[opn.nspname::text, opc.opcname::text] END, \
+                 CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation THEN ARRAY[rcn.nspname::text, rco.collname::text] END, \
+                 (SELECT ARRAY[fn.nspname::text, f.proname::text] FROM pg_proc f \
+                   JOIN pg_namespace fn ON fn.oid = f.pronamespace WHERE f.oid = r.rngcanonical), \
+                 (SELECT ARRAY[fn.nspname::text, f.proname::text] FROM pg_proc f \
+                   JOIN pg_namespace fn ON fn.oid = f.pronamespace WHERE f.oid = r.rngsubdiff), \
                  {multirange} \
                  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
                  LEFT JOIN pg_type b ON b.oid = t.typbasetype \
@@ -182,8 +186,13 @@ impl Queries {
                  CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END, \
                  c.relispopulated, c.reltuples::float8, c.relpages::int8 * current_setting('block_size')::int8, \
                  (SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename = '_RETURN'), \
-                 c.reltype \
+                 c.reltype, pt.partstrat::text, \
+                 CASE WHEN pt.partrelid IS NOT NULL THEN ARRAY(SELECT a.attname::text \
+                   FROM unnest(pt.partattrs::int2[]) WITH ORDINALITY k(num, ord) \
+                   LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.num AND k.num > 0 \
+                   ORDER BY k.ord) END \
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_partitioned_table pt ON pt.partrelid = c.oid \
                  LEFT JOIN pg_description d ON d.classoid = 'pg_class'::regclass AND d.objoid = c.oid \
                    AND d.objsubid = 0 \
                  WHERE c.relkind IN ('r', 'p', 'v', 'm') AND {USER_NS}",
@@ -284,8 +293,8 @@ impl Queries {
             ),
             policies: format!(
                 "SELECT p.oid, p.polrelid, p.polname::text, p.polcmd::text, p.polpermissive, \
-                 ARRAY(SELECT CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r)::text END \
-                   FROM unnest(p.polroles) r ORDER BY 1), \
+                 ARRAY(SELECT CASE WHEN r <> 0 THEN pg_get_userbyid(r)::text END \
+                   FROM unnest(p.polroles) r), \
                  pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid), \
                  obj_description(p.oid, 'pg_policy') \
                  FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid \
@@ -298,7 +307,7 @@ impl Queries {
                 "SELECT p.oid, n.nspname::text, p.proname::text, p.prokind::text, pg_get_functiondef(p.oid), \
                  l.lanname::text, pg_get_function_arguments(p.oid), pg_get_function_identity_arguments(p.oid), \
                  CASE WHEN p.prokind = 'f' THEN pg_get_function_result(p.oid) END, \
-                 obj_description(p.oid, 'pg_proc'), {grants} \
+                 obj_description(p.oid, 'pg_proc'), {grants}, {sql_body}, p.provolatile::text \
                  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
                  JOIN pg_language l ON l.oid = p.prolang \
                  WHERE p.prokind IN ('f', 'p') AND {USER_NS} AND {ext} \

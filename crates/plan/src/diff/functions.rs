@@ -29,7 +29,7 @@ pub fn functions(ctx: &mut Ctx) {
                     // CREATE OR REPLACE in place: it stops needing what the old body needed.
                     node.releases = ctx.old_deps_of(&id);
                 }
-                let string_body = !n.definition.contains("\nBEGIN ATOMIC");
+                let string_body = !n.sql_body;
                 if string_body && (n.language == "sql" || n.language == "plpgsql") {
                     node.hazards.push(Hazard::new(
                         HazardCode::UntrackedDependencies,

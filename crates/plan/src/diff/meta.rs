@@ -2,8 +2,8 @@
 
 use super::ctx::Ctx;
 use super::graph::Rank;
-use cutover_schema::{Grant, ObjId};
-use cutover_sql::ddl::{Stmt, Target};
+use cutover_schema::{Grant, Grantee, ObjId};
+use cutover_sql::ddl::{Stmt, Target, grantee};
 use std::collections::BTreeSet;
 
 /// Sets the comment when it differs. `old` is `None` when the object is new or recreated.
@@ -18,7 +18,7 @@ pub fn comment(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&Option
 
 /// The privileges a newly created object starts with, besides its owner's.
 pub fn default_grants(target: &Target) -> BTreeSet<Grant> {
-    let public = |privilege: &str| Grant { grantee: "PUBLIC".into(), privilege: privilege.into(), grantable: false };
+    let public = |privilege: &str| Grant { grantee: Grantee::Public, privilege: privilege.into(), grantable: false };
     match target {
         Target::Routine(..) => [public("EXECUTE")].into(),
         Target::Type(_) | Target::Domain(_) => [public("USAGE")].into(),
@@ -55,7 +55,7 @@ pub fn grants(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&BTreeSe
         let what = if revoke { "the grant option of " } else { "" };
         node.hazards.push(crate::Hazard::new(
             crate::HazardCode::PrivilegesChange,
-            format!("revokes {what}{} on {} from {}", grant.privilege, target, grant.grantee),
+            format!("revokes {what}{} on {} from {}", grant.privilege, target, grantee(&grant.grantee)),
         ));
         revokes.push((key(grant), ctx.push(node)));
     }
@@ -71,7 +71,7 @@ pub fn grants(ctx: &mut Ctx, target: Target, object: ObjId, old: Option<&BTreeSe
             ctx.alter(Stmt::Grant { target: target.clone(), grant: grant.clone() }, Rank::Grants, vec![object.clone()]);
         node.hazards.push(crate::Hazard::new(
             crate::HazardCode::PrivilegesChange,
-            format!("grants {} on {} to {}", grant.privilege, target, grant.grantee),
+            format!("grants {} on {} to {}", grant.privilege, target, grantee(&grant.grantee)),
         ));
         // A revoke of the same privilege (taking back the grant option) must come first.
         node.after = revokes.iter().filter(|(k, _)| *k == key(grant)).map(|(_, i)| *i).collect();

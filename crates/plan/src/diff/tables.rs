@@ -6,7 +6,7 @@ use super::meta;
 use super::status::column_type_changed;
 use crate::{Hazard, HazardCode};
 use cutover_schema::*;
-use cutover_sql::ddl::{SequenceChanges, Stmt, TableAction, Target};
+use cutover_sql::ddl::{Conversion, SequenceChanges, Stmt, TableAction, Target};
 use cutover_sql::quote;
 
 pub fn tables(ctx: &mut Ctx) {
@@ -223,7 +223,7 @@ pub(super) fn drop_index(ctx: &mut Ctx, relation: &QualName, iname: &str) {
 pub(super) fn create_trigger(ctx: &mut Ctx, relation: &QualName, tname: &str, trigger: &Trigger) {
     let id = ObjId::Trigger { table: relation.clone(), name: tname.to_string() };
     let mut node = ctx.create(
-        Stmt::CreateTrigger { definition: trigger.definition.clone() },
+        Stmt::CreateTrigger { table: relation.clone(), definition: trigger.definition.clone() },
         Rank::CreateTriggersPolicies,
         vec![id.clone()],
     );
@@ -595,7 +595,7 @@ fn alter_column(ctx: &mut Ctx, table: &QualName, oc: &Column, nc: &Column) {
         chain(ctx, node);
     }
     if type_change {
-        let using = type_change_using(ctx, &column, oc, nc);
+        let using = type_change_using(ctx, oc, nc);
         let action = TableAction::AlterColumnType {
             column: column.clone(),
             data_type: nc.data_type.clone(),
@@ -685,7 +685,7 @@ fn primary_keys_over(catalog: &Catalog, table: &QualName, column: &str) -> Vec<O
 
 /// `USING` for a type change: through text when the target is an enum or domain replaced
 /// under the same name (the old and new types have no cast between them), else a plain cast.
-fn type_change_using(ctx: &Ctx, column: &str, oc: &Column, nc: &Column) -> String {
+fn type_change_using(ctx: &Ctx, oc: &Column, nc: &Column) -> Conversion {
     let through_text = ctx.renamed_types.keys().any(|t| mentions_type(&nc.data_type, t))
         || ctx.new.types.iter().any(|(t, def)| {
             matches!(def.kind, TypeKind::Enum { .. })
@@ -693,9 +693,9 @@ fn type_change_using(ctx: &Ctx, column: &str, oc: &Column, nc: &Column) -> Strin
                 && !mentions_type(&oc.data_type, t)
         });
     if through_text || !has_direct_cast(&oc.data_type, &nc.data_type) {
-        format!("{}::text::{}", quote::ident(column), nc.data_type)
+        Conversion::ThroughText
     } else {
-        format!("{}::{}", quote::ident(column), nc.data_type)
+        Conversion::Cast
     }
 }
 

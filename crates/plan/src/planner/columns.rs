@@ -13,7 +13,7 @@ use crate::diff::Change;
 use crate::hazard::HazardCode;
 use crate::locks::Operation;
 use cutover_schema::{Column, Index, ObjId, QualName};
-use cutover_sql::ddl::{IfExists, Stmt, TableAction, Target};
+use cutover_sql::ddl::{Conversion, IfExists, Stmt, TableAction, Target};
 use cutover_sql::quote;
 
 use PhaseName::*;
@@ -82,13 +82,9 @@ pub(super) fn swap_obstacles(ctx: &PlanCtx, table: &QualName, column: &str) -> V
     out
 }
 
-/// The cast from the old column to the new type, over `source` (`NEW.c` or `c`).
-fn cast(source: &str, using: Option<&str>, data_type: &str) -> String {
-    if using.is_some_and(|u| u.contains("::text::")) {
-        format!("({source})::text::{data_type}")
-    } else {
-        format!("({source})::{data_type}")
-    }
+/// The conversion from the old column to the new type, over `source` (`NEW.c` or `c`).
+fn cast(source: &str, using: Option<Conversion>, data_type: &str) -> String {
+    using.unwrap_or(Conversion::Cast).apply(source, data_type)
 }
 
 fn indexes_on<'a>(ctx: &'a PlanCtx, table: &QualName, column: &str) -> Vec<(&'a String, &'a Index)> {
@@ -111,7 +107,7 @@ pub(super) fn change_type(
     change: &Change,
     table: &QualName,
     column: &str,
-    using: Option<&str>,
+    using: Option<Conversion>,
 ) -> Recipe {
     let desired: &Column = ctx
         .desired
@@ -413,7 +409,8 @@ mod tests {
 
     #[test]
     fn casts_go_through_text_when_the_diff_does() {
-        assert_eq!(cast("NEW.c", Some("c::text::public.mood"), "public.mood"), "(NEW.c)::text::public.mood");
-        assert_eq!(cast("c", Some("c::bigint"), "bigint"), "(c)::bigint");
+        assert_eq!(cast("NEW.c", Some(Conversion::ThroughText), "public.mood"), "(NEW.c)::text::public.mood");
+        assert_eq!(cast("c", Some(Conversion::Cast), "bigint"), "(c)::bigint");
+        assert_eq!(cast("\"a::text::b\"", Some(Conversion::Cast), "bigint"), "(\"a::text::b\")::bigint");
     }
 }

@@ -11,7 +11,7 @@ use super::{Draft, PlanCtx};
 use crate::diff::{Change, Diff};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::{self, LockMode, Operation};
-use cutover_schema::{Column, ConstraintKind, Index, IndexKey, QualName, Table};
+use cutover_schema::{Column, ConstraintKind, Index, IndexKey, ObjId, PartitionBound, QualName, Table, Volatility};
 use cutover_sql::ddl::{IfExists, Stmt, TableAction, Target};
 use cutover_sql::quote;
 use std::collections::BTreeSet;
@@ -245,11 +245,9 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             // Each step runs in its own transaction, so the session setting the diff starts
             // with goes into the step itself.
             let sql = format!("SET LOCAL check_function_bodies = off;\n{}", change.stmt);
-            let previous = ctx
-                .current
-                .functions
-                .values()
-                .find(|f| f.definition != *definition && same_signature(&f.definition, definition));
+            // The routine this definition belongs to, by its identity in the desired catalog.
+            let id = ctx.desired.functions.iter().find(|(_, f)| f.definition == *definition).map(|(id, _)| id);
+            let previous = id.and_then(|id| ctx.current.functions.get(id)).filter(|f| f.definition != *definition);
             let s = simple(ctx, change, Operation::Other, None);
             let s = rollback(
                 s,
@@ -402,9 +400,8 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
                 carry(why(s, "Removed once no running application version relies on it."), change),
             )])
         }
-        Stmt::CreateTrigger { .. } => {
-            let table = trigger_table(change);
-            let s = simple(ctx, change, Operation::CreateTrigger, table.as_ref());
+        Stmt::CreateTrigger { table, .. } => {
+            let s = simple(ctx, change, Operation::CreateTrigger, Some(table));
             Ok(vec![draft(
                 Expand,
                 carry(why(s, "Creates the trigger; brief SHARE ROW EXCLUSIVE lock, no scan."), change),
@@ -488,15 +485,6 @@ fn simple(ctx: &PlanCtx, change: &Change, operation: Operation, table: Option<&Q
         s.hazards.retain(|h| !matches!(h.code, HazardCode::AccessExclusiveLock | HazardCode::BlocksWrites));
     }
     s
-}
-
-fn trigger_table(change: &Change) -> Option<QualName> {
-    // pg_get_triggerdef: "CREATE TRIGGER name BEFORE ... ON schema.table FOR EACH ..."
-    let Stmt::CreateTrigger { definition } = &change.stmt else { return None };
-    let after_on = definition.split(" ON ").nth(1)?;
-    let table = after_on.split_whitespace().next()?;
-    let (schema, name) = table.split_once('.')?;
-    Some(QualName::new(schema.trim_matches('"'), name.trim_matches('"')))
 }
 
 /// The statement that undoes a catalog-only creation, when there is one.
@@ -686,7 +674,7 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             Ok(Vec::new())
         }
         TableAction::AlterColumnType { column: c, using, .. } if swapped(ctx, table, c) => {
-            super::columns::change_type(ctx, change, table, c, using.as_deref())
+            super::columns::change_type(ctx, change, table, c, *using)
         }
         TableAction::DropColumn { column: c } => {
             let s = step(ctx, sql, Operation::DropColumn, table, None);
@@ -844,12 +832,10 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             // DETACH ... CONCURRENTLY (14+) leaves a CHECK mirroring the bound on the detached
             // table, named after its single key column; it is dropped right after unless the
             // desired schema keeps a constraint of that name.
-            let key = old_table.and_then(|t| t.partition_key.clone()).unwrap_or_default();
-            let key_column = key
-                .split_once(' ')
-                .and_then(|(_, c)| c.trim().strip_prefix('(')?.strip_suffix(')'))
-                .filter(|c| !c.contains(',') && !c.contains('('))
-                .map(|c| c.trim_matches('"').to_string());
+            let key_column = match old_table.and_then(|t| t.partition_key.as_ref()).map(|k| k.columns.as_slice()) {
+                Some([Some(column)]) => Some(column.clone()),
+                _ => None,
+            };
             let concurrent = locks::lookup(Operation::DetachPartitionConcurrently, ctx.version).is_some()
                 && !new
                 && key_column.is_some();
@@ -965,7 +951,10 @@ pub fn binary_compatible(from: &str, to: &str) -> bool {
 
 /// Functions whose value differs per row; as a column default they make ADD COLUMN rewrite
 /// the table. STABLE functions such as now() are evaluated once and stored in the catalog.
-fn volatile_default(ctx: &PlanCtx, expression: &str) -> bool {
+/// Built-in and extension functions are recognised by name (their calls are not recorded
+/// as dependencies); user routines by the dependencies of the default and their
+/// volatility in the catalog, never by reading their definitions.
+fn volatile_default(ctx: &PlanCtx, table: &QualName, column: &str, expression: &str) -> bool {
     const VOLATILE: &[&str] = &[
         "random(",
         "gen_random_uuid(",
@@ -981,14 +970,10 @@ fn volatile_default(ctx: &PlanCtx, expression: &str) -> bool {
     if VOLATILE.iter().any(|f| lower.contains(f)) {
         return true;
     }
-    // A user routine is volatile unless its definition says IMMUTABLE or STABLE.
-    ctx.desired.functions.iter().any(|(id, f)| {
-        let call = format!("{}(", id.name);
-        lower.contains(&call.to_ascii_lowercase())
-            && !f.definition.lines().any(|l| {
-                let l = l.trim_start();
-                l.starts_with("IMMUTABLE") || l.starts_with("STABLE")
-            })
+    let default = ObjId::ColumnDefault { table: table.clone(), column: column.to_string() };
+    ctx.desired.dependencies.iter().filter(|d| d.dependent == default).any(|d| match &d.referenced {
+        ObjId::Function { id } => ctx.desired.functions.get(id).is_none_or(|f| f.volatility == Volatility::Volatile),
+        _ => false,
     })
 }
 
@@ -1035,7 +1020,7 @@ fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: &Column) ->
             carry(why(s, small_or_window(ctx, table, "Fills the new column for every row")), change),
         )]);
     }
-    let volatile = col.default.as_deref().is_some_and(|d| volatile_default(ctx, d));
+    let volatile = col.default.as_deref().is_some_and(|d| volatile_default(ctx, table, &col.name, d));
     if col.not_null && col.default.is_none() && !ctx.is_empty(table) {
         return Err(blocker(
             change,
@@ -1326,7 +1311,6 @@ fn add_constraint(
                 )]);
             };
             let primary = kind == ConstraintKind::PrimaryKey;
-            let (include, nulls_not_distinct, deferrable) = parse_key_definition(definition);
             let index = Index {
                 method: "btree".into(),
                 unique: true,
@@ -1343,9 +1327,9 @@ fn add_constraint(
                         nulls_first: false,
                     })
                     .collect(),
-                include_columns: include,
+                include_columns: c.include_columns.clone(),
                 predicate: None,
-                nulls_not_distinct,
+                nulls_not_distinct: c.nulls_not_distinct,
                 options: Vec::new(),
                 valid: true,
                 parent_index: None,
@@ -1393,7 +1377,8 @@ fn add_constraint(
                     name: name.to_string(),
                     primary_key: primary,
                     index: name.to_string(),
-                    deferrable,
+                    deferrable: c.deferrable,
+                    initially_deferred: c.initially_deferred,
                 },
             };
             let s = step(ctx, attach.to_string(), Operation::AddConstraintUsingIndex, table, None);
@@ -1431,56 +1416,24 @@ fn add_constraint(
     }
 }
 
-/// From `UNIQUE NULLS NOT DISTINCT (a) INCLUDE (b) DEFERRABLE INITIALLY DEFERRED`: the
-/// INCLUDE columns, NULLS NOT DISTINCT, and the deferrability clause.
-fn parse_key_definition(definition: &str) -> (Vec<String>, bool, Option<String>) {
-    let nulls_not_distinct = definition.contains("NULLS NOT DISTINCT");
-    let include = definition
-        .split_once(" INCLUDE (")
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map(|(cols, _)| cols.split(',').map(|c| c.trim().trim_matches('"').to_string()).collect())
-        .unwrap_or_default();
-    let deferrable = definition.find("DEFERRABLE").map(|i| definition[i..].trim().to_string());
-    (include, nulls_not_distinct, deferrable)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binary_compatible_type_changes() {
-        assert!(binary_compatible("character varying(10)", "character varying(20)"));
-        assert!(binary_compatible("character varying(10)", "text"));
-        assert!(binary_compatible("numeric(10,2)", "numeric(12,2)"));
-        assert!(!binary_compatible("integer", "bigint"));
-        assert!(!binary_compatible("character varying(20)", "character varying(10)"));
-        assert!(!binary_compatible("text", "character varying(10)"));
-    }
-
-    #[test]
-    fn key_definitions_are_taken_apart() {
-        assert_eq!(parse_key_definition("PRIMARY KEY (id)"), (vec![], false, None));
-        assert_eq!(
-            parse_key_definition("UNIQUE NULLS NOT DISTINCT (a, b) INCLUDE (c, d) DEFERRABLE INITIALLY DEFERRED"),
-            (vec!["c".into(), "d".into()], true, Some("DEFERRABLE INITIALLY DEFERRED".into()))
-        );
-    }
-
-    #[test]
-    fn generated_names_fit() {
-        assert_eq!(object_name(&["users", "email"], "not_null"), "users_email_not_null");
-        assert!(object_name(&[&"x".repeat(60), "y"], "not_null").len() <= 63);
-    }
-}
-
 /// ATTACH PARTITION scans the new partition under ACCESS EXCLUSIVE to check its bound,
 /// unless a valid CHECK constraint already proves it. So a large partition first gets that
 /// CHECK, NOT VALID (brief) and validated under SHARE UPDATE EXCLUSIVE; the attach is then
 /// catalog only, and the CHECK is dropped.
-fn attach_partition(ctx: &PlanCtx, change: &Change, parent: &QualName, partition: &QualName, bound: &str) -> Recipe {
-    let key = ctx.desired.tables.get(parent).and_then(|t| t.partition_key.clone()).unwrap_or_default();
-    let check = (!ctx.is_new_table(partition) && !ctx.is_small(partition)).then(|| bound_check(&key, bound)).flatten();
+fn attach_partition(
+    ctx: &PlanCtx,
+    change: &Change,
+    parent: &QualName,
+    partition: &QualName,
+    bound: &PartitionBound,
+) -> Recipe {
+    let key = ctx.desired.tables.get(parent).and_then(|t| t.partition_key.as_ref());
+    let check = match key {
+        Some(key) if !ctx.is_new_table(partition) && !ctx.is_small(partition) => {
+            cutover_sql::bound::check_expression(key, bound)
+        }
+        _ => None,
+    };
     let size = ctx.size(partition);
     let attach = step(ctx, change.stmt.to_string(), Operation::AttachPartition, partition, Some(parent));
     let attach = hazard(
@@ -1544,64 +1497,126 @@ fn attach_partition(ctx: &PlanCtx, change: &Change, parent: &QualName, partition
     Ok(out)
 }
 
-/// A CHECK expression equivalent to a single-column RANGE or LIST partition bound.
-fn bound_check(key: &str, bound: &str) -> Option<String> {
-    let (strategy, column) = key.split_once(' ')?;
-    let column = column.trim().strip_prefix('(')?.strip_suffix(')')?;
-    if column.contains(',') || column.contains('(') {
-        return None; // several columns, or an expression
-    }
-    let inner = |text: &str| -> Option<String> {
-        let open = text.find('(')?;
-        let close = text.rfind(')')?;
-        Some(text[open + 1..close].trim().to_string())
-    };
-    match strategy {
-        "RANGE" => {
-            let rest = bound.strip_prefix("FOR VALUES FROM ")?;
-            let (from, to) = rest.split_once(") TO (")?;
-            let (from, to) = (inner(&format!("{from})"))?, inner(&format!("({to}"))?);
-            let mut parts = vec![format!("{column} IS NOT NULL")];
-            if from != "MINVALUE" {
-                parts.push(format!("{column} >= {from}"));
-            }
-            if to != "MAXVALUE" {
-                parts.push(format!("{column} < {to}"));
-            }
-            Some(parts.join(" AND "))
-        }
-        "LIST" => {
-            let values = inner(bound.strip_prefix("FOR VALUES IN ")?)?;
-            if values.split(',').any(|v| v.trim() == "NULL") {
-                return None;
-            }
-            Some(format!("{column} IS NOT NULL AND {column} IN ({values})"))
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
-mod bound_tests {
-    use super::bound_check;
+mod tests {
+    use super::*;
 
     #[test]
-    fn partition_bounds_become_checks() {
-        assert_eq!(
-            bound_check("RANGE (logdate)", "FOR VALUES FROM ('2006-02-01') TO ('2006-03-01')").unwrap(),
-            "logdate IS NOT NULL AND logdate >= '2006-02-01' AND logdate < '2006-03-01'"
-        );
-        assert_eq!(bound_check("RANGE (k)", "FOR VALUES FROM (MINVALUE) TO (10)").unwrap(), "k IS NOT NULL AND k < 10");
-        assert_eq!(
-            bound_check("LIST (region)", "FOR VALUES IN ('eu', 'us')").unwrap(),
-            "region IS NOT NULL AND region IN ('eu', 'us')"
-        );
-        assert_eq!(bound_check("HASH (id)", "FOR VALUES WITH (modulus 4, remainder 0)"), None);
-        assert_eq!(bound_check("RANGE (a, b)", "FOR VALUES FROM (1, 1) TO (2, 2)"), None);
-        assert_eq!(bound_check("LIST (k)", "DEFAULT"), None);
+    fn binary_compatible_type_changes() {
+        assert!(binary_compatible("character varying(10)", "character varying(20)"));
+        assert!(binary_compatible("character varying(10)", "text"));
+        assert!(binary_compatible("numeric(10,2)", "numeric(12,2)"));
+        assert!(!binary_compatible("integer", "bigint"));
+        assert!(!binary_compatible("character varying(20)", "character varying(10)"));
+        assert!(!binary_compatible("text", "character varying(10)"));
+    }
+
+    #[test]
+    fn generated_names_fit() {
+        assert_eq!(object_name(&["users", "email"], "not_null"), "users_email_not_null");
+        assert!(object_name(&[&"x".repeat(60), "y"], "not_null").len() <= 63);
     }
 }
 
-fn same_signature(a: &str, b: &str) -> bool {
-    a.lines().next() == b.lines().next()
+/// Recipes take what they need from the model's structure, never from printed definitions:
+/// a definition that says otherwise (or holds SQL in a name) changes nothing.
+#[cfg(test)]
+mod structure_tests {
+    use super::super::{PlanOptions, plan};
+    use cutover_schema::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    const HOSTILE: &str = "x DEFERRABLE;DROP TABLE users;--";
+
+    fn column(name: &str) -> Column {
+        Column {
+            name: name.into(),
+            data_type: "text".into(),
+            not_null: false,
+            default: None,
+            identity: None,
+            generated: None,
+            collation: None,
+            is_local: true,
+            comment: None,
+            grants: BTreeSet::new(),
+        }
+    }
+
+    fn catalog(constraints: BTreeMap<String, Constraint>) -> Catalog {
+        let users = QualName::new("public", "users");
+        let mut c = Catalog::default();
+        c.schemas.insert("public".into(), Namespace::default());
+        c.tables.insert(
+            users.clone(),
+            Table {
+                kind: TableKind::Ordinary,
+                unlogged: false,
+                columns: vec![column(HOSTILE), column("a) INCLUDE (b")],
+                partition_key: None,
+                partition_of: None,
+                inherits: Vec::new(),
+                constraints,
+                indexes: BTreeMap::new(),
+                triggers: BTreeMap::new(),
+                policies: BTreeMap::new(),
+                rls_enabled: false,
+                rls_forced: false,
+                options: Vec::new(),
+                comment: None,
+                grants: BTreeSet::new(),
+            },
+        );
+        c.facts.server_version_num = 150000;
+        c.facts.tables.insert(users, TableFacts { rows: Some(3_000_000), bytes: 400_000_000 });
+        c
+    }
+
+    fn unique(definition: &str, deferrable: bool, include: &[&str], nulls_not_distinct: bool) -> Constraint {
+        Constraint {
+            kind: ConstraintKind::Unique,
+            definition: definition.into(),
+            columns: vec![HOSTILE.into()],
+            validated: true,
+            deferrable,
+            initially_deferred: false,
+            foreign_key: None,
+            index: Some("k".into()),
+            include_columns: include.iter().map(|c| c.to_string()).collect(),
+            nulls_not_distinct,
+            comment: None,
+        }
+    }
+
+    fn planned_sql(constraint: Constraint) -> Vec<String> {
+        let desired = catalog([("k".to_string(), constraint)].into());
+        let plan = plan(&catalog(BTreeMap::new()), &desired, &PlanOptions::default());
+        assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+        plan.phases.iter().flat_map(|p| &p.steps).map(|s| s.sql.clone()).collect()
+    }
+
+    #[test]
+    fn a_unique_constraint_through_a_concurrent_index_takes_its_parts_from_structure() {
+        // The printed definition names DEFERRABLE, INCLUDE and NULLS NOT DISTINCT only inside
+        // a quoted column name: none of them is part of the constraint.
+        let printed = format!("UNIQUE (\"{HOSTILE}\")");
+        assert_eq!(
+            planned_sql(unique(&printed, false, &[], false)),
+            [
+                format!("CREATE UNIQUE INDEX CONCURRENTLY k ON public.users USING btree (\"{HOSTILE}\")"),
+                "ALTER TABLE public.users ADD CONSTRAINT k UNIQUE USING INDEX k".to_string(),
+            ]
+        );
+        // And what the structure says is there, whatever the text says.
+        assert_eq!(
+            planned_sql(unique("UNIQUE (x)", true, &["a) INCLUDE (b"], true)),
+            [
+                format!(
+                    "CREATE UNIQUE INDEX CONCURRENTLY k ON public.users USING btree (\"{HOSTILE}\") \
+                     INCLUDE (\"a) INCLUDE (b\") NULLS NOT DISTINCT"
+                ),
+                "ALTER TABLE public.users ADD CONSTRAINT k UNIQUE USING INDEX k DEFERRABLE".to_string(),
+            ]
+        );
+    }
 }

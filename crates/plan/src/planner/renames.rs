@@ -10,8 +10,8 @@
 use super::model::{Lock, PhaseName, Step};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::LockMode;
-use cutover_schema::{Catalog, Dependency, ObjId, QualName};
-use cutover_sql::ddl::{Stmt, TableAction};
+use cutover_schema::{Catalog, Dependency, ForeignKey, ObjId, QualName};
+use cutover_sql::ddl::{Stmt, TableAction, foreign_key_definition, trigger_on_renamed_table};
 use cutover_sql::quote;
 
 /// A table rename the user asked for.
@@ -109,10 +109,13 @@ pub(super) fn apply(current: &Catalog, desired: &Catalog, renames: &[TableRename
                     stmts.push(Stmt::RenameSequence { name: name.clone(), new_name: n.name.clone() });
                     for t in catalog.tables.values_mut() {
                         for c in &mut t.columns {
+                            // The server prints the sequence as a regclass literal; quotes
+                            // in it are doubled, so the pattern cannot start or end inside
+                            // another literal.
                             if let Some(d) = c.default.as_mut() {
                                 *d = d.replace(
-                                    &format!("'{}'::regclass", quote::qualified(&name)),
-                                    &format!("'{}'::regclass", quote::qualified(&n)),
+                                    &format!("{}::regclass", quote::literal(&quote::qualified(&name))),
+                                    &format!("{}::regclass", quote::literal(&quote::qualified(&n))),
                                 );
                             }
                         }
@@ -134,9 +137,17 @@ pub(super) fn apply(current: &Catalog, desired: &Catalog, renames: &[TableRename
                 if let Some(fk) = c.foreign_key.as_mut()
                     && fk.referenced_table == r.from
                 {
+                    let rendered =
+                        |fk: &ForeignKey| foreign_key_definition(&c.columns, fk, c.deferrable, c.initially_deferred);
+                    let from_structure = c.definition == rendered(fk);
                     fk.referenced_table = to.clone();
-                    c.definition =
-                        c.definition.replace(&format!("REFERENCES {old_q}("), &format!("REFERENCES {new_q}("));
+                    c.definition = if from_structure {
+                        rendered(fk)
+                    } else {
+                        // A form only the server prints (ON DELETE SET NULL (columns), ...):
+                        // its one REFERENCES clause names the table.
+                        c.definition.replace(&format!("REFERENCES {old_q}("), &format!("REFERENCES {new_q}("))
+                    };
                 }
             }
             if let Some(p) = t.partition_of.as_mut()
@@ -152,7 +163,9 @@ pub(super) fn apply(current: &Catalog, desired: &Catalog, renames: &[TableRename
         }
         if let Some(t) = catalog.tables.get_mut(&to) {
             for trigger in t.triggers.values_mut() {
-                trigger.definition = trigger.definition.replace(&format!(" ON {old_q} "), &format!(" ON {new_q} "));
+                if let Some(definition) = trigger_on_renamed_table(&trigger.definition, &r.from, &to) {
+                    trigger.definition = definition;
+                }
             }
         }
         catalog.dependencies = catalog
