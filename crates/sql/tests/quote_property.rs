@@ -12,13 +12,14 @@ use cutover_sql::quote;
 use pg_query::NodeEnum;
 use pg_query::protobuf::a_const::Val;
 use proptest::prelude::*;
-use proptest::test_runner::{RngSeed, TestRunner};
+use proptest::test_runner::{FileFailurePersistence, RngSeed, TestRunner};
 
 fn config() -> ProptestConfig {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     ProptestConfig {
         cases: env("PROPTEST_CASES").map_or(256, |c| c as u32),
         rng_seed: RngSeed::Fixed(env("PROPTEST_RNG_SEED").unwrap_or(0x5eed_0002)),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/quote_property.txt"))),
         ..ProptestConfig::default()
     }
 }
