@@ -128,7 +128,7 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
             rule.finish(&ctx, &mut findings);
             for finding in findings {
                 let end = file.text.trim_end().len();
-                let span = finding.span.unwrap_or(Span { start: end.saturating_sub(1), end });
+                let span = finding.span.unwrap_or(Span { start: last_char(&file.text[..end]), end });
                 push(&mut diagnostics, file, &lines, span, rule.info(), finding, &options.rules);
             }
         }
@@ -170,12 +170,16 @@ fn push(
 /// occurrence of that token in the statement is used; `at end of input` points at the end.
 fn error_span(text: &str, offset: usize, message: &str) -> Option<Span> {
     if message.ends_with("at end of input") {
-        let end = offset + text.len();
-        return Some(Span { start: end.saturating_sub(1), end });
+        return Some(Span { start: offset + last_char(text), end: offset + text.len() });
     }
     let token = message.split("at or near \"").nth(1)?.strip_suffix('"')?;
     let at = text.find(token)?;
     Some(Span { start: offset + at, end: offset + at + token.len() })
+}
+
+/// Where the last character of `text` starts (a span of one byte could split it).
+fn last_char(text: &str) -> usize {
+    text.char_indices().next_back().map_or(0, |(i, _)| i)
 }
 
 /// `-- cutover:ignore code[, code]` on the line(s) directly above a statement (comment lines
