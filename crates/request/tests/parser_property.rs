@@ -297,6 +297,22 @@ proptest! {
     }
 
     #[test]
+    fn hostile_lines_in_a_valid_template_keep_sql_lines_mapped(
+        f in fields(),
+        style in style(),
+        inserts in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(HOSTILE_LINES)), 1..8),
+    ) {
+        // A request that still parses must map its SQL to the lines it came from, wherever
+        // fences, comments and headings were slipped in.
+        let mut lines: Vec<String> = render(&f, &style).split('\n').map(String::from).collect();
+        for (at, line) in inserts {
+            lines.insert(at.index(lines.len() + 1), line.to_string());
+        }
+        let text = lines.join("\n");
+        check(&text, &parse(&text))?;
+    }
+
+    #[test]
     fn arbitrary_text_never_panics(text in any::<String>()) {
         check(&text, &parse(&text))?;
     }
