@@ -353,6 +353,39 @@ proptest! {
     }
 }
 
+/// Found while probing the parser with large hostile shapes: every "<!--" of a line scanned the
+/// rest of the line for "-->", so a 200 KB line of "<!--" took 17 s (quadratic). Each shape here,
+/// 1 MiB, must be read in well under the bound.
+#[test]
+fn large_hostile_shapes_are_read_in_linear_time() {
+    const MIB: usize = 1 << 20;
+    let shapes = [
+        "<!--",
+        "a <!--",
+        "-->",
+        "`",
+        "`a",
+        "```\n",
+        "**Objective:** x\n",
+        "- [x] a, b; c (d, e)\n",
+        "(",
+        "# ",
+        "*",
+        "\\",
+        "Objective\n===\n",
+        "## Downtime tolerance\n5-10 min 02:00-03:00\n",
+        "## Proposed schema changes\n`a/b.sql` ",
+        "## Validation plan\n- p95 latency 5 ms `select 1`\n",
+    ];
+    for shape in shapes {
+        let text = shape.repeat(MIB / shape.len());
+        let start = std::time::Instant::now();
+        let parsed = parse(&text);
+        let _ = parsed.elicitation();
+        assert!(start.elapsed().as_secs() < 5, "{shape:?} x {}: {:?}", MIB / shape.len(), start.elapsed());
+    }
+}
+
 #[test]
 fn a_large_hostile_description_is_read_within_the_bound() {
     // Linear caps descriptions well below this; the parser must stay linear-ish on it.
