@@ -168,7 +168,8 @@ proptest! {
 
     #[test]
     fn a_wrong_secret_is_refused(secret in secret(), other in secret(), body in body(NOW)) {
-        prop_assume!(secret != other);
+        // Any other secret: equal draws become different ones rather than rejected cases.
+        let other = if other == secret { format!("{other}x") } else { other };
         let signature = sign(&WebhookSecret::new(other), &body);
         prop_assert_eq!(verify(&WebhookSecret::new(secret), headers(&signature), &body, NOW), Err(WebhookError::BadSignature));
     }

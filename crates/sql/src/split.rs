@@ -296,7 +296,8 @@ mod tests {
         let sql = "select 1;".repeat(116_000);
         let start = std::time::Instant::now();
         let stmts = split(&sql);
-        assert!(start.elapsed().as_secs() < 2, "took {:?}", start.elapsed());
+        // ~0.2 s in a debug build on a loaded machine; the quadratic version took 9 s.
+        assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
         assert_eq!((stmts[115_999].line, stmts[115_999].column), (1, 115_999 * 9 + 1));
     }
 
