@@ -29,12 +29,26 @@ fn all_rules() -> RuleSettings {
 }
 
 fn options() -> impl Strategy<Value = LintOptions> {
-    (12u32..=19, any::<bool>()).prop_map(|(pg_version, assume_in_transaction)| LintOptions {
-        pg_version,
-        assume_in_transaction,
-        database: None,
-        rules: all_rules(),
-    })
+    (12u32..=19, any::<bool>(), prop::option::of(prop::option::of(0u64..100_000_000))).prop_map(
+        |(pg_version, assume_in_transaction, rows)| LintOptions {
+            pg_version,
+            assume_in_transaction,
+            // Without a live database, or with one that knows the size of the tables
+            // (rules then weigh lock findings by it).
+            database: rows.map(|rows| live_database(pg_version, rows)),
+            rules: all_rules(),
+        },
+    )
+}
+
+fn live_database(pg_version: u32, rows: Option<u64>) -> cutover_schema::Catalog {
+    let mut catalog = cutover_schema::Catalog::default();
+    catalog.facts.server_version_num = pg_version * 10_000;
+    for (schema, name) in [("public", "t"), ("s", "u"), ("public", "u")] {
+        let facts = cutover_schema::TableFacts { rows, bytes: rows.unwrap_or(0) * 100 };
+        catalog.facts.tables.insert(cutover_schema::QualName::new(schema, name), facts);
+    }
+    catalog
 }
 
 /// Statements the rules look at, and pieces that break them.
