@@ -214,14 +214,26 @@ struct ActivityPayload {
     user_id: Option<String>,
 }
 
+/// Whether the parts of a session event are JSON objects. serde also reads a struct from an
+/// array (its fields by position, missing ones defaulted), so `"agentActivity": []` would
+/// otherwise be a prompt; Linear sends objects, and anything else is not one of its events.
+fn is_session_event_shape(payload: &Value) -> bool {
+    let object_or_null = |v: Option<&Value>| v.is_none_or(|v| v.is_object() || v.is_null());
+    payload.is_object()
+        && payload.get("agentSession").is_some_and(Value::is_object)
+        && object_or_null(payload.pointer("/agentSession/issue"))
+        && object_or_null(payload.get("agentActivity"))
+}
+
 /// Classifies a verified delivery. Never fails: what cannot be understood is `Ignored`.
 pub fn classify(delivery: &Delivery, me: &Identity) -> Trigger {
     let payload = &delivery.payload;
     let is_me = |id: Option<&str>| matches!((id, me.app_user_id.as_deref()), (Some(a), Some(b)) if a == b);
     match delivery.event.as_str() {
         "AgentSessionEvent" => {
-            let Ok(event) = SessionEvent::deserialize(payload) else {
-                return Trigger::Ignored("agent session event without a session".into());
+            let event = match SessionEvent::deserialize(payload) {
+                Ok(event) if is_session_event_shape(payload) => event,
+                _ => return Trigger::Ignored("agent session event without a session".into()),
             };
             let (issue_id, identifier) = match event.agent_session.issue {
                 Some(issue) => (issue.id, issue.identifier),

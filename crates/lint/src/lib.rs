@@ -80,8 +80,13 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
                 l == "-- cutover:no-transaction" || l == "-- squawk-disable-assume-in-transaction"
             });
         let lines = LineIndex::new(&file.text);
+        let mut end_of_previous = 0;
         for piece in cutover_sql::split::split(&file.text) {
             let span = Span { start: piece.offset, end: piece.offset + piece.text.len() };
+            // Suppressions are read from the text since the previous statement only, so a long
+            // line of statements is not rescanned from its start for each one.
+            let before = &file.text[end_of_previous..piece.offset];
+            end_of_previous = span.end;
             let parsed = match pg_query::parse(piece.text, 0) {
                 Ok(parsed) => parsed,
                 Err(err) => {
@@ -100,7 +105,7 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
             for raw in &parsed.protobuf.stmts {
                 let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else { continue };
                 let stmt = StmtRef { node, text: piece.text, span };
-                let suppressed = suppressions(&file.text, piece.offset);
+                let suppressed = suppressions(before);
                 for rule in &enabled {
                     let mut findings = Vec::new();
                     rule.check(&stmt, &ctx, &mut findings);
@@ -128,7 +133,7 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
             rule.finish(&ctx, &mut findings);
             for finding in findings {
                 let end = file.text.trim_end().len();
-                let span = finding.span.unwrap_or(Span { start: end.saturating_sub(1), end });
+                let span = finding.span.unwrap_or(Span { start: last_char(&file.text[..end]), end });
                 push(&mut diagnostics, file, &lines, span, rule.info(), finding, &options.rules);
             }
         }
@@ -170,18 +175,21 @@ fn push(
 /// occurrence of that token in the statement is used; `at end of input` points at the end.
 fn error_span(text: &str, offset: usize, message: &str) -> Option<Span> {
     if message.ends_with("at end of input") {
-        let end = offset + text.len();
-        return Some(Span { start: end.saturating_sub(1), end });
+        return Some(Span { start: offset + last_char(text), end: offset + text.len() });
     }
     let token = message.split("at or near \"").nth(1)?.strip_suffix('"')?;
     let at = text.find(token)?;
     Some(Span { start: offset + at, end: offset + at + token.len() })
 }
 
+/// Where the last character of `text` starts (a span of one byte could split it).
+fn last_char(text: &str) -> usize {
+    text.char_indices().next_back().map_or(0, |(i, _)| i)
+}
+
 /// `-- cutover:ignore code[, code]` on the line(s) directly above a statement (comment lines
-/// only, up to the previous statement).
-fn suppressions(text: &str, offset: usize) -> Vec<String> {
-    let before = &text[..offset];
+/// only, up to the previous statement): `before` is the text between the two.
+fn suppressions(before: &str) -> Vec<String> {
     let mut codes = Vec::new();
     for line in before.lines().rev() {
         let trimmed = line.trim();
@@ -203,20 +211,32 @@ fn suppressions(text: &str, offset: usize) -> Vec<String> {
 /// Byte offset → 1-based line and column (in characters).
 struct LineIndex {
     starts: Vec<usize>,
+    /// The last offset asked for and its column: positions come mostly in increasing order, so
+    /// columns on one long line are counted from there rather than from the line's start
+    /// (which made a one-line file of many statements quadratic).
+    last: std::cell::Cell<(usize, usize)>,
 }
 
 impl LineIndex {
     fn new(text: &str) -> LineIndex {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
+        LineIndex { starts, last: std::cell::Cell::new((usize::MAX, 0)) }
     }
 
     fn position(&self, text: &str, offset: usize) -> (usize, usize) {
         let offset = offset.min(text.len());
         let line = self.starts.partition_point(|&s| s <= offset);
         let start = self.starts[line - 1];
-        let column = text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
-        (line, column)
+        let (last_offset, last_column) = self.last.get();
+        let from_last = (start..=offset)
+            .contains(&last_offset)
+            .then(|| text.get(last_offset..offset).map(|s| last_column + s.chars().count()))
+            .flatten();
+        let column = from_last.or_else(|| text.get(start..offset).map(|s| s.chars().count() + 1));
+        if let Some(column) = column {
+            self.last.set((offset, column));
+        }
+        (line, column.unwrap_or(1))
     }
 }

@@ -164,6 +164,9 @@ fn dedent(line: &str, indent: usize) -> &str {
 fn strip_comments(line: &str, in_comment: &mut bool, closes_below: bool) -> String {
     let mut out = String::new();
     let mut rest = line;
+    // Where the line's last "-->" starts: whether a "<!--" is closed later on this line is one
+    // comparison, not a scan of the rest of the line per "<!--" (quadratic on hostile lines).
+    let last_close = line.rfind("-->");
     loop {
         if *in_comment {
             match rest.find("-->") {
@@ -177,7 +180,8 @@ fn strip_comments(line: &str, in_comment: &mut bool, closes_below: bool) -> Stri
         match rest.find("<!--") {
             Some(start) => {
                 let escaped = rest[..start].ends_with('\\');
-                let closed = closes_below || rest[start + 4..].contains("-->");
+                let after_open = line.len() - rest.len() + start + 4;
+                let closed = closes_below || last_close.is_some_and(|close| close >= after_open);
                 if escaped || !closed {
                     out.push_str(&rest[..start + 4]);
                 } else {
