@@ -33,8 +33,22 @@ const NOW: u64 = 1_785_421_200_000;
 
 fn me() -> Identity {
     Identity {
+        organization_id: None,
         app_user_id: Some(APP_USER.into()),
         mention_handles: vec!["https://linear.app/acme/profiles/migra".into(), "@migra".into()],
+    }
+}
+
+/// A delivery as verification makes it (classification reads only the event and payload).
+fn delivery_of(event: String, payload: serde_json::Value) -> cutover_linear::Delivery {
+    let organization_id = payload.get("organizationId").and_then(|v| v.as_str()).map(str::to_string);
+    cutover_linear::Delivery {
+        id: "d".into(),
+        event,
+        timestamp_ms: NOW,
+        digest: String::new(),
+        organization_id,
+        payload,
     }
 }
 
@@ -271,7 +285,7 @@ fn damage(payload: &mut Value, at: prop::sample::Index, replacement: Option<Valu
 }
 
 fn check_classification(event: &str, payload: Value) -> Result<(), TestCaseError> {
-    let delivery = cutover_linear::Delivery { id: "d".into(), event: event.to_string(), timestamp_ms: NOW, payload };
+    let delivery = delivery_of(event.to_string(), payload);
     let trigger = classify(&delivery, &me());
     let p = &delivery.payload;
     let s = |pointer: &str| p.pointer(pointer).and_then(Value::as_str);
@@ -346,11 +360,11 @@ fn every_example_still_triggers_or_is_ignored_as_before() {
 fn session_events_whose_parts_are_arrays_are_ignored() {
     let (event, mut payload) = example_payload("agent-session-event.prompted");
     payload["agentActivity"] = json!([]);
-    let delivery = cutover_linear::Delivery { id: "d".into(), event: event.clone(), timestamp_ms: NOW, payload };
+    let delivery = delivery_of(event.clone(), payload);
     assert!(matches!(classify(&delivery, &me()), Trigger::Ignored(_)));
     // A whole event written positionally is not one of Linear's either.
     let positional = json!(["created", APP_USER, ["s-1", "i-1", ["i-1", "ENG-1"]], null]);
-    let delivery = cutover_linear::Delivery { id: "d".into(), event, timestamp_ms: NOW, payload: positional };
+    let delivery = delivery_of(event, positional);
     assert!(matches!(classify(&delivery, &me()), Trigger::Ignored(_)));
 }
 
