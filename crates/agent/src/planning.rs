@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cutover_db_postgres::connect::Target;
 use cutover_db_postgres::introspect::IntrospectOptions;
 use cutover_db_postgres::sandbox::{self, SandboxPolicy, SqlText};
 use cutover_db_postgres::scratch::DevServer;
@@ -90,7 +91,9 @@ async fn plan_within(
 ) -> Result<Plan, PlanningError> {
     let out_of_time = || PlanningError::OutOfTime { budget: config.budget };
     let options = IntrospectOptions::default();
-    let live = SqlSource::parse(&config.database_url).map_err(|e| PlanningError::Database(e.to_string()))?;
+    // The database being migrated: a URL or a key=value connection string, never files.
+    let target = Target::parse(&config.database_url).map_err(|e| PlanningError::Database(e.to_string()))?;
+    let live = SqlSource::Database(Box::new(target));
     let current = tokio::time::timeout_at(deadline, live.load(&config.dev, &options))
         .await
         .map_err(|_| out_of_time())?

@@ -219,6 +219,18 @@ async fn a_dev_url_on_the_database_being_migrated_is_refused() {
     assert_eq!(text(&out.stderr), "error: [sandbox] planning_budget_secs must be at least 1\n");
 }
 
+/// Without --dev-url the demo starts its own private scratch server (socket only, a
+/// password), whose connection string is in libpq's key=value form.
+#[tokio::test]
+async fn demo_runs_on_its_own_private_server() {
+    let tmp = tempfile::Builder::new().prefix("cod").tempdir_in("/tmp").unwrap();
+    let out = cutover(&["demo"]).env("TMPDIR", tmp.path()).output().await.unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Agent session: 4 activities, status complete."), "{stdout}");
+    assert!(!stdout.contains("password=") && !stderr.contains("password="), "{stdout}\n{stderr}");
+}
+
 #[tokio::test]
 async fn demo_runs_the_whole_loop_with_nothing_set_up() {
     let out = cutover(&["demo", "--dev-url", admin_url()]).output().await.unwrap();

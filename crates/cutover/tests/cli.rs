@@ -119,6 +119,11 @@ fn a_missing_source_is_a_usage_error() {
         stderr(&out),
         "error: invalid --from: no/such/file.sql is neither a postgres:// URL nor an existing .sql file or directory\n"
     );
+    // A key=value connection string is a database source; a bad one is reported without
+    // its password.
+    let out = cutover(&["diff", "--from", "host=/nowhere password=s3cret dbname=x", "--to", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
 }
 
 #[test]

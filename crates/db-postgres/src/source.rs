@@ -40,7 +40,15 @@ impl SqlSource {
             }
             return Ok(SqlSource::Files { root: path.to_path_buf(), files });
         }
-        Err(Error::InvalidSource(format!("{arg} is neither a postgres:// URL nor an existing .sql file or directory")))
+        // libpq's key=value form (`host=... dbname=...`), when no such file exists.
+        if arg.split_whitespace().next().is_some_and(|word| word.contains('=')) {
+            return Ok(SqlSource::Database(Box::new(Target::parse(arg)?)));
+        }
+        // (Never the argument as given: a connection string may hold a password.)
+        Err(Error::InvalidSource(format!(
+            "{} is neither a postgres:// URL nor an existing .sql file or directory",
+            crate::connect::redact(arg)
+        )))
     }
 
     /// Reads the catalog this source describes.

@@ -130,6 +130,12 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     }
     let stats = store.stats().await?;
     anyhow::ensure!(stats.outbox_failed == 0 && stats.jobs_failed == 0, "some writes failed: {stats:?}");
+    // The demo shows the whole loop; one that stops short of it failed, whatever it printed.
+    let complete = fake.agent_session(&session_id).is_some_and(|s| s.status == "complete");
+    anyhow::ensure!(
+        complete && !parent.children.is_empty(),
+        "the demo did not reach an approved plan with its sub-issues (see Cutover's messages above)"
+    );
     Ok(Outcome::Success)
 }
 
