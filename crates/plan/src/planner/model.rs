@@ -3,6 +3,7 @@
 
 use crate::hazard::Hazard;
 use crate::locks::LockMode;
+use cutover_schema::QualName;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -92,6 +93,11 @@ pub struct Step {
     /// For backfill steps: run `sql` repeatedly until it changes no rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<Backfill>,
+    /// For a CREATE INDEX CONCURRENTLY step: the index it builds. A build that fails or is
+    /// interrupted leaves this index INVALID; `apply` drops it by this name before retrying.
+    /// Absent from plans made before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builds_index: Option<QualName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -224,6 +224,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
             rename.from, to
         ),
         backfill: None,
+        builds_index: None,
     };
     let contract = Step {
         sql: format!("DROP VIEW {}", quote::qualified(&rename.from)),
@@ -241,6 +242,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         estimate: None,
         why: "The compatibility view goes once no application version uses the old name.".into(),
         backfill: None,
+        builds_index: None,
     };
     vec![(PhaseName::Expand, expand), (PhaseName::Contract, contract)]
 }
