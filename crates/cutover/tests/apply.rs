@@ -359,3 +359,33 @@ async fn a_dry_run_prints_states_and_sql_and_changes_nothing() {
     assert!(text.contains("phase 2/3 switch, step 1/1: pending\n"), "{text}");
     assert_eq!(c.steps().await, steps_before, "the dry run changed the state");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_drifted_since_the_plan_is_refused_before_anything_runs() {
+    let c = case(SHOP_BEFORE, SHOP_DATA, SHOP_AFTER, PlanOptions::default()).await;
+    assert_eq!(
+        c.plan.relations.keys().collect::<Vec<_>>(),
+        ["public.customers", "public.orders"],
+        "the plan records the tables its steps lock"
+    );
+    let client = c.db.connect().await;
+    client
+        .batch_execute("ALTER TABLE orders ADD COLUMN extra int; CREATE INDEX orders_extra ON orders (extra)")
+        .await
+        .unwrap();
+    let expected = "error: the database has changed since the plan was made: the columns and indexes of public.orders \
+                    changed; plan again against the database as it is now\n";
+    let out = c.apply(&["--yes"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stderr(&out), expected);
+    let created: bool = client.query_one("SELECT to_regclass('cutover.steps') IS NOT NULL", &[]).await.unwrap().get(0);
+    assert!(!created, "a refused run created its state");
+    let dry = c.apply(&["--dry-run"]).await;
+    assert_eq!(dry.status.code(), Some(2), "{}", stderr(&dry));
+    assert_eq!(stderr(&dry), format!("error: apply would refuse: {}", &expected["error: ".len()..]));
+    // Back to the planned shape, the plan runs.
+    client.batch_execute("DROP INDEX orders_extra; ALTER TABLE orders DROP COLUMN extra").await.unwrap();
+    let out = c.apply(&["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(c.converged().await);
+}

@@ -16,7 +16,7 @@
 use crate::Error;
 use crate::connect::Target;
 use crate::execute::{RunOptions, StepError, first_line, run_step_with};
-use cutover_plan::planner::{Phase, PhaseName, Plan, Step};
+use cutover_plan::planner::{Phase, PhaseName, Plan, Step, fingerprint};
 use cutover_schema::QualName;
 use cutover_sql::apply as sql;
 use cutover_sql::ddl::{IfExists, Stmt};
@@ -317,6 +317,39 @@ async fn check_version(client: &Client, plan: &Plan) -> Result<(), ApplyError> {
     Ok(())
 }
 
+/// Refuses a database whose tables differ from what the plan was made against. Checked
+/// only before the plan's first step: from then on the plan itself changes those tables.
+async fn check_drift(client: &Client, plan: &Plan, states: &States) -> Result<(), ApplyError> {
+    if plan.relations.is_empty() || states.values().any(|s| s.state != State::Pending) {
+        return Ok(());
+    }
+    let catalog = crate::introspect::introspect(client, &crate::introspect::IntrospectOptions::default()).await?;
+    let found: BTreeMap<String, _> = catalog
+        .tables
+        .iter()
+        .map(|(name, table)| (cutover_sql::quote::qualified(name), fingerprint::of(table)))
+        .collect();
+    let mut changes = Vec::new();
+    for (name, planned) in &plan.relations {
+        match found.get(name) {
+            None => changes.push(format!("{name} no longer exists")),
+            Some(now) => {
+                let parts = fingerprint::differences(planned, now);
+                if !parts.is_empty() {
+                    changes.push(format!("the {} of {name} changed", parts.join(" and ")));
+                }
+            }
+        }
+    }
+    if changes.is_empty() {
+        return Ok(());
+    }
+    Err(ApplyError::Refused(format!(
+        "the database has changed since the plan was made: {}; plan again against the database as it is now",
+        changes.join("; ")
+    )))
+}
+
 async fn connect(target: &Target, role: &str) -> Result<Client, Error> {
     let mut target = target.clone();
     target.config.application_name(role);
@@ -430,6 +463,9 @@ pub async fn dry_run<'p>(target: &Target, plan: PlanFile<'p>, phases: &[PhaseNam
     if refusal.is_none() {
         refusal = check_order(plan.plan, &selected, &states).err().map(|e| e.to_string());
     }
+    if refusal.is_none() {
+        refusal = check_drift(&client, plan.plan, &states).await.err().map(|e| e.to_string());
+    }
     let running = holders(&client).await?;
     let phases = selected
         .into_iter()
@@ -473,6 +509,8 @@ pub async fn apply(
     if !locked {
         return Err(ApplyError::Busy(holders(&client).await?));
     }
+    let earlier = if state_exists(&client).await? { read_states(&client, plan.checksum).await? } else { States::new() };
+    check_drift(&client, plan.plan, &earlier).await?;
     create_state(&client).await?;
     let q = |what: &'static str| move |e| Error::query(what, e);
     for phase in &plan.plan.phases {
