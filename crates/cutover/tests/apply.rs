@@ -249,7 +249,7 @@ async fn a_lock_timeout_that_keeps_expiring_stops_the_run_naming_the_blocker() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_invalid_index_left_by_a_dead_concurrent_build_is_dropped_and_built_again() {
+async fn an_invalid_index_left_by_a_failed_concurrent_build_is_dropped_and_built_again() {
     let c = case(
         "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
         "INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 100) g; INSERT INTO users VALUES (0, 'u1');",
@@ -387,5 +387,73 @@ async fn a_database_that_drifted_since_the_plan_is_refused_before_anything_runs(
     client.batch_execute("DROP INDEX orders_extra; ALTER TABLE orders DROP COLUMN extra").await.unwrap();
     let out = c.apply(&["--yes"]).await;
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(c.converged().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_during_a_concurrent_build_is_resumed_by_the_next_run() {
+    // A long lock_timeout: the build waits for the writer below instead of timing out.
+    let options = PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() };
+    let c = case(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
+        "INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 100) g;",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nCREATE INDEX users_email ON users (email);",
+        options,
+    )
+    .await;
+    // An open writing transaction: CREATE INDEX CONCURRENTLY creates its (INVALID) index,
+    // then waits for it to end.
+    let (writer, _) = session(&c.db, "apply-test-writer").await;
+    writer.batch_execute("BEGIN").await.unwrap();
+    writer.batch_execute("INSERT INTO users VALUES (1000, 'w')").await.unwrap();
+    let mut child = c.command(&[]).spawn().unwrap();
+    let observer = c.db.connect().await;
+    wait_for("the build to wait with its INVALID index", async || {
+        observer
+            .query_opt(
+                "SELECT 1 FROM pg_index i JOIN pg_stat_activity a ON a.application_name = 'cutover apply' \
+                 AND a.datname = current_database() AND a.wait_event_type = 'Lock' WHERE i.indexrelid = to_regclass('public.users_email') AND NOT i.indisvalid",
+                &[],
+            )
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    // The runner dies, and its session with it (as when the machine running it goes away).
+    child.kill().await.unwrap();
+    observer
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'cutover apply%' AND datname = current_database()",
+        )
+        .await
+        .unwrap();
+    wait_for("the runner's sessions to end", async || {
+        observer
+            .query_opt("SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'cutover apply%' AND datname = current_database()", &[])
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+    writer.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(c.steps().await, [("expand".to_string(), 1, "running".to_string(), 1)]);
+
+    let out = c.apply(&[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("... dropped the INVALID index public.users_email an earlier try left ... done in"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(c.steps().await, [("expand".to_string(), 1, "done".to_string(), 2)]);
+    let outcomes: Vec<String> = observer
+        .query("SELECT outcome FROM cutover.runs ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(outcomes, ["interrupted", "done"]);
     assert!(c.converged().await);
 }
