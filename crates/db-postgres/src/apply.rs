@@ -618,7 +618,9 @@ impl Runner<'_> {
         let retry = &self.config.retry;
         let tries = retry.tries.max(1);
         let mut seen = Vec::new();
-        for n in 1..=tries {
+        let mut n = 0;
+        loop {
+            n += 1;
             let lock_timeout_ms = retry.lock_timeout_ms(step.lock_timeout_ms, n);
             let mut start = key.to_vec();
             start.push(&self.run_id);
@@ -679,7 +681,6 @@ impl Runner<'_> {
                 }
             }
         }
-        unreachable!("the last try returns")
     }
 
     fn failed(&self, at: Position, step: &Step, e: StepError) -> ApplyError {
