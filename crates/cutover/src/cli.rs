@@ -17,6 +17,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Check SQL migrations for statements that are unsafe on a live database.
     Lint(LintArgs),
+    /// Run a plan (`plan --format json`) on a database, phase by phase, resumably.
+    Apply(ApplyArgs),
     /// Run the Linear agent for one issue from a terminal (the same flow as a delegation).
     Issue(IssueArgs),
     /// Serve Linear webhooks and run the agent's workers.
@@ -194,4 +196,30 @@ pub enum LintFormat {
     Json,
     Sarif,
     Github,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The database to change.
+    #[arg(long, value_name = "URL")]
+    pub database: String,
+    /// The plan, as `cutover plan --format json` wrote it.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: std::path::PathBuf,
+    /// Run only this phase (repeatable; phases run in plan order). Earlier phases must be
+    /// done, or selected too.
+    #[arg(long = "phase", value_name = "NAME", value_parser = ["expand", "backfill", "switch", "contract"])]
+    pub phases: Vec<String>,
+    /// Print each selected step's state in the database and its SQL; run and create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run the contract phase without asking for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+    /// Tries for a step whose lock_timeout expires, waiting longer after each.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub lock_retries: u32,
+    /// The wait after the first lock timeout, in milliseconds (each later wait doubles).
+    #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
+    pub lock_retry_wait_ms: u64,
 }

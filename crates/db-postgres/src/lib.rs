@@ -7,10 +7,12 @@
 //!   written by someone else in one, as a role that can reach nothing outside it.
 //! - [`source`] turns a SQL source (a live database, a `.sql` file or a directory) into a
 //!   [`cutover_schema::Catalog`].
-//! - [`execute`] runs plan steps with their timeouts.
+//! - [`execute`] runs plan steps with their timeouts; [`apply`] runs a plan on a live
+//!   database, resumably, with its state in the database's `cutover` schema.
 //! - [`introspect`] reads a catalog from a live database in a fixed number of queries,
 //!   inside a read-only transaction.
 
+pub mod apply;
 pub mod cluster;
 pub mod connect;
 mod error;

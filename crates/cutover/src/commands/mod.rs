@@ -1,6 +1,7 @@
 //! One module per command; each returns an [`Outcome`] or an error for exit code 2.
 
 mod agent;
+mod apply;
 mod demo;
 mod diff;
 mod lint;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(args) => diff::run(args).await,
         Command::Plan(args) => plan::run(args).await,
         Command::Lint(args) => lint::run(args).await,
+        Command::Apply(args) => apply::run(args).await,
         Command::Issue(args) => agent::issue(args).await,
         Command::Serve(args) => agent::serve(args).await,
         Command::Demo(args) => demo::run(args).await,

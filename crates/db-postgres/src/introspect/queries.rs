@@ -4,8 +4,10 @@
 //! All queries run with an empty `search_path`, so every name that `format_type`,
 //! `pg_get_expr` and the `pg_get_*def` functions print is schema-qualified.
 
-/// Namespaces that hold application objects.
-const USER_NS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+/// Namespaces that hold application objects. `cutover` is where `cutover apply` keeps its
+/// state (`cutover_sql::apply::SCHEMA`): it is Cutover's, not the application's, so a diff
+/// never proposes to drop it.
+const USER_NS: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'cutover') \
      AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'";
 
 /// Relations (of the given relkinds) in application namespaces, for queries over their

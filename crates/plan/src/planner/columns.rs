@@ -202,6 +202,7 @@ pub(super) fn change_type(
         let build =
             Stmt::CreateIndex { name: temp.clone(), table: table.clone(), index: Box::new(copy), concurrently: true };
         let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
+        let s = super::recipes::builds_index(s, index_name(table, &temp));
         let s = with_estimate(s, super::estimate::index_build(size, true));
         let s = rollback(
             s,

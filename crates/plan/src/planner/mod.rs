@@ -10,6 +10,7 @@
 
 mod columns;
 mod estimate;
+pub mod fingerprint;
 mod model;
 mod recipes;
 mod renames;
@@ -119,6 +120,13 @@ pub fn plan(current: &Catalog, desired: &Catalog, options: &PlanOptions) -> Plan
         let diff = diff(current, desired, &options.diff);
         return plan_diff(current, desired, &diff, options);
     }
+    let mut plan = plan_with_renames(current, desired, options);
+    // The renamed catalog was planned; the database still has the old names.
+    plan.relations = fingerprint::touched(current, &plan);
+    plan
+}
+
+fn plan_with_renames(current: &Catalog, desired: &Catalog, options: &PlanOptions) -> Plan {
     // Table renames run first; the rest is the plan from the renamed catalog.
     let (renamed, statements) = renames::apply(current, desired, &options.table_renames);
     let diff = diff(&renamed, desired, &options.diff);
@@ -241,7 +249,9 @@ pub fn plan_diff(current: &Catalog, desired: &Catalog, diff: &Diff, options: &Pl
             phases.push(Phase { name, steps });
         }
     }
-    Plan { version: 1, server_version_num: version, phases, blockers }
+    let mut plan = Plan { version: 1, server_version_num: version, phases, blockers, relations: Default::default() };
+    plan.relations = fingerprint::touched(current, &plan);
+    plan
 }
 
 /// Reconciles the phases the recipes wish for with the order the diff requires.

@@ -3,7 +3,9 @@
 
 use crate::hazard::Hazard;
 use crate::locks::LockMode;
+use cutover_schema::QualName;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The deploy phases, in order. The contract phase never ships with the expand phase.
@@ -51,6 +53,20 @@ pub struct Plan {
     /// Changes the plan refuses to make: nothing may be applied while there are blockers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blockers: Vec<Blocker>,
+    /// What the plan was made against: a fingerprint of each existing table its steps lock,
+    /// by quoted qualified name. `apply` refuses a database whose tables differ before the
+    /// plan's first step. Absent from plans made before the field existed (not checked).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub relations: BTreeMap<String, Fingerprint>,
+}
+
+/// Hashes of the parts of a table a plan relies on (see `planner::fingerprint`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub columns: String,
+    pub constraints: String,
+    pub indexes: String,
+    pub triggers: String,
 }
 
 impl Plan {
@@ -92,6 +108,11 @@ pub struct Step {
     /// For backfill steps: run `sql` repeatedly until it changes no rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backfill: Option<Backfill>,
+    /// For a CREATE INDEX CONCURRENTLY step: the index it builds. A build that fails or is
+    /// interrupted leaves this index INVALID; `apply` drops it by this name before retrying.
+    /// Absent from plans made before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builds_index: Option<QualName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

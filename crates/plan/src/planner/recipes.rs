@@ -179,6 +179,7 @@ pub(super) fn step(
         estimate: None,
         why: String::new(),
         backfill: None,
+        builds_index: None,
     }
 }
 
@@ -199,6 +200,12 @@ pub(super) fn with_estimate(mut s: Step, estimate: Option<super::Estimate>) -> S
 
 pub(super) fn why(mut s: Step, text: impl Into<String>) -> Step {
     s.why = text.into();
+    s
+}
+
+/// Records the index a CREATE INDEX CONCURRENTLY step builds (see [`Step::builds_index`]).
+pub(super) fn builds_index(mut s: Step, index: QualName) -> Step {
+    s.builds_index = Some(index);
     s
 }
 
@@ -564,6 +571,7 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
         concurrently: true,
     };
     let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
+    let s = builds_index(s, index_name(table, &build_name));
     let s = with_estimate(s, estimate::index_build(size, true));
     let s = rollback(
         s,
@@ -1359,6 +1367,7 @@ fn add_constraint(
                 concurrently: true,
             };
             let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
+            let s = builds_index(s, index_name(table, name));
             let s = with_estimate(s, estimate::index_build(size, true));
             let s = rollback(
                 s,

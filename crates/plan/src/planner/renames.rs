@@ -237,6 +237,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
             rename.from, to
         ),
         backfill: None,
+        builds_index: None,
     };
     let contract = Step {
         sql: format!("DROP VIEW {}", quote::qualified(&rename.from)),
@@ -254,6 +255,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         estimate: None,
         why: "The compatibility view goes once no application version uses the old name.".into(),
         backfill: None,
+        builds_index: None,
     };
     vec![(PhaseName::Expand, expand), (PhaseName::Contract, contract)]
 }
