@@ -106,6 +106,7 @@ async fn run(
         .get(0);
     let setup = |what: &'static str| move |e| Error::query(format!("preparing the sandbox ({what})"), e);
 
+    remove_abandoned(&admin).await;
     admin.batch_execute(&sql::create_role(&role, password)).await.map_err(setup("creating its role"))?;
     guard.created_role = true;
     let limits = sql::RoleLimits {
@@ -270,11 +271,40 @@ async fn in_time<T>(deadline: Instant, future: impl Future<Output = T>) -> Resul
     tokio::time::timeout_at(deadline, future).await.map_err(|_| Error::OutOfTime)
 }
 
+/// `cutover_sandbox_<unix seconds>_<pid>_<n>_<nanos>`: unique, and dated, so that the
+/// leftovers of a process killed mid-request can be told from a request running now.
 fn role_name() -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("cutover_sandbox_{}_{}_{nanos:08x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!(
+        "{}{}_{}_{}_{:08x}",
+        sql::ROLE_PREFIX,
+        now.as_secs(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        now.subsec_nanos()
+    )
+}
+
+/// Sandboxes older than this are leftovers of a process that was killed mid-request (no
+/// planning budget comes near it); the next sandbox on the same server removes them.
+const ABANDONED_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Drops the roles of sandboxes started more than [`ABANDONED_AFTER`] ago, with the scratch
+/// databases they own. Best effort: a failure leaves them for the next time.
+async fn remove_abandoned(admin: &Client) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let before = now.saturating_sub(ABANDONED_AFTER).as_secs() as i64;
+    let Ok(rows) = admin.query(sql::ABANDONED_ROLES, &[&before]).await else { return };
+    for row in rows {
+        let role: String = row.get(0);
+        let databases: Vec<String> = row.get(1);
+        let _ = admin.batch_execute(&sql::terminate_sessions_of(&role)).await;
+        for database in databases {
+            let _ = admin.batch_execute(&sql::drop_database(&database)).await;
+        }
+        let _ = admin.batch_execute(&sql::drop_role(&role)).await;
+    }
 }
 
 /// Drops the scratch database and the role: awaited on every normal path, and spawned

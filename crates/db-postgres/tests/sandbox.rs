@@ -229,3 +229,31 @@ async fn nothing_is_left_behind_on_a_private_scratch_server() {
         .get(0);
     assert_eq!((roles, databases), (0, 0));
 }
+
+#[tokio::test]
+async fn leftovers_of_a_killed_process_are_removed_by_the_next_sandbox() {
+    // A sandbox role made two days ago, with its scratch database, as a process killed
+    // mid-request leaves them; and one made just now, which belongs to a request running.
+    let admin = cutover_db_postgres::connect::connect(cutover_test_support::admin_url()).await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let old = format!("cutover_sandbox_{}_1_0_deadbeef", now - 2 * 24 * 3600);
+    let young = format!("cutover_sandbox_{now}_1_0_deadbeef");
+    let database = format!("cutover_scratch_left_{}", std::process::id());
+    for role in [&old, &young] {
+        admin.batch_execute(&format!("CREATE ROLE \"{role}\" LOGIN")).await.unwrap();
+    }
+    admin.batch_execute(&format!("CREATE DATABASE \"{database}\" OWNER \"{old}\"")).await.unwrap();
+
+    let (_db, current) = live("CREATE TABLE t (id int)").await;
+    run(&dev_server(), &current, "CREATE TABLE u (id int)", &policy(5_000), Duration::from_secs(60)).await.unwrap();
+
+    let exists = |sql: &'static str, name: String| {
+        let admin = &admin;
+        async move { admin.query_one(sql, &[&name]).await.unwrap().get::<_, bool>(0) }
+    };
+    let role = "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)";
+    assert!(!exists(role, old.clone()).await, "the old role is gone");
+    assert!(!exists("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", database).await);
+    assert!(exists(role, young.clone()).await, "a young role is left alone");
+    admin.batch_execute(&format!("DROP ROLE \"{young}\"")).await.unwrap();
+}

@@ -49,6 +49,24 @@ pub fn terminate_sessions_of(role: &str) -> String {
     )
 }
 
+/// What every sandbox role's name starts with; the unix time it was made follows.
+pub const ROLE_PREFIX: &str = "cutover_sandbox_";
+
+/// A query (parameter `$1`: unix seconds, `bigint`) listing the sandbox roles made before
+/// then, each with the databases it owns: `(role, databases text[])`.
+pub const ABANDONED_ROLES: &str = "SELECT r.rolname::text,
+       ARRAY(SELECT d.datname::text FROM pg_catalog.pg_database d WHERE d.datdba = r.oid ORDER BY 1)
+FROM pg_catalog.pg_roles r
+WHERE r.rolname ~ '^cutover_sandbox_[0-9]+_'
+  AND NOT r.rolsuper
+  AND split_part(substr(r.rolname, length('cutover_sandbox_') + 1), '_', 1)::bigint < $1
+ORDER BY 1";
+
+/// Drops a scratch database (its sessions ended first).
+pub fn drop_database(name: &str) -> String {
+    format!("DROP DATABASE IF EXISTS {}", ident(name))
+}
+
 /// Drops the role once its scratch database is gone (it can own nothing else).
 pub fn drop_role(name: &str) -> String {
     format!("DROP ROLE IF EXISTS {}", ident(name))
