@@ -238,6 +238,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         ),
         backfill: None,
         builds_index: None,
+        postconditions: Vec::new(),
     };
     let contract = Step {
         sql: format!("DROP VIEW {}", quote::qualified(&rename.from)),
@@ -256,6 +257,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         why: "The compatibility view goes once no application version uses the old name.".into(),
         backfill: None,
         builds_index: None,
+        postconditions: Vec::new(),
     };
     vec![(PhaseName::Expand, expand), (PhaseName::Contract, contract)]
 }
