@@ -10,6 +10,7 @@
 
 use crate::planner::{PhaseName, Plan, Postcondition};
 use cutover_schema::QualName;
+use cutover_sql::quote;
 use serde::Serialize;
 
 /// One check to run on the database.
@@ -43,30 +44,35 @@ impl Check {
         let gone = |exists: bool, what: String, present: &str| {
             if exists { format!("{what} {present}") } else { format!("{what} is gone") }
         };
+        // Names are shown quoted where SQL would need it, so a hostile name reads as one name.
+        let t = quote::qualified;
+        let i = |name: &str| quote::ident(name);
         match self {
             Check::Post(p) => match p {
-                Postcondition::Table { table, exists } => gone(*exists, format!("table {table}"), "exists"),
+                Postcondition::Table { table, exists } => gone(*exists, format!("table {}", t(table)), "exists"),
                 Postcondition::Column { table, column, exists, not_null } => {
                     let present = if *not_null == Some(true) { "is NOT NULL" } else { "exists" };
-                    gone(*exists, format!("column {table}.{column}"), present)
+                    gone(*exists, format!("column {}.{}", t(table), i(column)), present)
                 }
-                Postcondition::Index { index, exists } => gone(*exists, format!("index {index}"), "is valid"),
+                Postcondition::Index { index, exists } => gone(*exists, format!("index {}", t(index)), "is valid"),
                 Postcondition::Constraint { table, name, exists, validated } => {
                     let present = if *validated == Some(true) { "is validated" } else { "exists" };
-                    gone(*exists, format!("constraint {name} on {table}"), present)
+                    gone(*exists, format!("constraint {} on {}", i(name), t(table)), present)
                 }
                 Postcondition::Trigger { table, name, exists } => {
-                    gone(*exists, format!("trigger {name} on {table}"), "exists")
+                    gone(*exists, format!("trigger {} on {}", i(name), t(table)), "exists")
                 }
                 Postcondition::Filled { table, column, source: Some(source) } => {
-                    format!("{table}.{column} is backfilled wherever {source} is not NULL")
+                    format!("{}.{} is backfilled wherever {} is not NULL", t(table), i(column), i(source))
                 }
-                Postcondition::Filled { table, column, source: None } => format!("{table}.{column} is backfilled"),
+                Postcondition::Filled { table, column, source: None } => {
+                    format!("{}.{} is backfilled", t(table), i(column))
+                }
                 Postcondition::Agrees { table, old, new, .. } => {
-                    format!("{table}.{new} agrees with {table}.{old}")
+                    format!("{}.{} agrees with {}.{}", t(table), i(new), t(table), i(old))
                 }
             },
-            Check::RowCount(table) => format!("rows of {table}"),
+            Check::RowCount(table) => format!("rows of {}", t(table)),
         }
     }
 }
