@@ -348,4 +348,10 @@ async fn bad_input_exits_2_with_one_sentence() {
     let out = c.verify(&["--phase", "contract"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr(&out), "error: verify stopped: the plan has no contract phase (it has: expand)\n");
+
+    let plan = c.plan_path.to_str().unwrap();
+    let out = cutover(&["verify", "--database", "postgresql://postgres@127.0.0.1:1/none", "--plan", plan]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error: verify stopped: could not connect to "), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }

@@ -6,7 +6,7 @@
 //! read-only transaction with a statement_timeout.
 
 use crate::Error;
-use crate::apply::{APPLICATION_NAME, PlanFile};
+use crate::apply::PlanFile;
 use crate::connect::Target;
 use crate::error::describe;
 use cutover_plan::planner::{PhaseName, Postcondition};
@@ -15,6 +15,9 @@ use cutover_schema::QualName;
 use cutover_sql::{apply as state_sql, verify as sql};
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, SimpleQueryMessage};
+
+/// The application_name of verify's session, as other sessions see it.
+pub const APPLICATION_NAME: &str = "cutover verify";
 
 /// What to verify.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +43,7 @@ pub enum VerifyError {
 /// Runs every check and reports each one; a failed check is a result, not an error.
 pub async fn verify(target: &Target, plan: PlanFile<'_>, config: &Config) -> Result<Report, VerifyError> {
     let mut target = target.clone();
-    target.config.application_name(format!("{APPLICATION_NAME} (verify)"));
+    target.config.application_name(APPLICATION_NAME);
     let client = target.connect().await?;
     client
         .batch_execute("SET default_transaction_read_only = on")

@@ -381,6 +381,14 @@ mod tests {
     }
 
     #[test]
+    fn names_in_check_names_are_quoted_where_sql_would_quote_them() {
+        let check =
+            Check::Post(Postcondition::Index { index: QualName::new("public", "k; DROP TABLE x"), exists: true });
+        assert_eq!(check.name(), "index public.\"k; DROP TABLE x\" is valid");
+        assert_eq!(Check::RowCount(QualName::new("public", "orders")).name(), "rows of public.orders");
+    }
+
+    #[test]
     fn a_later_mention_keeps_not_null() {
         let merged = merge(&column("c", true, Some(true)), column("c", true, None));
         assert_eq!(merged, column("c", true, Some(true)));
