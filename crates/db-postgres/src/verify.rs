@@ -154,7 +154,7 @@ async fn run(client: &Client, check: &Check) -> Result<(bool, String), tokio_pos
                 (row, exists) => found(exists, row.is_some()),
             }
         }
-        Postcondition::Index { index, exists } => {
+        Postcondition::Index { index, exists, .. } => {
             let row = client.query_opt(sql::INDEX, &[&index.schema, &index.name]).await?;
             match (row.map(|r| r.get::<_, bool>(0)), *exists) {
                 (Some(true), true) => (true, "valid".into()),

@@ -54,7 +54,7 @@ impl Check {
                     let present = if *not_null == Some(true) { "is NOT NULL" } else { "exists" };
                     gone(*exists, format!("column {}.{}", t(table), i(column)), present)
                 }
-                Postcondition::Index { index, exists } => gone(*exists, format!("index {}", t(index)), "is valid"),
+                Postcondition::Index { index, exists, .. } => gone(*exists, format!("index {}", t(index)), "is valid"),
                 Postcondition::Constraint { table, name, exists, validated } => {
                     let present = if *validated == Some(true) { "is validated" } else { "exists" };
                     gone(*exists, format!("constraint {} on {}", i(name), t(table)), present)
@@ -101,7 +101,8 @@ fn subject(p: &Postcondition) -> Subject {
     }
 }
 
-/// The table a postcondition reads (an index names only itself).
+/// The table a postcondition reads (an index from a plan made before indexes named theirs:
+/// none).
 fn table_of(p: &Postcondition) -> Option<&QualName> {
     match p {
         Postcondition::Table { table, .. }
@@ -110,7 +111,7 @@ fn table_of(p: &Postcondition) -> Option<&QualName> {
         | Postcondition::Trigger { table, .. }
         | Postcondition::Filled { table, .. }
         | Postcondition::Agrees { table, .. } => Some(table),
-        Postcondition::Index { .. } => None,
+        Postcondition::Index { table, .. } => table.as_ref(),
     }
 }
 
@@ -382,8 +383,11 @@ mod tests {
 
     #[test]
     fn names_in_check_names_are_quoted_where_sql_would_quote_them() {
-        let check =
-            Check::Post(Postcondition::Index { index: QualName::new("public", "k; DROP TABLE x"), exists: true });
+        let check = Check::Post(Postcondition::Index {
+            index: QualName::new("public", "k; DROP TABLE x"),
+            table: None,
+            exists: true,
+        });
         assert_eq!(check.name(), "index public.\"k; DROP TABLE x\" is valid");
         assert_eq!(Check::RowCount(QualName::new("public", "orders")).name(), "rows of public.orders");
     }

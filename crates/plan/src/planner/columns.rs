@@ -220,7 +220,7 @@ pub(super) fn change_type(
             Stmt::CreateIndex { name: temp.clone(), table: table.clone(), index: Box::new(copy), concurrently: true };
         let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
         let s = super::recipes::builds_index(s, index_name(table, &temp));
-        let s = leaves(s, index_exists(index_name(table, &temp), true));
+        let s = leaves(s, index_exists(table, index_name(table, &temp), true));
         let s = with_estimate(s, super::estimate::index_build(size, true));
         let s = rollback(
             s,
@@ -288,9 +288,13 @@ pub(super) fn change_type(
     ];
     for (name, _) in &indexes {
         let temp = object_name(&[name.as_str()], "cutover_new");
-        s.postconditions.push(index_exists(index_name(table, &temp), false));
-        s.postconditions.push(index_exists(index_name(table, name), true));
-        s.postconditions.push(index_exists(index_name(table, &object_name(&[name.as_str()], "cutover_old")), true));
+        s.postconditions.push(index_exists(table, index_name(table, &temp), false));
+        s.postconditions.push(index_exists(table, index_name(table, name), true));
+        s.postconditions.push(index_exists(
+            table,
+            index_name(table, &object_name(&[name.as_str()], "cutover_old")),
+            true,
+        ));
     }
     let s = hazard(
         s,
@@ -303,7 +307,11 @@ pub(super) fn change_type(
     let mut s = step(ctx, drop, Operation::DropColumn, table, None);
     s.postconditions.push(column_exists(table, &old_col, false));
     for (name, _) in &indexes {
-        s.postconditions.push(index_exists(index_name(table, &object_name(&[name.as_str()], "cutover_old")), false));
+        s.postconditions.push(index_exists(
+            table,
+            index_name(table, &object_name(&[name.as_str()], "cutover_old")),
+            false,
+        ));
     }
     let s = hazard(s, HazardCode::DataLoss, format!("drops {old_col}, the old values of {table}.{column}"));
     out.push(draft(Contract, why(s, "Drops the old column (and its indexes) once nothing reads it; catalog only.")));

@@ -140,6 +140,9 @@ pub enum Postcondition {
     /// An index; when it exists it must be valid (`pg_index.indisvalid`).
     Index {
         index: QualName,
+        /// The table it is on (for its row count, and so a dropped table takes its checks).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        table: Option<QualName>,
         exists: bool,
     },
     Constraint {

@@ -224,8 +224,8 @@ pub(super) fn column_not_null(table: &QualName, column: &str) -> Postcondition {
     Postcondition::Column { table: table.clone(), column: column.to_string(), exists: true, not_null: Some(true) }
 }
 
-pub(super) fn index_exists(index: QualName, exists: bool) -> Postcondition {
-    Postcondition::Index { index, exists }
+pub(super) fn index_exists(table: &QualName, index: QualName, exists: bool) -> Postcondition {
+    Postcondition::Index { index, table: Some(table.clone()), exists }
 }
 
 pub(super) fn constraint(table: &QualName, name: &str, exists: bool, validated: Option<bool>) -> Postcondition {
@@ -244,7 +244,7 @@ fn constraint_added(mut drafts: Vec<Draft>, table: &QualName, name: &str, not_va
     let count = drafts.len();
     if let Some(first) = drafts.first_mut().filter(|_| count > 1) {
         let p = match &first.step.builds_index {
-            Some(index) => index_exists(index.clone(), true),
+            Some(index) => index_exists(table, index.clone(), true),
             None => constraint(table, name, true, None),
         };
         first.step.postconditions.push(p);
@@ -585,7 +585,7 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
             s,
             Some(IfExists(&Stmt::DropIndex { name: index_name(table, name), concurrently: false }).to_string()),
         );
-        let s = leaves(s, index_exists(index_name(table, name), true));
+        let s = leaves(s, index_exists(table, index_name(table, name), true));
         return Ok(vec![draft(
             Expand,
             carry(why(s, "The table is new and empty: a plain index build is instant."), change),
@@ -601,7 +601,7 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
             Some(IfExists(&Stmt::DropIndex { name: index_name(table, name), concurrently: false }).to_string()),
         );
         let s = hazard(s, HazardCode::IndexBuild, format!("builds index {name} on every partition of {table}"));
-        let s = leaves(s, index_exists(index_name(table, name), true));
+        let s = leaves(s, index_exists(table, index_name(table, name), true));
         if !ctx.is_small(table) && !ctx.options.allow_downtime {
             return Err(blocker(
                 change,
@@ -633,7 +633,7 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
     };
     let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
     let s = builds_index(s, index_name(table, &build_name));
-    let s = leaves(s, index_exists(index_name(table, &build_name), true));
+    let s = leaves(s, index_exists(table, index_name(table, &build_name), true));
     let s = with_estimate(s, estimate::index_build(size, true));
     let s = rollback(
         s,
@@ -677,8 +677,8 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
         out.push(draft(Switch, s));
         let rename = Stmt::RenameIndex { name: index_name(table, &build_name), new_name: name.to_string() };
         let s = step(ctx, rename.to_string(), Operation::RenameIndex, table, None);
-        let s = leaves(s, index_exists(index_name(table, &build_name), false));
-        let s = leaves(s, index_exists(qualified.clone(), true));
+        let s = leaves(s, index_exists(table, index_name(table, &build_name), false));
+        let s = leaves(s, index_exists(table, qualified.clone(), true));
         let s = rollback(s, Some(Stmt::RenameIndex { name: qualified, new_name: build_name }.to_string()));
         out.push(draft(Switch, why(s, "Gives the new index the old name; catalog only.")));
     }
@@ -697,7 +697,7 @@ fn drop_index(ctx: &PlanCtx, change: &Change, name: &QualName) -> Recipe {
     let stmt = Stmt::DropIndex { name: name.clone(), concurrently };
     let op = if concurrently { Operation::DropIndexConcurrently } else { Operation::DropIndex };
     let s = step(ctx, IfExists(&stmt).to_string(), op, &table, None);
-    let s = leaves(s, index_exists(name.clone(), false));
+    let s = leaves(s, Postcondition::Index { index: name.clone(), table: owner.clone(), exists: false });
     if old.is_some_and(|i| !i.valid) {
         let s = why(
             s,
