@@ -19,6 +19,9 @@ pub enum Command {
     Lint(LintArgs),
     /// Run a plan (`plan --format json`) on a database, phase by phase, resumably.
     Apply(ApplyArgs),
+    /// Check on a database that a plan's completed phases left what they promise, and run
+    /// the checks of a checks file; only reads.
+    Verify(VerifyArgs),
     /// Run the Linear agent for one issue from a terminal (the same flow as a delegation).
     Issue(IssueArgs),
     /// Serve Linear webhooks and run the agent's workers.
@@ -196,6 +199,33 @@ pub enum LintFormat {
     Json,
     Sarif,
     Github,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The database to check (only read, in read-only transactions).
+    #[arg(long, value_name = "URL")]
+    pub database: String,
+    /// The plan, as `cutover plan --format json` wrote it.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: std::path::PathBuf,
+    /// Check this phase as completed (repeatable); default: the phases cutover.steps records
+    /// as done for this plan.
+    #[arg(long = "phase", value_name = "NAME", value_parser = ["expand", "backfill", "switch", "contract"])]
+    pub phases: Vec<String>,
+    /// A TOML file of user checks: `[[check]] name, sql, expect = "true" | "zero" | "rows:N"`
+    /// and `[[latency]] name, sql, budget_ms, runs`.
+    #[arg(long, value_name = "FILE")]
+    pub checks: Option<std::path::PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Human)]
+    pub format: VerifyFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -135,6 +135,28 @@ async fn queries_work(db: &cutover_test_support::TestDb, queries: &str, when: &s
     Ok(())
 }
 
+/// `cutover verify` of the phases done so far passes: every postcondition holds.
+async fn verify_passes(
+    db: &cutover_test_support::TestDb,
+    plan: &planner::Plan,
+    done: &[PhaseName],
+) -> Result<(), String> {
+    use cutover_db_postgres::verify;
+    let target = cutover_db_postgres::connect::Target::parse(&db.url()).map_err(|e| e.to_string())?;
+    let file = cutover_db_postgres::apply::PlanFile { plan, checksum: "" };
+    let config = verify::Config { phases: Some(done.to_vec()), ..Default::default() };
+    let report = verify::verify(&target, file, &config).await.map_err(|e| e.to_string())?;
+    if report.failed() > 0 {
+        return Err(format!(
+            "verify failed after {:?}:\n{}\n{}",
+            done,
+            report.render_human(),
+            planner::render_human(plan)
+        ));
+    }
+    Ok(())
+}
+
 async fn run(s: &Scenario) -> Result<String, String> {
     let from = common::db_with(&format!("{}\n{}", s.before, s.data), "before + data").await?;
     let to = common::db_with(&s.after, "after").await?;
@@ -168,10 +190,13 @@ async fn run(s: &Scenario) -> Result<String, String> {
     }
     queries_work(&from, &s.old_queries, "old queries before the plan").await?;
     let client = from.connect().await;
+    let mut done = Vec::new();
     for phase in &executed.phases {
         cutover_db_postgres::execute::run_phase(&client, phase)
             .await
             .map_err(|e| format!("phase {} failed: {e}\n{}", phase.name, planner::render_human(&executed)))?;
+        done.push(phase.name);
+        verify_passes(&from, &executed, &done).await?;
         if s.new_from.is_none_or(|from| phase.name >= from) {
             queries_work(&from, &s.new_queries, &format!("new queries after {}", phase.name)).await?;
         }

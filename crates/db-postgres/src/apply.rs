@@ -730,6 +730,7 @@ impl Runner<'_> {
             transactional: false,
             backfill: None,
             builds_index: None,
+            postconditions: Vec::new(),
             ..step.clone()
         };
         run_step_with(self.client, &drop, &RunOptions::default()).await.map(|_| ())

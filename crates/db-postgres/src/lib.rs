@@ -24,5 +24,6 @@ pub mod source;
 pub mod tls;
 pub mod trace;
 pub mod validate;
+pub mod verify;
 
 pub use error::{Error, describe as error_text};

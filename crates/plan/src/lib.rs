@@ -7,11 +7,13 @@
 //!   locks, hazards, timeouts, rollbacks and estimates, using safe recipes.
 //! - [`locks`] is the per-version knowledge of what each statement form locks and does.
 //! - [`hazard`] holds the hazard codes of product.md.
+//! - [`verify`] derives the checks of `cutover verify` from a plan's completed phases.
 
 pub mod diff;
 pub mod hazard;
 pub mod locks;
 pub mod planner;
+pub mod verify;
 
 pub use diff::{Change, Diff, DiffOptions, diff};
 pub use hazard::{Hazard, HazardCode};

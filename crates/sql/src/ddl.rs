@@ -373,7 +373,8 @@ pub enum TableAction {
 }
 
 /// How `ALTER COLUMN ... TYPE` converts a value to the new type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Conversion {
     /// A plain cast: `value::data_type`.
     Cast,

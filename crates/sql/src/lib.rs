@@ -1,6 +1,7 @@
 //! SQL text for Cutover: the only crate that builds SQL from names and model objects.
 //!
 //! - [`apply`] the state schema of `cutover apply`, its runner lock and step timeouts.
+//! - [`verify`] the catalog questions and data checks of `cutover verify`.
 //! - [`quote`] quotes identifiers and literals.
 //! - [`sandbox`] the role, ownership transfer and extension guard of a scratch sandbox.
 //! - [`bound`] reads, renders and checks partition bounds.
@@ -16,3 +17,4 @@ pub mod ddl;
 pub mod quote;
 pub mod sandbox;
 pub mod split;
+pub mod verify;

@@ -6,6 +6,7 @@ mod demo;
 mod diff;
 mod lint;
 mod plan;
+mod verify;
 
 use crate::cli::{Cli, Command, SourceArgs};
 use anyhow::Context;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(args) => plan::run(args).await,
         Command::Lint(args) => lint::run(args).await,
         Command::Apply(args) => apply::run(args).await,
+        Command::Verify(args) => verify::run(args).await,
         Command::Issue(args) => agent::issue(args).await,
         Command::Serve(args) => agent::serve(args).await,
         Command::Demo(args) => demo::run(args).await,

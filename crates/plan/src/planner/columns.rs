@@ -4,9 +4,10 @@
 //! version running now and the next one both work throughout.
 
 use super::model::PhaseName;
+use super::model::Postcondition;
 use super::recipes::{
-    backfill_step, blocker, carry, draft, hazard, index_name, not_null_steps, object_name, rollback, step, why,
-    with_estimate,
+    backfill_step, blocker, carry, column_exists, draft, hazard, index_exists, index_name, leaves, not_null_steps,
+    object_name, rollback, step, trigger as trigger_exists, why, with_estimate,
 };
 use super::{Draft, PlanCtx};
 use crate::diff::Change;
@@ -131,6 +132,7 @@ pub(super) fn change_type(
     bare.grants.clear();
     let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(bare)) };
     let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
+    let s = leaves(s, column_exists(table, &new_col, true));
     let s = rollback(
         s,
         Some(
@@ -165,6 +167,7 @@ pub(super) fn change_type(
     let create_trigger =
         Stmt::CreateRowTrigger { name: trigger.clone(), table: table.clone(), function: function.clone() };
     let s = step(ctx, create_trigger.to_string(), Operation::CreateTrigger, table, None);
+    let s = leaves(s, trigger_exists(table, &trigger, true));
     let s = rollback(s, Some(format!("DROP TRIGGER IF EXISTS {} ON {qt}", quote::ident(&trigger))));
     let s = hazard(
         s,
@@ -187,6 +190,20 @@ pub(super) fn change_type(
             HazardCode::MayFailOnExistingData,
             format!("fails if a value of {table}.{column} does not convert to {}", desired.data_type),
         );
+        let s = leaves(
+            s,
+            Postcondition::Filled { table: table.clone(), column: new_col.clone(), source: Some(column.into()) },
+        );
+        let s = leaves(
+            s,
+            Postcondition::Agrees {
+                table: table.clone(),
+                old: column.into(),
+                new: new_col.clone(),
+                data_type: desired.data_type.clone(),
+                conversion: using.unwrap_or(Conversion::Cast),
+            },
+        );
         out.push(draft(Backfill, s));
     }
 
@@ -203,6 +220,7 @@ pub(super) fn change_type(
             Stmt::CreateIndex { name: temp.clone(), table: table.clone(), index: Box::new(copy), concurrently: true };
         let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
         let s = super::recipes::builds_index(s, index_name(table, &temp));
+        let s = leaves(s, index_exists(table, index_name(table, &temp), true));
         let s = with_estimate(s, super::estimate::index_build(size, true));
         let s = rollback(
             s,
@@ -256,7 +274,28 @@ pub(super) fn change_type(
                 .to_string(),
         );
     }
-    let s = step(ctx, sql.join(";\n"), Operation::RenameColumn, table, None);
+    let mut s = step(ctx, sql.join(";\n"), Operation::RenameColumn, table, None);
+    s.postconditions = vec![
+        column_exists(table, &new_col, false),
+        Postcondition::Column {
+            table: table.clone(),
+            column: column.into(),
+            exists: true,
+            not_null: Some(desired.not_null),
+        },
+        column_exists(table, &old_col, true),
+        trigger_exists(table, &trigger, false),
+    ];
+    for (name, _) in &indexes {
+        let temp = object_name(&[name.as_str()], "cutover_new");
+        s.postconditions.push(index_exists(table, index_name(table, &temp), false));
+        s.postconditions.push(index_exists(table, index_name(table, name), true));
+        s.postconditions.push(index_exists(
+            table,
+            index_name(table, &object_name(&[name.as_str()], "cutover_old")),
+            true,
+        ));
+    }
     let s = hazard(
         s,
         HazardCode::BreaksRunningCode,
@@ -265,7 +304,15 @@ pub(super) fn change_type(
     out.push(draft(Switch, why(s, format!("Swaps the columns by name in one short transaction (catalog only); {column} now has the new type and {old_col} keeps the old values until the contract phase."))));
 
     let drop = alter(TableAction::DropColumn { column: old_col.clone() });
-    let s = step(ctx, drop, Operation::DropColumn, table, None);
+    let mut s = step(ctx, drop, Operation::DropColumn, table, None);
+    s.postconditions.push(column_exists(table, &old_col, false));
+    for (name, _) in &indexes {
+        s.postconditions.push(index_exists(
+            table,
+            index_name(table, &object_name(&[name.as_str()], "cutover_old")),
+            false,
+        ));
+    }
     let s = hazard(s, HazardCode::DataLoss, format!("drops {old_col}, the old values of {table}.{column}"));
     out.push(draft(Contract, why(s, "Drops the old column (and its indexes) once nothing reads it; catalog only.")));
     Ok(out)
@@ -301,6 +348,7 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     bare.not_null = false;
     let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(bare)) };
     let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
+    let s = leaves(s, column_exists(table, &rename.to, true));
     let s = rollback(
         s,
         Some(
@@ -332,6 +380,7 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     ));
     let t = Stmt::CreateRowTrigger { name: trigger.clone(), table: table.clone(), function };
     let s = step(ctx, t.to_string(), Operation::CreateTrigger, table, None);
+    let s = leaves(s, trigger_exists(table, &trigger, true));
     let s = rollback(s, Some(format!("DROP TRIGGER IF EXISTS {} ON {qt}", quote::ident(&trigger))));
     let s = hazard(
         s,
@@ -353,7 +402,13 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
             batch_size: ctx.options.batch_size,
             only_where: Some(format!("{} IS NOT NULL", quote::ident(&rename.from))),
         };
-        out.push(draft(Backfill, backfill_step(ctx, batch.to_string(), table, &rename.to)));
+        let s = backfill_step(ctx, batch.to_string(), table, &rename.to);
+        let filled = Postcondition::Filled {
+            table: table.clone(),
+            column: rename.to.clone(),
+            source: Some(rename.from.clone()),
+        };
+        out.push(draft(Backfill, leaves(s, filled)));
     }
     if column.not_null {
         out.extend(
@@ -374,6 +429,8 @@ pub(super) fn rename_source(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     ]
     .join(";\n");
     let s = step(ctx, sql, Operation::DropColumn, table, None);
+    let s = leaves(s, trigger_exists(table, &trigger, false));
+    let s = leaves(s, column_exists(table, &rename.from, false));
     let mut s = carry(s, change);
     s.hazards.retain(|h| h.code != HazardCode::DataLoss);
     let s = hazard(

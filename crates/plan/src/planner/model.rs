@@ -4,6 +4,7 @@
 use crate::hazard::Hazard;
 use crate::locks::LockMode;
 use cutover_schema::QualName;
+use cutover_sql::ddl::Conversion;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -113,6 +114,66 @@ pub struct Step {
     /// Absent from plans made before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builds_index: Option<QualName>,
+    /// What the database holds once the step is done, as structure, for `cutover verify`
+    /// (see `plan::verify`). Empty for steps that leave nothing verify checks, and in plans
+    /// made before the field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub postconditions: Vec<Postcondition>,
+}
+
+/// One fact a done step leaves in the database. `exists: false` says the object is gone;
+/// `None` for `not_null` or `validated` says the step leaves that property as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Postcondition {
+    Table {
+        table: QualName,
+        exists: bool,
+    },
+    Column {
+        table: QualName,
+        column: String,
+        exists: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        not_null: Option<bool>,
+    },
+    /// An index; when it exists it must be valid (`pg_index.indisvalid`).
+    Index {
+        index: QualName,
+        /// The table it is on (for its row count, and so a dropped table takes its checks).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        table: Option<QualName>,
+        exists: bool,
+    },
+    Constraint {
+        table: QualName,
+        name: String,
+        exists: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        validated: Option<bool>,
+    },
+    Trigger {
+        table: QualName,
+        name: String,
+        exists: bool,
+    },
+    /// A backfilled column: no row left NULL where `source` is not NULL (every row when
+    /// there is no source column).
+    Filled {
+        table: QualName,
+        column: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
+    },
+    /// Before the swap of a type change through a new column: `new` holds `old` converted
+    /// to `data_type` in every row.
+    Agrees {
+        table: QualName,
+        old: String,
+        new: String,
+        data_type: String,
+        conversion: Conversion,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@
 //! only they know: the safe form of the statement, its rollback, its estimate and why.
 
 use super::estimate::{self, Size};
-use super::model::{Backfill, Blocker, Lock, PhaseName, Step};
+use super::model::{Backfill, Blocker, Lock, PhaseName, Postcondition, Step};
 use super::{Draft, PlanCtx};
 use crate::diff::{Change, Diff};
 use crate::hazard::{Hazard, HazardCode};
@@ -180,6 +180,7 @@ pub(super) fn step(
         why: String::new(),
         backfill: None,
         builds_index: None,
+        postconditions: Vec::new(),
     }
 }
 
@@ -207,6 +208,51 @@ pub(super) fn why(mut s: Step, text: impl Into<String>) -> Step {
 pub(super) fn builds_index(mut s: Step, index: QualName) -> Step {
     s.builds_index = Some(index);
     s
+}
+
+/// Records what the step leaves in the database (see [`Step::postconditions`]).
+pub(super) fn leaves(mut s: Step, p: Postcondition) -> Step {
+    s.postconditions.push(p);
+    s
+}
+
+pub(super) fn column_exists(table: &QualName, column: &str, exists: bool) -> Postcondition {
+    Postcondition::Column { table: table.clone(), column: column.to_string(), exists, not_null: None }
+}
+
+pub(super) fn column_not_null(table: &QualName, column: &str) -> Postcondition {
+    Postcondition::Column { table: table.clone(), column: column.to_string(), exists: true, not_null: Some(true) }
+}
+
+pub(super) fn index_exists(table: &QualName, index: QualName, exists: bool) -> Postcondition {
+    Postcondition::Index { index, table: Some(table.clone()), exists }
+}
+
+pub(super) fn constraint(table: &QualName, name: &str, exists: bool, validated: Option<bool>) -> Postcondition {
+    Postcondition::Constraint { table: table.clone(), name: name.to_string(), exists, validated }
+}
+
+pub(super) fn trigger(table: &QualName, name: &str, exists: bool) -> Postcondition {
+    Postcondition::Trigger { table: table.clone(), name: name.to_string(), exists }
+}
+
+/// The constraint's postconditions on the steps that add it: the first step makes it (or
+/// its index) exist, the last one makes it exist validated, unless the desired schema
+/// keeps it NOT VALID.
+fn constraint_added(mut drafts: Vec<Draft>, table: &QualName, name: &str, not_valid: bool) -> Vec<Draft> {
+    let validated = (!not_valid).then_some(true);
+    let count = drafts.len();
+    if let Some(first) = drafts.first_mut().filter(|_| count > 1) {
+        let p = match &first.step.builds_index {
+            Some(index) => index_exists(table, index.clone(), true),
+            None => constraint(table, name, true, None),
+        };
+        first.step.postconditions.push(p);
+    }
+    if let Some(last) = drafts.last_mut() {
+        last.step.postconditions.push(constraint(table, name, true, validated));
+    }
+    drafts
 }
 
 pub(super) fn rollback(mut s: Step, sql: Option<String>) -> Step {
@@ -278,6 +324,7 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
         Stmt::DropTable { name } => {
             let s = step(ctx, change.stmt.to_string(), Operation::DropTable, name, None);
             let s = why(s, "Runs only after every application version that reads the table is gone.");
+            let s = leaves(s, Postcondition::Table { table: name.clone(), exists: false });
             let s = hazard(
                 s,
                 HazardCode::BreaksRunningCode,
@@ -288,6 +335,7 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
         Stmt::CreateTable { name, .. } => {
             let s = step(ctx, change.stmt.to_string(), Operation::CreateTable, name, None);
             let s = rollback(s, Some(IfExists(&Stmt::DropTable { name: name.clone() }).to_string()));
+            let s = leaves(s, Postcondition::Table { table: name.clone(), exists: true });
             Ok(vec![draft(Expand, carry(why(s, "A new table: nothing uses it yet."), change))])
         }
         Stmt::CreateView { name, view } => {
@@ -401,14 +449,25 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
                 Stmt::DropTrigger { table, .. } | Stmt::DropPolicy { table, .. } => Some(table),
                 _ => None,
             };
-            let s = simple(ctx, change, Operation::DropTrigger, table);
+            let mut s = simple(ctx, change, Operation::DropTrigger, table);
+            if let Stmt::DropTrigger { table, name } = &change.stmt {
+                s = leaves(s, trigger(table, name, false));
+            }
             Ok(vec![draft(
                 Contract,
                 carry(why(s, "Removed once no running application version relies on it."), change),
             )])
         }
-        Stmt::CreateTrigger { table, .. } => {
-            let s = simple(ctx, change, Operation::CreateTrigger, Some(table));
+        Stmt::CreateTrigger { table, definition } => {
+            let mut s = simple(ctx, change, Operation::CreateTrigger, Some(table));
+            let named = ctx
+                .desired
+                .tables
+                .get(table)
+                .and_then(|t| t.triggers.iter().find(|(_, t)| t.definition == *definition));
+            if let Some((name, _)) = named {
+                s = leaves(s, trigger(table, name, true));
+            }
             Ok(vec![draft(
                 Expand,
                 carry(why(s, "Creates the trigger; brief SHARE ROW EXCLUSIVE lock, no scan."), change),
@@ -526,6 +585,7 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
             s,
             Some(IfExists(&Stmt::DropIndex { name: index_name(table, name), concurrently: false }).to_string()),
         );
+        let s = leaves(s, index_exists(table, index_name(table, name), true));
         return Ok(vec![draft(
             Expand,
             carry(why(s, "The table is new and empty: a plain index build is instant."), change),
@@ -541,6 +601,7 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
             Some(IfExists(&Stmt::DropIndex { name: index_name(table, name), concurrently: false }).to_string()),
         );
         let s = hazard(s, HazardCode::IndexBuild, format!("builds index {name} on every partition of {table}"));
+        let s = leaves(s, index_exists(table, index_name(table, name), true));
         if !ctx.is_small(table) && !ctx.options.allow_downtime {
             return Err(blocker(
                 change,
@@ -572,6 +633,7 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
     };
     let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
     let s = builds_index(s, index_name(table, &build_name));
+    let s = leaves(s, index_exists(table, index_name(table, &build_name), true));
     let s = with_estimate(s, estimate::index_build(size, true));
     let s = rollback(
         s,
@@ -615,6 +677,8 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
         out.push(draft(Switch, s));
         let rename = Stmt::RenameIndex { name: index_name(table, &build_name), new_name: name.to_string() };
         let s = step(ctx, rename.to_string(), Operation::RenameIndex, table, None);
+        let s = leaves(s, index_exists(table, index_name(table, &build_name), false));
+        let s = leaves(s, index_exists(table, qualified.clone(), true));
         let s = rollback(s, Some(Stmt::RenameIndex { name: qualified, new_name: build_name }.to_string()));
         out.push(draft(Switch, why(s, "Gives the new index the old name; catalog only.")));
     }
@@ -633,6 +697,7 @@ fn drop_index(ctx: &PlanCtx, change: &Change, name: &QualName) -> Recipe {
     let stmt = Stmt::DropIndex { name: name.clone(), concurrently };
     let op = if concurrently { Operation::DropIndexConcurrently } else { Operation::DropIndex };
     let s = step(ctx, IfExists(&stmt).to_string(), op, &table, None);
+    let s = leaves(s, Postcondition::Index { index: name.clone(), table: owner.clone(), exists: false });
     if old.is_some_and(|i| !i.valid) {
         let s = why(
             s,
@@ -695,6 +760,7 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
                 s,
                 "Catalog only (the space is reclaimed later); runs once no application version uses the column.",
             );
+            let s = leaves(s, column_exists(table, c, false));
             Ok(vec![draft(Contract, carry(s, change))])
         }
         TableAction::AlterColumnType { column: c, data_type, .. } => {
@@ -777,7 +843,8 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
         }
         TableAction::SetNotNull { column: c } => set_not_null(ctx, change, table, c),
         TableAction::AddConstraint { name, definition, not_valid } => {
-            add_constraint(ctx, change, table, name, definition, *not_valid, new_table)
+            let drafts = add_constraint(ctx, change, table, name, definition, *not_valid, new_table)?;
+            Ok(constraint_added(drafts, table, name, *not_valid))
         }
         TableAction::ValidateConstraint { name } => {
             let kind = new_table.and_then(|t| t.constraints.get(name)).map(|c| c.kind);
@@ -790,6 +857,7 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             let s = step(ctx, sql, op, table, referenced);
             let s = with_estimate(s, if fk { estimate::fk_validation(size) } else { estimate::scan(size) });
             let s = hazard(s, HazardCode::MayFailOnExistingData, format!("fails if a row of {table} breaks {name}"));
+            let s = leaves(s, constraint(table, name, true, Some(true)));
             Ok(vec![draft(
                 Switch,
                 carry(why(s, "Checks existing rows under SHARE UPDATE EXCLUSIVE: reads and writes continue."), change),
@@ -809,7 +877,7 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
                 }
                 .to_string()
             });
-            let s = rollback(s, restore);
+            let s = leaves(rollback(s, restore), constraint(table, name, false, None));
             Ok(vec![draft(
                 Expand,
                 carry(why(s, "Relaxes a rule, so both application versions keep working; catalog only."), change),
@@ -1002,8 +1070,14 @@ fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: &Column) ->
     } else {
         None
     };
+    let added = Postcondition::Column {
+        table: table.clone(),
+        column: col.name.clone(),
+        exists: true,
+        not_null: col.not_null.then_some(true),
+    };
     if let Some(op) = rewrite_op {
-        let s = step(ctx, sql, op, table, None);
+        let s = leaves(step(ctx, sql, op, table, None), added);
         let s = rollback(with_estimate(s, estimate::rewrite(size)), drop_back);
         if !ctx.is_small(table) && !ctx.options.allow_downtime {
             return Err(blocker(
@@ -1045,7 +1119,7 @@ fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: &Column) ->
         ));
     }
     if !volatile {
-        let s = step(ctx, sql, Operation::AddColumn, table, None);
+        let s = leaves(step(ctx, sql, Operation::AddColumn, table, None), added);
         let s = rollback(s, drop_back);
         let text = match &col.default {
             Some(_) => "A constant default is stored in the catalog (PostgreSQL 11+): no rewrite, the lock is brief.",
@@ -1061,7 +1135,7 @@ fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: &Column) ->
     bare.not_null = false;
     let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(bare)) };
     let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
-    let s = rollback(s, drop_back);
+    let s = leaves(rollback(s, drop_back), column_exists(table, &col.name, true));
     let mut out = vec![draft(
         Expand,
         carry(
@@ -1094,7 +1168,9 @@ fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: &Column) ->
             batch_size: ctx.options.batch_size,
             only_where: None,
         };
-        out.push(draft(Backfill, backfill_step(ctx, batch.to_string(), table, &col.name)));
+        let s = backfill_step(ctx, batch.to_string(), table, &col.name);
+        let filled = Postcondition::Filled { table: table.clone(), column: col.name.clone(), source: None };
+        out.push(draft(Backfill, leaves(s, filled)));
     }
     out.extend(enforce);
     Ok(out)
@@ -1124,6 +1200,7 @@ fn set_not_null(ctx: &PlanCtx, change: &Change, table: &QualName, column: &str) 
         let s = step(ctx, change.stmt.to_string(), Operation::SetNotNull, table, None);
         let s = with_estimate(s, estimate::scan(ctx.size(table)));
         let s = hazard(s, HazardCode::MayFailOnExistingData, format!("fails if {table}.{column} holds NULLs"));
+        let s = leaves(s, column_not_null(table, column));
         let s = rollback(
             s,
             Some(
@@ -1154,6 +1231,7 @@ pub(super) fn not_null_steps(ctx: &PlanCtx, table: &QualName, column: &str) -> R
             quote::ident(column)
         );
         let s = step(ctx, add, Operation::AddNotNullNotValid, table, None);
+        let s = leaves(s, constraint(table, &check, true, None));
         let s = rollback(
             s,
             Some(
@@ -1162,9 +1240,10 @@ pub(super) fn not_null_steps(ctx: &PlanCtx, table: &QualName, column: &str) -> R
             ),
         );
         out.push(draft(Expand, why(s, "Adds NOT NULL for new rows only (NOT VALID, PostgreSQL 18); catalog only.")));
+        let validated = constraint(table, &check, true, Some(true));
         let validate =
             Stmt::AlterTable { name: table.clone(), action: TableAction::ValidateConstraint { name: check } };
-        let s = step(ctx, validate.to_string(), Operation::ValidateCheck, table, None);
+        let s = leaves(step(ctx, validate.to_string(), Operation::ValidateCheck, table, None), validated);
         let s = with_estimate(s, estimate::scan(size));
         let s = hazard(s, HazardCode::MayFailOnExistingData, format!("fails if {table}.{column} holds NULLs"));
         out.push(draft(
@@ -1182,6 +1261,7 @@ pub(super) fn not_null_steps(ctx: &PlanCtx, table: &QualName, column: &str) -> R
         },
     };
     let s = step(ctx, add.to_string(), Operation::AddCheckNotValid, table, None);
+    let s = leaves(s, constraint(table, &check, true, None));
     let s = rollback(
         s,
         Some(
@@ -1196,15 +1276,19 @@ pub(super) fn not_null_steps(ctx: &PlanCtx, table: &QualName, column: &str) -> R
     let validate =
         Stmt::AlterTable { name: table.clone(), action: TableAction::ValidateConstraint { name: check.clone() } };
     let s = step(ctx, validate.to_string(), Operation::ValidateCheck, table, None);
+    let s = leaves(s, constraint(table, &check, true, Some(true)));
     let s = with_estimate(s, estimate::scan(size));
     let s = hazard(s, HazardCode::MayFailOnExistingData, format!("fails if {table}.{column} holds NULLs"));
     out.push(draft(Switch, why(s, "Checks existing rows under SHARE UPDATE EXCLUSIVE: reads and writes continue.")));
     let set = format!(
         "{};\n{}",
         Stmt::AlterTable { name: table.clone(), action: TableAction::SetNotNull { column: column.to_string() } },
-        Stmt::AlterTable { name: table.clone(), action: TableAction::DropConstraint { name: check } }
+        Stmt::AlterTable { name: table.clone(), action: TableAction::DropConstraint { name: check.clone() } }
     );
+    let check_name = check;
     let s = step(ctx, set, Operation::SetNotNullWithValidatedCheck, table, None);
+    let s = leaves(s, column_not_null(table, column));
+    let s = leaves(s, constraint(table, &check_name, false, None));
     let s = rollback(
         s,
         Some(

@@ -7,7 +7,7 @@
 //! sequences whose names follow the table's when the desired schema names them that way),
 //! and the diff of that catalog against the desired one plans the rest.
 
-use super::model::{Lock, PhaseName, Step};
+use super::model::{Lock, PhaseName, Postcondition, Step};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::LockMode;
 use cutover_schema::{Catalog, Dependency, ForeignKey, ObjId, QualName};
@@ -238,6 +238,11 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         ),
         backfill: None,
         builds_index: None,
+        // The old name is a view from here on, no longer a table.
+        postconditions: vec![
+            Postcondition::Table { table: to.clone(), exists: true },
+            Postcondition::Table { table: rename.from.clone(), exists: false },
+        ],
     };
     let contract = Step {
         sql: format!("DROP VIEW {}", quote::qualified(&rename.from)),
@@ -256,6 +261,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         why: "The compatibility view goes once no application version uses the old name.".into(),
         backfill: None,
         builds_index: None,
+        postconditions: Vec::new(),
     };
     vec![(PhaseName::Expand, expand), (PhaseName::Contract, contract)]
 }

@@ -1,0 +1,409 @@
+//! `cutover verify`, the pure part: the checks a plan's completed phases promise, derived
+//! from the postconditions of their steps; the user's own checks; and the one rendering of
+//! the results (human and JSON).
+//!
+//! A later step can undo what an earlier one promised (a column added in expand is renamed
+//! by the switch; a trigger created in expand is dropped in contract), so the checks are the
+//! *net* state after the completed phases: the postconditions are replayed in plan order, a
+//! later fact about an object replaces an earlier one, and an object that is gone takes
+//! every check that reads it (a backfill check on its column) with it.
+
+use crate::planner::{PhaseName, Plan, Postcondition};
+use cutover_schema::QualName;
+use cutover_sql::quote;
+use serde::Serialize;
+
+/// One check to run on the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// A postcondition of the completed phases.
+    Post(Postcondition),
+    /// How many rows a touched table holds (reported, never a failure).
+    RowCount(QualName),
+}
+
+impl Check {
+    /// What the check is about, as the output's `kind`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Check::Post(p) => match p {
+                Postcondition::Table { .. } => "table",
+                Postcondition::Column { .. } => "column",
+                Postcondition::Index { .. } => "index",
+                Postcondition::Constraint { .. } => "constraint",
+                Postcondition::Trigger { .. } => "trigger",
+                Postcondition::Filled { .. } => "backfill",
+                Postcondition::Agrees { .. } => "checksum",
+            },
+            Check::RowCount(_) => "row_count",
+        }
+    }
+
+    /// The check in words, as the output's `name`.
+    pub fn name(&self) -> String {
+        let gone = |exists: bool, what: String, present: &str| {
+            if exists { format!("{what} {present}") } else { format!("{what} is gone") }
+        };
+        // Names are shown quoted where SQL would need it, so a hostile name reads as one name.
+        let t = quote::qualified;
+        let i = |name: &str| quote::ident(name);
+        match self {
+            Check::Post(p) => match p {
+                Postcondition::Table { table, exists } => gone(*exists, format!("table {}", t(table)), "exists"),
+                Postcondition::Column { table, column, exists, not_null } => {
+                    let present = if *not_null == Some(true) { "is NOT NULL" } else { "exists" };
+                    gone(*exists, format!("column {}.{}", t(table), i(column)), present)
+                }
+                Postcondition::Index { index, exists, .. } => gone(*exists, format!("index {}", t(index)), "is valid"),
+                Postcondition::Constraint { table, name, exists, validated } => {
+                    let present = if *validated == Some(true) { "is validated" } else { "exists" };
+                    gone(*exists, format!("constraint {} on {}", i(name), t(table)), present)
+                }
+                Postcondition::Trigger { table, name, exists } => {
+                    gone(*exists, format!("trigger {} on {}", i(name), t(table)), "exists")
+                }
+                Postcondition::Filled { table, column, source: Some(source) } => {
+                    format!("{}.{} is backfilled wherever {} is not NULL", t(table), i(column), i(source))
+                }
+                Postcondition::Filled { table, column, source: None } => {
+                    format!("{}.{} is backfilled", t(table), i(column))
+                }
+                Postcondition::Agrees { table, old, new, .. } => {
+                    format!("{}.{} agrees with {}.{}", t(table), i(new), t(table), i(old))
+                }
+            },
+            Check::RowCount(table) => format!("rows of {}", t(table)),
+        }
+    }
+}
+
+/// The object a postcondition is about, or a data fact about one column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Subject {
+    Table(QualName),
+    Column(QualName, String),
+    Index(QualName),
+    Constraint(QualName, String),
+    Trigger(QualName, String),
+    Filled(QualName, String),
+    Agrees(QualName, String),
+}
+
+fn subject(p: &Postcondition) -> Subject {
+    match p {
+        Postcondition::Table { table, .. } => Subject::Table(table.clone()),
+        Postcondition::Column { table, column, .. } => Subject::Column(table.clone(), column.clone()),
+        Postcondition::Index { index, .. } => Subject::Index(index.clone()),
+        Postcondition::Constraint { table, name, .. } => Subject::Constraint(table.clone(), name.clone()),
+        Postcondition::Trigger { table, name, .. } => Subject::Trigger(table.clone(), name.clone()),
+        Postcondition::Filled { table, column, .. } => Subject::Filled(table.clone(), column.clone()),
+        Postcondition::Agrees { table, new, .. } => Subject::Agrees(table.clone(), new.clone()),
+    }
+}
+
+/// The table a postcondition reads (an index from a plan made before indexes named theirs:
+/// none).
+fn table_of(p: &Postcondition) -> Option<&QualName> {
+    match p {
+        Postcondition::Table { table, .. }
+        | Postcondition::Column { table, .. }
+        | Postcondition::Constraint { table, .. }
+        | Postcondition::Trigger { table, .. }
+        | Postcondition::Filled { table, .. }
+        | Postcondition::Agrees { table, .. } => Some(table),
+        Postcondition::Index { table, .. } => table.as_ref(),
+    }
+}
+
+/// The columns a postcondition reads.
+fn columns_read(p: &Postcondition) -> Vec<Subject> {
+    let col = |t: &QualName, c: &str| Subject::Column(t.clone(), c.to_string());
+    match p {
+        Postcondition::Column { table, column, .. } => vec![col(table, column)],
+        Postcondition::Filled { table, column, source } => {
+            let mut out = vec![col(table, column)];
+            out.extend(source.iter().map(|s| col(table, s)));
+            out
+        }
+        Postcondition::Agrees { table, old, new, .. } => vec![col(table, old), col(table, new)],
+        _ => Vec::new(),
+    }
+}
+
+fn exists(p: &Postcondition) -> bool {
+    match p {
+        Postcondition::Table { exists, .. }
+        | Postcondition::Column { exists, .. }
+        | Postcondition::Index { exists, .. }
+        | Postcondition::Constraint { exists, .. }
+        | Postcondition::Trigger { exists, .. } => *exists,
+        Postcondition::Filled { .. } | Postcondition::Agrees { .. } => true,
+    }
+}
+
+/// A later fact about the same object keeps what it leaves unsaid from the earlier one
+/// (a constraint validated in switch stays validated when a later step mentions it).
+fn merge(earlier: &Postcondition, later: Postcondition) -> Postcondition {
+    match (earlier, later) {
+        (
+            Postcondition::Column { not_null: before, exists: true, .. },
+            Postcondition::Column { table, column, exists: true, not_null: None },
+        ) => Postcondition::Column { table, column, exists: true, not_null: *before },
+        (
+            Postcondition::Constraint { validated: before, exists: true, .. },
+            Postcondition::Constraint { table, name, exists: true, validated: None },
+        ) => Postcondition::Constraint { table, name, exists: true, validated: *before },
+        (_, later) => later,
+    }
+}
+
+/// The checks that hold once `completed` phases of `plan` are done: the net postconditions
+/// of their steps, then the row count of every table they leave in place.
+pub fn checks(plan: &Plan, completed: &[PhaseName]) -> Vec<Check> {
+    let mut net: Vec<Postcondition> = Vec::new();
+    for phase in plan.phases.iter().filter(|p| completed.contains(&p.name)) {
+        for step in &phase.steps {
+            for p in &step.postconditions {
+                let key = subject(p);
+                let mut p = p.clone();
+                if let Some(i) = net.iter().position(|e| subject(e) == key) {
+                    p = merge(&net.remove(i), p);
+                }
+                if !exists(&p) {
+                    net.retain(|e| {
+                        let reads_it = columns_read(e).contains(&key);
+                        let on_gone_table = matches!(&key, Subject::Table(t) if table_of(e) == Some(t));
+                        !reads_it && !on_gone_table
+                    });
+                }
+                net.push(p);
+            }
+        }
+    }
+    let mut tables: Vec<QualName> = net.iter().filter(|p| exists(p)).filter_map(table_of).cloned().collect::<Vec<_>>();
+    tables.sort();
+    tables.dedup();
+    let gone: Vec<&QualName> = net
+        .iter()
+        .filter_map(|p| match p {
+            Postcondition::Table { table, exists: false } => Some(table),
+            _ => None,
+        })
+        .collect();
+    tables.retain(|t| !gone.contains(&t));
+    net.into_iter().map(Check::Post).chain(tables.into_iter().map(Check::RowCount)).collect()
+}
+
+/// What a user check's query must return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// One row whose first value is `true`.
+    True,
+    /// One row whose first value is zero (a count of offending rows).
+    Zero,
+    /// Exactly this many rows.
+    Rows(u64),
+}
+
+impl Expect {
+    /// `"true"`, `"zero"` or `"rows:N"`.
+    pub fn parse(text: &str) -> Option<Expect> {
+        match text {
+            "true" => Some(Expect::True),
+            "zero" => Some(Expect::Zero),
+            _ => text.strip_prefix("rows:").and_then(|n| n.trim().parse().ok()).map(Expect::Rows),
+        }
+    }
+}
+
+/// `[[check]]` of a checks file: SQL whose result must match `expect`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserCheck {
+    pub name: String,
+    pub sql: String,
+    pub expect: Expect,
+}
+
+/// `[[latency]]` of a checks file: SQL whose median time over `runs` must stay within the
+/// budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatencyCheck {
+    pub name: String,
+    pub sql: String,
+    pub budget_ms: u64,
+    pub runs: u32,
+}
+
+impl LatencyCheck {
+    /// The statement_timeout of each run: ten times the budget, at least a second, so a run
+    /// far over budget ends instead of holding the check up.
+    pub fn statement_timeout_ms(&self) -> u64 {
+        self.budget_ms.saturating_mul(10).max(1000)
+    }
+}
+
+/// How one check went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckResult {
+    pub name: String,
+    pub kind: String,
+    pub ok: bool,
+    /// The measured value, or what is wrong.
+    pub detail: String,
+}
+
+/// The results of a verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The phases whose postconditions were checked, in plan order.
+    pub phases: Vec<PhaseName>,
+    pub results: Vec<CheckResult>,
+}
+
+impl Report {
+    pub fn failed(&self) -> usize {
+        self.results.iter().filter(|r| !r.ok).count()
+    }
+
+    /// One line per check, then a summary.
+    pub fn render_human(&self) -> String {
+        let mut out = String::new();
+        let phases: Vec<&str> = self.phases.iter().map(|p| p.as_str()).collect();
+        out.push_str(&format!(
+            "phases verified: {}\n",
+            if phases.is_empty() { "none".to_string() } else { phases.join(", ") }
+        ));
+        for r in &self.results {
+            out.push_str(&format!("{} {}: {}\n", if r.ok { "✓" } else { "✗" }, r.name, r.detail));
+        }
+        let failed = self.failed();
+        out.push_str(&format!(
+            "{} check(s): {} passed, {failed} failed{}\n",
+            self.results.len(),
+            self.results.len() - failed,
+            if failed == 0 { "" } else { ": verification failed" }
+        ));
+        out
+    }
+
+    /// `{"checks":[{"name","kind","ok","detail"}],"summary":{...}}`.
+    pub fn render_json(&self) -> String {
+        let failed = self.failed();
+        let value = serde_json::json!({
+            "checks": self.results,
+            "summary": {
+                "phases": self.phases,
+                "checks": self.results.len(),
+                "passed": self.results.len() - failed,
+                "failed": failed,
+                "ok": failed == 0,
+            },
+        });
+        // A tree of strings, numbers and booleans always serializes.
+        serde_json::to_string_pretty(&value).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::{Phase, Step};
+
+    fn step(postconditions: Vec<Postcondition>) -> Step {
+        Step {
+            sql: String::new(),
+            transactional: true,
+            locks: vec![],
+            rewrites_table: false,
+            scans_table: false,
+            lock_timeout_ms: 1,
+            statement_timeout_ms: 1,
+            hazards: vec![],
+            rollback_sql: None,
+            estimate: None,
+            why: String::new(),
+            backfill: None,
+            builds_index: None,
+            postconditions,
+        }
+    }
+
+    fn column(c: &str, exists: bool, not_null: Option<bool>) -> Postcondition {
+        Postcondition::Column { table: QualName::new("public", "t"), column: c.into(), exists, not_null }
+    }
+
+    fn plan() -> Plan {
+        let t = QualName::new("public", "t");
+        let phase = |name, steps| Phase { name, steps };
+        Plan {
+            version: 1,
+            server_version_num: 150000,
+            phases: vec![
+                phase(PhaseName::Expand, vec![step(vec![column("c_new", true, None)])]),
+                phase(
+                    PhaseName::Backfill,
+                    vec![step(vec![Postcondition::Filled {
+                        table: t.clone(),
+                        column: "c_new".into(),
+                        source: Some("c".into()),
+                    }])],
+                ),
+                phase(
+                    PhaseName::Switch,
+                    vec![
+                        step(vec![column("c_new", true, Some(true))]),
+                        step(vec![column("c_new", false, None), column("c", true, None)]),
+                    ],
+                ),
+                phase(PhaseName::Contract, vec![step(vec![Postcondition::Table { table: t, exists: false }])]),
+            ],
+            blockers: vec![],
+            relations: Default::default(),
+        }
+    }
+
+    fn names(checks: &[Check]) -> Vec<String> {
+        checks.iter().map(Check::name).collect()
+    }
+
+    #[test]
+    fn checks_are_the_net_state_of_the_completed_phases() {
+        let p = plan();
+        assert_eq!(
+            names(&checks(&p, &[PhaseName::Expand, PhaseName::Backfill])),
+            ["column public.t.c_new exists", "public.t.c_new is backfilled wherever c is not NULL", "rows of public.t"]
+        );
+        // The swap renames the new column away: its checks go with it.
+        assert_eq!(
+            names(&checks(&p, &[PhaseName::Expand, PhaseName::Backfill, PhaseName::Switch])),
+            ["column public.t.c_new is gone", "column public.t.c exists", "rows of public.t"]
+        );
+        assert_eq!(names(&checks(&p, &PhaseName::ALL)), ["table public.t is gone"]);
+    }
+
+    #[test]
+    fn names_in_check_names_are_quoted_where_sql_would_quote_them() {
+        let check = Check::Post(Postcondition::Index {
+            index: QualName::new("public", "k; DROP TABLE x"),
+            table: None,
+            exists: true,
+        });
+        assert_eq!(check.name(), "index public.\"k; DROP TABLE x\" is valid");
+        assert_eq!(Check::RowCount(QualName::new("public", "orders")).name(), "rows of public.orders");
+    }
+
+    #[test]
+    fn a_later_mention_keeps_not_null() {
+        let merged = merge(&column("c", true, Some(true)), column("c", true, None));
+        assert_eq!(merged, column("c", true, Some(true)));
+    }
+
+    #[test]
+    fn expectations_parse() {
+        assert_eq!(Expect::parse("true"), Some(Expect::True));
+        assert_eq!(Expect::parse("zero"), Some(Expect::Zero));
+        assert_eq!(Expect::parse("rows:3"), Some(Expect::Rows(3)));
+        assert_eq!(Expect::parse("rows:x"), None);
+        assert_eq!(Expect::parse("yes"), None);
+    }
+}
