@@ -1,6 +1,7 @@
 //! SQL text for Cutover: the only crate that builds SQL from names and model objects.
 //!
 //! - [`apply`] the state schema of `cutover apply`, its runner lock and step timeouts.
+//! - [`backfill`] keyset (or page-range) batches of the backfill engine, and its state.
 //! - [`quote`] quotes identifiers and literals.
 //! - [`sandbox`] the role, ownership transfer and extension guard of a scratch sandbox.
 //! - [`bound`] reads, renders and checks partition bounds.
@@ -11,6 +12,7 @@
 //! Pure: no I/O, never fails.
 
 pub mod apply;
+pub mod backfill;
 pub mod bound;
 pub mod ddl;
 pub mod quote;
