@@ -503,3 +503,84 @@ async fn apply_runs_a_planned_backfill_on_the_engine() {
         client.query_one("SELECT state FROM cutover.steps WHERE phase = 'backfill'", &[]).await.unwrap().get(0);
     assert_eq!(step, "done");
 }
+
+/// The key the planner gives a backfill of `before`'s table `t` (a rename of `a` to `b`).
+async fn planned_key(before: &str) -> BackfillKey {
+    let db = common::db_with(&format!("{before}\nINSERT INTO t (a) VALUES ('x');"), "before.sql").await.unwrap();
+    let after = before.replace(" a text", " b text");
+    let to = common::db_with(&after, "after.sql").await.unwrap();
+    let (current, desired) = (common::read(&db).await.unwrap(), common::read(&to).await.unwrap());
+    let options = PlanOptions {
+        renames: vec![planner::ColumnRename { table: QualName::new("public", "t"), from: "a".into(), to: "b".into() }],
+        ..PlanOptions::default()
+    };
+    let plan = planner::plan(&current, &desired, &options);
+    let Some(phase) = plan.phase(PhaseName::Backfill) else { panic!("{before}\n{}", planner::render_human(&plan)) };
+    let step = &phase.steps[0];
+    // A plan made before steps carried their spec still loads, without one.
+    let mut json = serde_json::to_value(&plan).unwrap();
+    for phase in json["phases"].as_array_mut().unwrap() {
+        for step in phase["steps"].as_array_mut().unwrap() {
+            if let Some(b) = step.get_mut("backfill").and_then(|b| b.as_object_mut()) {
+                b.remove("spec");
+            }
+        }
+    }
+    let old: Plan = serde_json::from_value(json).unwrap();
+    assert!(old.steps().all(|(_, s)| s.backfill.as_ref().is_none_or(|b| b.spec.is_none())));
+    step.backfill.as_ref().and_then(|b| b.spec.as_ref()).expect("a spec").key.clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_planner_walks_the_primary_key_else_a_unique_not_null_key_else_pages() {
+    assert_eq!(
+        planned_key("CREATE TABLE t (id int GENERATED ALWAYS AS IDENTITY, code text NOT NULL DEFAULT 'c' UNIQUE, a text, PRIMARY KEY (id));").await,
+        key(&[("id", "integer")])
+    );
+    assert_eq!(
+        planned_key("CREATE TABLE t (x int UNIQUE, code varchar(20) NOT NULL DEFAULT 'c', region int NOT NULL DEFAULT 1, a text, UNIQUE (region, code));").await,
+        key(&[("region", "integer"), ("code", "character varying(20)")]),
+        "a unique key with a nullable column cannot be walked"
+    );
+    assert_eq!(
+        planned_key(
+            "CREATE TABLE t (k uuid NOT NULL DEFAULT gen_random_uuid(), a text); CREATE UNIQUE INDEX t_k ON t (k);"
+        )
+        .await,
+        key(&[("k", "uuid")])
+    );
+    assert_eq!(
+        planned_key("CREATE TABLE t (k int NOT NULL DEFAULT 1, a text); CREATE UNIQUE INDEX t_k ON t (k) WHERE k > 0;")
+            .await,
+        BackfillKey::Ctid,
+        "a partial index does not cover every row"
+    );
+    assert_eq!(planned_key("CREATE TABLE t (n int, a text);").await, BackfillKey::Ctid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_without_a_spec_or_a_matching_step_is_refused() {
+    let mut old = plan(key(&[("id", "bigint")]), "new", "old * 2", None);
+    let c = case(&counted_table(10), &old).await;
+    let out = c.cli("run", &["--step", "backfill.2"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: backfill stopped: the plan has no backfill step backfill.2 (its backfill steps: backfill.1)\n"
+    );
+    let bad = c.cli("run", &["--step", "later.1"]).await;
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    old.phases[0].steps[0].backfill.as_mut().unwrap().spec = None;
+    std::fs::write(&c.plan_path, serde_json::to_string(&old).unwrap()).unwrap();
+    let out = c.cli("run", &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("the plan has no backfill step that the engine can run"), "{}", stderr(&out));
+    let status = c.cli("status", &[]).await;
+    assert_eq!(
+        (status.status.code(), stdout(&status)),
+        (Some(0), "no backfill has run on this database for this plan or step\n".to_string())
+    );
+    let pause = c.cli("pause", &[]).await;
+    assert_eq!(pause.status.code(), Some(2));
+    assert_eq!(stderr(&pause), "error: no backfill matches: none has started on this database for this plan or step\n");
+}
