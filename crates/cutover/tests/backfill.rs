@@ -171,6 +171,7 @@ async fn a_backfill_converges_reports_progress_and_a_second_run_does_nothing() {
     let events: Vec<serde_json::Value> =
         stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
     assert_eq!(events.first().unwrap()["event"], "started");
+    assert_eq!(events.first().unwrap()["resumed"], false);
     let last = events.last().unwrap();
     assert_eq!(last["event"], "done", "{last}");
     assert_eq!(last["rows_done"], 20_000);
@@ -308,7 +309,7 @@ async fn a_backfill_paused_from_another_process_waits_and_resumes() {
     assert_eq!(stdout(&again), "nothing to change: backfill.1 is paused\n");
     let resume = c.cli("resume", &[]).await;
     assert_eq!(resume.status.code(), Some(0), "{}", stderr(&resume));
-    next_event(&mut lines, "resuming").await;
+    next_event(&mut lines, "resumed").await;
     let done = next_event(&mut lines, "done").await;
     assert_eq!(done["rows_done"], 10_000);
     let status = child.wait().await.unwrap();

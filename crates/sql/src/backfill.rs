@@ -280,9 +280,9 @@ pub const LOCK_ROW: &str =
     "SELECT state, cursor::text, pass, rows_done, rows_updated, batches, batch_size, busy_seconds
 FROM cutover.backfills WHERE plan_checksum = $1 AND phase = $2 AND step_index = $3 FOR UPDATE";
 
-/// `$1` checksum, `$2` phase, `$3` step index.
-pub const READ_STATE: &str =
-    "SELECT state FROM cutover.backfills WHERE plan_checksum = $1 AND phase = $2 AND step_index = $3";
+/// `$1` checksum, `$2` phase, `$3` step index. The state and counters, without locking.
+pub const READ_STATE: &str = "SELECT state, rows_done, rows_updated, batches, batch_size, busy_seconds, lock_timeouts
+FROM cutover.backfills WHERE plan_checksum = $1 AND phase = $2 AND step_index = $3";
 
 /// `$1..$3` the step, `$4` cursor (jsonb as text, or NULL), `$5` pass, `$6` rows passed,
 /// `$7` rows changed, `$8` next batch size (int), `$9` seconds spent. One batch committed.

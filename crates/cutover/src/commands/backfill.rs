@@ -142,7 +142,7 @@ async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>)
                 )
             }
             (Event::Started { resumed, progress }, true) => {
-                json_line(if resumed { "resumed" } else { "started" }, at, Some(progress), json!({}))
+                json_line("started", at, Some(progress), json!({ "resumed": resumed }))
             }
             (Event::Batch(p), false) => {
                 last_wait = None;
@@ -166,7 +166,7 @@ async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>)
                 last_wait = None;
                 "  resumed".to_string()
             }
-            (Event::Resumed, true) => json_line("resuming", at, None, json!({})),
+            (Event::Resumed, true) => json_line("resumed", at, None, json!({})),
         };
         let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();

@@ -223,9 +223,8 @@ fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> Error {
 
 /// Creates `cutover.backfills` when it does not exist (and the schema with it).
 pub async fn ensure_state(client: &Client) -> Result<(), Error> {
-    let exists = |c: &'static str| move |e| Error::query(c, e);
     let found: bool =
-        client.query_one(sql::STATE_EXISTS, &[]).await.map_err(exists("looking for cutover.backfills"))?.get(0);
+        client.query_one(sql::STATE_EXISTS, &[]).await.map_err(q("looking for cutover.backfills"))?.get(0);
     if found {
         return Ok(());
     }
@@ -384,14 +383,7 @@ impl Engine<'_> {
     }
 
     async fn state(&self) -> Result<StateRow, Error> {
-        let row = self
-            .client
-            .query_one(
-                "SELECT state, rows_done, rows_updated, batches, batch_size, busy_seconds, lock_timeouts FROM cutover.backfills WHERE plan_checksum = $1 AND phase = $2 AND step_index = $3",
-                &self.key(),
-            )
-            .await
-            .map_err(q("reading cutover.backfills"))?;
+        let row = self.client.query_one(sql::READ_STATE, &self.key()).await.map_err(q("reading cutover.backfills"))?;
         Ok(StateRow {
             state: row.get(0),
             counters: Counters {
