@@ -257,6 +257,10 @@ pub struct BackfillArgs {
     /// Wait while a replica replays more than this far behind (pg_stat_replication); 0: ignore replicas.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     pub max_replica_lag_ms: u64,
+    /// Wait while another session's transaction holding back vacuum is older than this
+    /// (pg_stat_activity.backend_xmin); default: ignore them.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_transaction_age_s: Option<u64>,
     /// SQL run before each batch; when it returns true, wait a second and ask again.
     #[arg(long, value_name = "SQL")]
     pub wait_query: Option<String>,

@@ -358,7 +358,7 @@ async fn a_table_with_a_composite_primary_key_is_walked_by_both_columns() {
 INSERT INTO t SELECT g % 13, 'c' || g, g, NULL FROM generate_series(1, 8000) g;
 ANALYZE t;";
     let c = case(setup, &plan(key(&[("tenant", "integer"), ("code", "text")]), "total", "qty * 1.5", None)).await;
-    let out = c.cli("run", &["--min-batch", "300", "--max-batch", "300"]).await;
+    let out = c.cli("run", &["--min-batch", "300", "--max-batch", "300", "--max-transaction-age-s", "3600"]).await;
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).ends_with("done: 8,000 rows passed, 8,000 changed, in 27 batches\n"), "{}", stdout(&out));
     let client = c.db.connect().await;

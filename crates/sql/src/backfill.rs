@@ -336,6 +336,11 @@ ORDER BY b.started_at, b.phase, b.step_index";
 /// as for a replica that is caught up and idle, count as 0).
 pub const REPLICA_LAG: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.date_part('epoch', replay_lag)), 0)::float8 FROM pg_catalog.pg_stat_replication";
 
+/// The age in seconds of the oldest transaction of another session that holds back vacuum
+/// (has an xmin horizon), in any database of the server; 0 when there is none.
+pub const OLDEST_TRANSACTION: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.date_part('epoch', pg_catalog.now() - xact_start)), 0)::float8
+FROM pg_catalog.pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() AND xact_start IS NOT NULL";
+
 /// The timeouts of one batch, inside its transaction.
 pub fn batch_timeouts(lock_timeout_ms: u64, statement_timeout_ms: u64) -> String {
     crate::apply::set_timeouts(lock_timeout_ms, statement_timeout_ms, true)

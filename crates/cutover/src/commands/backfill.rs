@@ -53,6 +53,7 @@ fn options(args: &BackfillArgs) -> anyhow::Result<Options> {
             min_batch: args.min_batch,
             max_batch: args.max_batch,
             max_replica_lag: (args.max_replica_lag_ms > 0).then(|| Duration::from_millis(args.max_replica_lag_ms)),
+            max_transaction_age: args.max_transaction_age_s.map(Duration::from_secs),
             max_lock_timeouts: args.max_lock_timeouts,
             ..Limits::default()
         },

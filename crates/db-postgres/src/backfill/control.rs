@@ -14,6 +14,10 @@ pub struct Limits {
     pub max_batch: u64,
     /// Wait while a replica replays more than this far behind; `None`: ignore replicas.
     pub max_replica_lag: Option<Duration>,
+    /// Wait while a transaction holding back vacuum (an xmin horizon) is older than this;
+    /// `None`: ignore them. A backfill leaves a dead row version per row it changes, which
+    /// vacuum cannot remove while such a transaction lives.
+    pub max_transaction_age: Option<Duration>,
     /// Give up after this many lock timeouts in a row.
     pub max_lock_timeouts: u32,
     /// The wait after the first lock timeout; it doubles with each one in a row, up to
@@ -31,6 +35,7 @@ impl Default for Limits {
             min_batch: 100,
             max_batch: 50_000,
             max_replica_lag: Some(Duration::from_secs(10)),
+            max_transaction_age: None,
             max_lock_timeouts: 30,
             first_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
@@ -97,6 +102,8 @@ pub struct Signals {
     pub lock_timeouts_in_a_row: u32,
     /// The most lagging replica's replay lag (`None`: not measured).
     pub replica_lag: Option<Duration>,
+    /// The age of the oldest transaction holding back vacuum (`None`: not measured).
+    pub oldest_transaction: Option<Duration>,
     /// The user's wait query answered true.
     pub wait_query: bool,
 }
@@ -106,6 +113,7 @@ pub struct Signals {
 pub enum Reason {
     LockTimeouts { in_a_row: u32 },
     ReplicaLag { lag: Duration, max: Duration },
+    LongTransaction { age: Duration, max: Duration },
     WaitQuery,
 }
 
@@ -121,6 +129,12 @@ impl std::fmt::Display for Reason {
             Reason::ReplicaLag { lag, max } => {
                 write!(f, "a replica is {:.1} s behind (more than {:.1} s)", lag.as_secs_f64(), max.as_secs_f64())
             }
+            Reason::LongTransaction { age, max } => write!(
+                f,
+                "a transaction holding back vacuum has run {:.0} s (more than {:.0} s)",
+                age.as_secs_f64(),
+                max.as_secs_f64()
+            ),
             Reason::WaitQuery => write!(f, "the wait query says wait"),
         }
     }
@@ -155,6 +169,11 @@ pub fn decide(signals: &Signals, limits: &Limits) -> Decision {
         && lag > max
     {
         return Decision::Wait { wait: limits.recheck, reason: Reason::ReplicaLag { lag, max } };
+    }
+    if let (Some(age), Some(max)) = (signals.oldest_transaction, limits.max_transaction_age)
+        && age > max
+    {
+        return Decision::Wait { wait: limits.recheck, reason: Reason::LongTransaction { age, max } };
     }
     if signals.wait_query {
         return Decision::Wait { wait: limits.recheck, reason: Reason::WaitQuery };
@@ -311,11 +330,31 @@ mod tests {
     }
 
     #[test]
+    fn a_long_transaction_holding_back_vacuum_waits_when_bounded() {
+        let limits = Limits { max_transaction_age: Some(Duration::from_secs(600)), ..Limits::default() };
+        let old = |s| Signals { oldest_transaction: Some(Duration::from_secs(s)), ..Signals::default() };
+        assert_eq!(decide(&old(600), &limits), Decision::Go);
+        assert_eq!(
+            decide(&old(601), &limits),
+            Decision::Wait {
+                wait: Duration::from_secs(1),
+                reason: Reason::LongTransaction { age: Duration::from_secs(601), max: Duration::from_secs(600) }
+            }
+        );
+        assert_eq!(decide(&old(100_000), &Limits::default()), Decision::Go, "ignored unless bounded");
+    }
+
+    #[test]
     fn the_wait_query_waits_and_lock_timeouts_come_first() {
         let limits = Limits::default();
         let wait = Signals { wait_query: true, ..Signals::default() };
         assert_eq!(decide(&wait, &limits), Decision::Wait { wait: Duration::from_secs(1), reason: Reason::WaitQuery });
-        let both = Signals { wait_query: true, lock_timeouts_in_a_row: 1, replica_lag: Some(Duration::from_secs(60)) };
+        let both = Signals {
+            wait_query: true,
+            lock_timeouts_in_a_row: 1,
+            replica_lag: Some(Duration::from_secs(60)),
+            oldest_transaction: Some(Duration::from_secs(100_000)),
+        };
         assert!(matches!(decide(&both, &limits), Decision::Wait { reason: Reason::LockTimeouts { .. }, .. }));
     }
 

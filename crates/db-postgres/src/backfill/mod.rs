@@ -416,6 +416,15 @@ impl Engine<'_> {
                 .get(0);
             signals.replica_lag = Some(Duration::from_secs_f64(lag.max(0.0)));
         }
+        if options.limits.max_transaction_age.is_some() {
+            let age: f64 = self
+                .client
+                .query_one(sql::OLDEST_TRANSACTION, &[])
+                .await
+                .map_err(q("reading the oldest transaction from pg_stat_activity"))?
+                .get(0);
+            signals.oldest_transaction = Some(Duration::from_secs_f64(age.max(0.0)));
+        }
         if let Some(query) = &options.wait_query {
             let rows = self
                 .client
