@@ -585,3 +585,31 @@ async fn run_without_a_spec_or_a_matching_step_is_refused() {
     assert_eq!(pause.status.code(), Some(2));
     assert_eq!(stderr(&pause), "error: no backfill matches: none has started on this database for this plan or step\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_whose_session_is_terminated_connects_again_and_resumes() {
+    let setup = format!("{}\nCREATE TABLE gate (); INSERT INTO gate DEFAULT VALUES;", counted_table(8000));
+    let c = case(&setup, &plan(key(&[("id", "bigint")]), "new", "old * 2", Some("old IS NOT NULL"))).await;
+    let client = c.db.connect().await;
+    let wait = gate_query(3000);
+    let mut child = c
+        .command("run", &["--min-batch", "500", "--max-batch", "500", "--format", "json", "--wait-query", &wait])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    next_event(&mut lines, "waiting").await;
+    // As when the server restarts: the session ends under the runner.
+    client
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cutover backfill' AND datname = current_database()",
+        )
+        .await
+        .unwrap();
+    let reconnecting = next_event(&mut lines, "reconnecting").await;
+    assert_eq!(reconnecting["attempt"], 1);
+    client.batch_execute("DELETE FROM gate").await.unwrap();
+    let done = next_event(&mut lines, "done").await;
+    assert_eq!(done["rows_done"], 8000);
+    assert_eq!(child.wait().await.unwrap().code(), Some(0));
+    assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
+}

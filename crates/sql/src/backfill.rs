@@ -341,6 +341,9 @@ pub const REPLICA_LAG: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.date_pa
 pub const OLDEST_TRANSACTION: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.date_part('epoch', pg_catalog.now() - xact_start)), 0)::float8
 FROM pg_catalog.pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() AND xact_start IS NOT NULL";
 
+/// Whether a session still answers.
+pub const PING: &str = "SELECT 1";
+
 /// The timeouts of one batch, inside its transaction.
 pub fn batch_timeouts(lock_timeout_ms: u64, statement_timeout_ms: u64) -> String {
     crate::apply::set_timeouts(lock_timeout_ms, statement_timeout_ms, true)

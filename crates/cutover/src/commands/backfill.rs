@@ -168,6 +168,13 @@ async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>)
                 "  resumed".to_string()
             }
             (Event::Resumed, true) => json_line("resumed", at, None, json!({})),
+            (Event::Reconnecting { attempt, error }, false) => {
+                last_wait = None;
+                format!("  connection lost ({error}); connecting again (try {attempt})")
+            }
+            (Event::Reconnecting { attempt, error }, true) => {
+                json_line("reconnecting", at, None, json!({ "attempt": attempt, "error": error }))
+            }
         };
         let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();

@@ -46,6 +46,10 @@ pub struct Options {
     pub poll: Duration,
     /// A progress event every this many batches (and at the start and the end).
     pub progress_every: u64,
+    /// `cutover backfill run` connects again this many times after losing its connection,
+    /// waiting `reconnect_wait` before each try.
+    pub reconnects: u32,
+    pub reconnect_wait: Duration,
 }
 
 impl Default for Options {
@@ -56,6 +60,8 @@ impl Default for Options {
             lock_timeout_ms: None,
             poll: Duration::from_millis(500),
             progress_every: 10,
+            reconnects: 60,
+            reconnect_wait: Duration::from_secs(1),
         }
     }
 }
@@ -168,6 +174,9 @@ pub enum Event<'a> {
     Paused,
     /// It runs again after a pause.
     Resumed,
+    /// The connection was lost (the server restarted, the session was terminated): it
+    /// connects again and resumes from the cursor.
+    Reconnecting { attempt: u32, error: &'a str },
 }
 
 /// How a backfill that ran to its end finished.
@@ -657,6 +666,58 @@ pub async fn run_plan(
     let selected = select(plan.plan, plan.checksum, step)?;
     let mut target = target.clone();
     target.config.application_name(APPLICATION_NAME);
+    let mut client = connect_locked(&target).await?;
+    let mut out = Vec::new();
+    let mut result = Ok(());
+    'steps: for at in selected {
+        let mut attempt = 0;
+        loop {
+            match run(&client, at, options, &mut |e| events(&at, e)).await {
+                Ok(outcome) => {
+                    let cancelled = matches!(outcome, Outcome::Cancelled(_));
+                    out.push((at.id(), outcome));
+                    if cancelled {
+                        break 'steps;
+                    }
+                    break;
+                }
+                // The session is gone: connect again (the server may be restarting) and
+                // resume from the cursor, which committed with the last batch.
+                Err(e) if attempt < options.reconnects && !alive(&client).await => {
+                    let error = e.to_string();
+                    loop {
+                        attempt += 1;
+                        events(&at, Event::Reconnecting { attempt, error: &error });
+                        tokio::time::sleep(options.reconnect_wait).await;
+                        match connect_locked(&target).await {
+                            Ok(c) => {
+                                client = c;
+                                break;
+                            }
+                            Err(e) if attempt >= options.reconnects => return Err(e),
+                            Err(_) => {}
+                        }
+                    }
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break 'steps;
+                }
+            }
+        }
+    }
+    let _ = client.query_one(apply_sql::UNLOCK, &[&apply_sql::RUNNER_LOCK_KEY]).await;
+    result.map(|()| out)
+}
+
+/// Whether the session still answers (after an error: a terminated session reports the
+/// termination as the error of the query it was running, before the client sees it closed).
+async fn alive(client: &Client) -> bool {
+    !client.is_closed() && client.batch_execute(sql::PING).await.is_ok()
+}
+
+/// A session holding the runner lock.
+async fn connect_locked(target: &Target) -> Result<Client, BackfillError> {
     let client = target.connect().await?;
     let locked: bool = client
         .query_one(apply_sql::TRY_LOCK, &[&apply_sql::RUNNER_LOCK_KEY])
@@ -666,25 +727,7 @@ pub async fn run_plan(
     if !locked {
         return Err(BackfillError::Busy(crate::apply::holders(&client).await?));
     }
-    let mut out = Vec::new();
-    let mut result = Ok(());
-    for at in selected {
-        match run(&client, at, options, &mut |e| events(&at, e)).await {
-            Ok(outcome) => {
-                let cancelled = matches!(outcome, Outcome::Cancelled(_));
-                out.push((at.id(), outcome));
-                if cancelled {
-                    break;
-                }
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
-    let _ = client.query_one(apply_sql::UNLOCK, &[&apply_sql::RUNNER_LOCK_KEY]).await;
-    result.map(|()| out)
+    Ok(client)
 }
 
 /// What `pause`, `resume` and `cancel` do.
