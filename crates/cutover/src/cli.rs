@@ -22,6 +22,8 @@ pub enum Command {
     /// Check on a database that a plan's completed phases left what they promise, and run
     /// the checks of a checks file; only reads.
     Verify(VerifyArgs),
+    /// Run, watch and steer a plan's backfills: keyset batches, resumable, throttled.
+    Backfill(BackfillArgs),
     /// Run the Linear agent for one issue from a terminal (the same flow as a delegation).
     Issue(IssueArgs),
     /// Serve Linear webhooks and run the agent's workers.
@@ -252,4 +254,74 @@ pub struct ApplyArgs {
     /// The wait after the first lock timeout, in milliseconds (each later wait doubles).
     #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
     pub lock_retry_wait_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// run: fill (or resume); status: rows done, rate, ETA; pause, resume, cancel: steer a
+    /// running backfill from another terminal.
+    #[arg(value_enum)]
+    pub action: BackfillAction,
+    /// The database.
+    #[arg(long, value_name = "URL")]
+    pub database: String,
+    /// The plan, as `cutover plan --format json` wrote it (needed by run; the others act on
+    /// every plan's backfills without it).
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: Option<std::path::PathBuf>,
+    /// Only this step: `PHASE.N`, or `N` for the N-th step of the backfill phase.
+    #[arg(long, value_name = "ID", value_parser = parse_step_id)]
+    pub step: Option<cutover_db_postgres::backfill::StepId>,
+    /// Output format (json: one object per line for run, one object for the others).
+    #[arg(long, value_enum, default_value_t = BackfillFormat::Human)]
+    pub format: BackfillFormat,
+    /// The time one batch should take; the batch size adapts toward it.
+    #[arg(long, value_name = "MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub target_batch_ms: u64,
+    /// The smallest batch, in rows.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min_batch: u64,
+    /// The largest batch, in rows.
+    #[arg(long, value_name = "N", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_batch: u64,
+    /// Wait while a replica replays more than this far behind (pg_stat_replication); 0: ignore replicas.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub max_replica_lag_ms: u64,
+    /// Wait while another session's transaction holding back vacuum is older than this
+    /// (pg_stat_activity.backend_xmin); default: ignore them.
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_transaction_age_s: Option<u64>,
+    /// SQL run before each batch; when it returns true, wait a second and ask again.
+    #[arg(long, value_name = "SQL")]
+    pub wait_query: Option<String>,
+    /// The lock_timeout of a batch (default: the step's); a batch that times out is retried
+    /// smaller after a growing wait.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub lock_timeout_ms: Option<u64>,
+    /// Give up after this many batches in a row time out on locks.
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_lock_timeouts: u32,
+    /// A progress line (or JSON event) every this many batches.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub progress_every: u64,
+}
+
+fn parse_step_id(text: &str) -> Result<cutover_db_postgres::backfill::StepId, String> {
+    cutover_db_postgres::backfill::StepId::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a step: write PHASE.N (backfill.1) or N"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackfillAction {
+    Run,
+    Status,
+    Pause,
+    Resume,
+    Cancel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackfillFormat {
+    Human,
+    Json,
 }

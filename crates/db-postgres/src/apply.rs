@@ -74,6 +74,8 @@ pub struct Config {
     pub client_host: Option<String>,
     /// Cutover's version, for `cutover.runs`.
     pub cutover_version: String,
+    /// How backfill steps with a spec run (the engine of `cutover backfill`).
+    pub backfill: crate::backfill::Options,
 }
 
 /// The plan and the checksum of the file it was read from.
@@ -113,6 +115,8 @@ pub enum Event<'a> {
     IndexAlreadyBuilt(&'a QualName),
     /// The lock_timeout expired; the step is tried again after `wait`.
     LockRetry { tried: u32, tries: u32, lock_timeout_ms: u64, wait: Duration },
+    /// A backfill step's progress (every few batches).
+    Backfill(&'a crate::backfill::Progress),
     /// The step is done.
     Done { elapsed: Duration, rows: u64, batches: u64, backfill: bool },
 }
@@ -196,7 +200,7 @@ fn describe_lock_failure(at: &Position, sql: &str, tries: u32, lock_timeout_ms: 
     )
 }
 
-fn describe_holders(holders: &[Session]) -> String {
+pub(crate) fn describe_holders(holders: &[Session]) -> String {
     if holders.is_empty() {
         return "its session ended just now; run again".to_string();
     }
@@ -356,7 +360,7 @@ async fn connect(target: &Target, role: &str) -> Result<Client, Error> {
     target.connect().await
 }
 
-async fn holders(client: &Client) -> Result<Vec<Session>, Error> {
+pub(crate) async fn holders(client: &Client) -> Result<Vec<Session>, Error> {
     let rows = client
         .query(sql::LOCK_HOLDERS, &[&sql::RUNNER_LOCK_KEY])
         .await
@@ -615,6 +619,9 @@ impl Runner<'_> {
                 None => {}
             }
         }
+        if let Some(spec) = step.backfill.as_ref().and_then(|b| b.spec.as_ref()) {
+            return self.backfill(at, step, spec, started, progress).await;
+        }
         let retry = &self.config.retry;
         let tries = retry.tries.max(1);
         let mut seen = Vec::new();
@@ -681,6 +688,54 @@ impl Runner<'_> {
                 }
             }
         }
+    }
+
+    /// A backfill step with a spec runs on the engine, with its state in `cutover.backfills`
+    /// (shared with `cutover backfill`): it resumes where any earlier run of either stopped.
+    async fn backfill(
+        &self,
+        at: Position,
+        step: &Step,
+        spec: &cutover_plan::planner::BackfillSpec,
+        started: Instant,
+        progress: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), ApplyError> {
+        use crate::backfill::{self, Outcome, StepRef};
+        let phase = at.phase.as_str();
+        let index = at.step_number as i32;
+        let key: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&self.checksum, &phase, &index];
+        let q = |what: &'static str| move |e| ApplyError::Database(Error::query(what, e));
+        let mut start = key.to_vec();
+        start.push(&self.run_id);
+        self.client.execute(sql::START_STEP, &start).await.map_err(q("recording the step's start"))?;
+        let target = StepRef { checksum: self.checksum, phase: at.phase, index: at.step_number, step, spec };
+        let mut events = |event: backfill::Event<'_>| {
+            if let backfill::Event::Batch(p) = event {
+                progress(Event::Backfill(p));
+            }
+        };
+        let error = match backfill::run(self.client, target, &self.config.backfill, &mut events).await {
+            Ok(Outcome::Done(p)) => {
+                self.client.execute(sql::FINISH_STEP, &key).await.map_err(q("recording the step done"))?;
+                progress(Event::Done {
+                    elapsed: started.elapsed(),
+                    rows: p.rows_updated,
+                    batches: p.batches,
+                    backfill: true,
+                });
+                return Ok(());
+            }
+            Ok(Outcome::Cancelled(p)) => format!(
+                "the backfill was cancelled (cutover backfill cancel) at {} rows; `cutover backfill resume` lets it run again",
+                p.rows_done
+            ),
+            Err(backfill::BackfillError::Database(e)) => return Err(ApplyError::Database(e)),
+            Err(e) => e.to_string(),
+        };
+        let mut fail = key.to_vec();
+        fail.push(&error);
+        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step failed"))?;
+        Err(ApplyError::StepFailed { at, sql: step.sql.clone(), error })
     }
 
     fn failed(&self, at: Position, step: &Step, e: StepError) -> ApplyError {

@@ -9,10 +9,13 @@
 //!   [`cutover_schema::Catalog`].
 //! - [`execute`] runs plan steps with their timeouts; [`apply`] runs a plan on a live
 //!   database, resumably, with its state in the database's `cutover` schema.
+//! - [`backfill`] fills a column in keyset batches that adapt their size and throttle,
+//!   resumably, with its state in the `cutover` schema.
 //! - [`introspect`] reads a catalog from a live database in a fixed number of queries,
 //!   inside a read-only transaction.
 
 pub mod apply;
+pub mod backfill;
 pub mod cluster;
 pub mod connect;
 mod error;

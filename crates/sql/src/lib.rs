@@ -2,6 +2,7 @@
 //!
 //! - [`apply`] the state schema of `cutover apply`, its runner lock and step timeouts.
 //! - [`verify`] the catalog questions and data checks of `cutover verify`.
+//! - [`backfill`] keyset (or page-range) batches of the backfill engine, and its state.
 //! - [`quote`] quotes identifiers and literals.
 //! - [`sandbox`] the role, ownership transfer and extension guard of a scratch sandbox.
 //! - [`bound`] reads, renders and checks partition bounds.
@@ -12,6 +13,7 @@
 //! Pure: no I/O, never fails.
 
 pub mod apply;
+pub mod backfill;
 pub mod bound;
 pub mod ddl;
 pub mod quote;

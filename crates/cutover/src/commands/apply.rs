@@ -39,6 +39,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         },
         client_host: host_name(),
         cutover_version: env!("CARGO_PKG_VERSION").to_string(),
+        backfill: Default::default(),
     };
     println!("applying plan {} to {}", &checksum[..12], target.display);
     let mut stdout = std::io::stdout();
@@ -60,6 +61,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 " lock_timeout ({lock_timeout_ms} ms) expired on try {tried}/{tries}, next try in {:.1} s ...",
                 wait.as_secs_f64()
             ),
+            Event::Backfill(p) => format!(" {} ...", super::backfill::describe_progress(p)),
             Event::Done { elapsed, rows, batches, backfill: true } => {
                 format!(" done in {:.1} s ({rows} rows in {batches} batches)\n", elapsed.as_secs_f64())
             }

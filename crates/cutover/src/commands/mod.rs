@@ -2,6 +2,7 @@
 
 mod agent;
 mod apply;
+mod backfill;
 mod demo;
 mod diff;
 mod lint;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Lint(args) => lint::run(args).await,
         Command::Apply(args) => apply::run(args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Backfill(args) => backfill::run(args).await,
         Command::Issue(args) => agent::issue(args).await,
         Command::Serve(args) => agent::serve(args).await,
         Command::Demo(args) => demo::run(args).await,

@@ -184,7 +184,7 @@ pub(super) fn change_type(
             batch_size: ctx.options.batch_size,
             only_where: Some(format!("{} IS NOT NULL", quote::ident(column))),
         };
-        let s = backfill_step(ctx, batch.to_string(), table, &new_col);
+        let s = backfill_step(ctx, batch, table, &new_col);
         let s = hazard(
             s,
             HazardCode::MayFailOnExistingData,
@@ -402,7 +402,7 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
             batch_size: ctx.options.batch_size,
             only_where: Some(format!("{} IS NOT NULL", quote::ident(&rename.from))),
         };
-        let s = backfill_step(ctx, batch.to_string(), table, &rename.to);
+        let s = backfill_step(ctx, batch, table, &rename.to);
         let filled = Postcondition::Filled {
             table: table.clone(),
             column: rename.to.clone(),

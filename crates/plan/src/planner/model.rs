@@ -194,7 +194,14 @@ pub struct Backfill {
     pub table: String,
     /// Rows changed per batch.
     pub batch_size: u64,
+    /// What the backfill engine runs: the table, the key it walks, the column and its new
+    /// value. Absent from plans made before the field existed (their `sql` is repeated until
+    /// it changes no row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<BackfillSpec>,
 }
+
+pub use cutover_sql::backfill::{Key as BackfillKey, KeyColumn, Spec as BackfillSpec};
 
 /// A change the planner will not make as asked, with the ways forward.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,325 @@
+//! `cutover backfill run|status|pause|resume|cancel`: the backfill engine
+//! (`cutover_db_postgres::backfill`) from a terminal. `run` exits 0 when every selected
+//! backfill is done, 1 when one was cancelled or failed (its cursor is kept: running again
+//! resumes), 2 when it could not start. The others exit 0, or 2 when no backfill matches.
+
+use super::Outcome;
+use crate::cli::{BackfillAction, BackfillArgs, BackfillFormat};
+use anyhow::{Context, bail};
+use cutover_db_postgres::apply::{self, PlanFile};
+use cutover_db_postgres::backfill::control::Limits;
+use cutover_db_postgres::backfill::{
+    self, BackfillError, Control, Event, Options, Outcome as Finished, Progress, Status, StepRef,
+};
+use cutover_db_postgres::connect::Target;
+use cutover_plan::planner::{Plan, thousands};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::time::Duration;
+
+pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
+    let target = Target::parse(&args.database).context("invalid --database")?;
+    let plan = match &args.plan {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("could not read the plan {}", path.display()))?;
+            let plan: Plan = serde_json::from_slice(&bytes).with_context(|| {
+                format!("{} is not a plan (the JSON that `cutover plan --format json` writes)", path.display())
+            })?;
+            Some((plan, apply::checksum(&bytes)))
+        }
+        None => None,
+    };
+    match args.action {
+        BackfillAction::Run => {
+            let Some((plan, checksum)) = &plan else {
+                bail!("cutover backfill run needs --plan PLAN.json (the plan whose backfills to run)");
+            };
+            run_backfills(&args, &target, PlanFile { plan, checksum }).await
+        }
+        BackfillAction::Status => status(&args, &target, plan.as_ref().map(|p| p.1.as_str())).await,
+        BackfillAction::Pause => control(&args, &target, Control::Pause, plan.as_ref().map(|p| p.1.as_str())).await,
+        BackfillAction::Resume => control(&args, &target, Control::Resume, plan.as_ref().map(|p| p.1.as_str())).await,
+        BackfillAction::Cancel => control(&args, &target, Control::Cancel, plan.as_ref().map(|p| p.1.as_str())).await,
+    }
+}
+
+fn options(args: &BackfillArgs) -> anyhow::Result<Options> {
+    if args.min_batch > args.max_batch {
+        bail!("--min-batch ({}) is larger than --max-batch ({})", args.min_batch, args.max_batch);
+    }
+    Ok(Options {
+        limits: Limits {
+            target: Duration::from_millis(args.target_batch_ms),
+            min_batch: args.min_batch,
+            max_batch: args.max_batch,
+            max_replica_lag: (args.max_replica_lag_ms > 0).then(|| Duration::from_millis(args.max_replica_lag_ms)),
+            max_transaction_age: args.max_transaction_age_s.map(Duration::from_secs),
+            max_lock_timeouts: args.max_lock_timeouts,
+            ..Limits::default()
+        },
+        wait_query: args.wait_query.clone(),
+        lock_timeout_ms: args.lock_timeout_ms,
+        progress_every: args.progress_every,
+        ..Options::default()
+    })
+}
+
+/// `12,000 of ~50,000 rows (24%), 8,000 rows/s, ETA 5 s, batch 5,000`.
+pub fn describe_progress(p: &Progress) -> String {
+    let mut out = match p.rows_total_estimate {
+        Some(total) if total > 0 => format!(
+            "{} of ~{} rows ({}%)",
+            thousands(p.rows_done),
+            thousands(total),
+            (p.rows_done.saturating_mul(100) / total).min(100)
+        ),
+        _ => format!("{} rows", thousands(p.rows_done)),
+    };
+    if let Some(rate) = p.rate {
+        out.push_str(&format!(", {} rows/s", thousands(rate.round() as u64)));
+    }
+    if let Some(eta) = p.eta_s {
+        out.push_str(&format!(", ETA {}", eta_text(eta)));
+    }
+    out.push_str(&format!(", batch {}", thousands(p.batch_size)));
+    if p.lock_timeouts > 0 {
+        out.push_str(&format!(", {} lock timeout(s)", p.lock_timeouts));
+    }
+    out
+}
+
+fn eta_text(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..=99 => format!("{s} s"),
+        100..=5999 => format!("{} min", s.div_ceil(60)),
+        _ => format!("{:.1} h", seconds / 3600.0),
+    }
+}
+
+fn progress_json(p: &Progress) -> Value {
+    json!({
+        "rows_done": p.rows_done,
+        "rows_updated": p.rows_updated,
+        "rows_total_estimate": p.rows_total_estimate,
+        "rate": p.rate.map(|r| (r * 10.0).round() / 10.0),
+        "eta_s": p.eta_s.map(|e| (e * 10.0).round() / 10.0),
+        "batch_size": p.batch_size,
+        "batches": p.batches,
+        "lock_timeouts": p.lock_timeouts,
+    })
+}
+
+/// One JSON object per line: `{"event": ..., "step": ..., "table": ..., <progress>}`.
+fn json_line(event: &str, at: &StepRef<'_>, progress: Option<&Progress>, extra: Value) -> String {
+    let mut object = json!({ "event": event, "step": at.id(), "table": at.table(), "column": at.spec.column });
+    if let (Some(p), Value::Object(o)) = (progress, &mut object)
+        && let Value::Object(fields) = progress_json(p)
+    {
+        o.extend(fields);
+    }
+    if let (Value::Object(o), Value::Object(fields)) = (&mut object, extra) {
+        o.extend(fields);
+    }
+    object.to_string()
+}
+
+async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>) -> anyhow::Result<Outcome> {
+    let options = options(args)?;
+    let json = args.format == BackfillFormat::Json;
+    let mut stdout = std::io::stdout();
+    let mut last_wait: Option<String> = None;
+    let mut events = |at: &StepRef<'_>, event: Event<'_>| {
+        let line = match (event, json) {
+            (Event::Started { resumed, progress }, false) => {
+                last_wait = None;
+                format!(
+                    "backfill {} of {} ({}): {}{}",
+                    at.id(),
+                    at.table(),
+                    at.spec.column,
+                    if resumed { "resuming at " } else { "starting, " },
+                    describe_progress(progress)
+                )
+            }
+            (Event::Started { resumed, progress }, true) => {
+                json_line("started", at, Some(progress), json!({ "resumed": resumed }))
+            }
+            (Event::Batch(p), false) => {
+                last_wait = None;
+                format!("  {}", describe_progress(p))
+            }
+            (Event::Batch(p), true) => json_line("progress", at, Some(p), json!({})),
+            (Event::Waiting { reason, wait }, false) => {
+                let text = reason.to_string();
+                if last_wait.as_deref() == Some(text.as_str()) {
+                    return;
+                }
+                last_wait = Some(text.clone());
+                format!("  waiting: {text} (next look in {:.1} s)", wait.as_secs_f64())
+            }
+            (Event::Waiting { reason, wait }, true) => {
+                json_line("waiting", at, None, json!({ "reason": reason.to_string(), "wait_s": wait.as_secs_f64() }))
+            }
+            (Event::Paused, false) => "  paused: waiting for `cutover backfill resume` (or `cancel`)".to_string(),
+            (Event::Paused, true) => json_line("paused", at, None, json!({})),
+            (Event::Resumed, false) => {
+                last_wait = None;
+                "  resumed".to_string()
+            }
+            (Event::Resumed, true) => json_line("resumed", at, None, json!({})),
+            (Event::Reconnecting { attempt, error }, false) => {
+                last_wait = None;
+                format!("  connection lost ({error}); connecting again (try {attempt})")
+            }
+            (Event::Reconnecting { attempt, error }, true) => {
+                json_line("reconnecting", at, None, json!({ "attempt": attempt, "error": error }))
+            }
+        };
+        let _ = writeln!(stdout, "{line}");
+        let _ = stdout.flush();
+    };
+    match backfill::run_plan(target, plan, args.step, &options, &mut events).await {
+        Ok(outcomes) => {
+            let steps = backfill::select(plan.plan, plan.checksum, args.step)?;
+            let mut result = Outcome::Success;
+            for (id, outcome) in &outcomes {
+                let Some(at) = steps.iter().find(|s| &s.id() == id) else { continue };
+                match outcome {
+                    Finished::Done(p) => {
+                        let line = if json {
+                            json_line("done", at, Some(p), json!({}))
+                        } else {
+                            format!(
+                                "backfill {id} of {} done: {} rows passed, {} changed, in {} batches",
+                                at.table(),
+                                thousands(p.rows_done),
+                                thousands(p.rows_updated),
+                                thousands(p.batches)
+                            )
+                        };
+                        println!("{line}");
+                    }
+                    Finished::Cancelled(p) => {
+                        if json {
+                            println!("{}", json_line("cancelled", at, Some(p), json!({})));
+                        }
+                        eprintln!(
+                            "error: backfill {id} of {} was cancelled at {} rows; `cutover backfill resume` lets it run again",
+                            at.table(),
+                            thousands(p.rows_done)
+                        );
+                        result = Outcome::Findings;
+                    }
+                }
+            }
+            Ok(result)
+        }
+        Err(e @ (BackfillError::Batch { .. } | BackfillError::LockTimeouts { .. })) => {
+            eprintln!("error: {e}");
+            Ok(Outcome::Findings)
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("backfill stopped")),
+    }
+}
+
+fn status_json(s: &Status) -> Value {
+    let mut object = json!({
+        "plan_checksum": s.plan_checksum,
+        "step": s.step,
+        "table": s.table,
+        "column": s.column,
+        "state": s.state,
+        "pass": s.pass,
+        "cursor": serde_json::from_str::<Value>(&s.cursor).unwrap_or(Value::Null),
+        "updated_at": s.updated_at,
+    });
+    if let (Value::Object(o), Value::Object(fields)) = (&mut object, progress_json(&s.progress)) {
+        o.extend(fields);
+    }
+    object
+}
+
+async fn status(args: &BackfillArgs, target: &Target, checksum: Option<&str>) -> anyhow::Result<Outcome> {
+    let client = target.connect().await?;
+    let found = backfill::status(&client, checksum, args.step).await?;
+    let mut out = String::new();
+    if args.format == BackfillFormat::Json {
+        out.push_str(&json!({ "backfills": found.iter().map(status_json).collect::<Vec<_>>() }).to_string());
+        out.push('\n');
+    } else if found.is_empty() {
+        out.push_str("no backfill has run on this database");
+        if checksum.is_some() || args.step.is_some() {
+            out.push_str(" for this plan or step");
+        }
+        out.push('\n');
+    } else {
+        for s in &found {
+            out.push_str(&format!(
+                "{} {}.{} {}: {} (plan {}, updated {})\n",
+                s.step,
+                s.table,
+                s.column,
+                s.state,
+                describe_progress(&s.progress),
+                &s.plan_checksum[..s.plan_checksum.len().min(12)],
+                s.updated_at
+            ));
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(Outcome::Success)
+}
+
+async fn control(
+    args: &BackfillArgs,
+    target: &Target,
+    action: Control,
+    checksum: Option<&str>,
+) -> anyhow::Result<Outcome> {
+    let client = target.connect().await?;
+    let changed = backfill::control(&client, action, checksum, args.step).await?;
+    let verb = match action {
+        Control::Pause => "paused",
+        Control::Resume => "resumed",
+        Control::Cancel => "cancelled",
+    };
+    if changed.is_empty() {
+        let found = backfill::status(&client, checksum, args.step).await?;
+        if found.is_empty() {
+            bail!("no backfill matches: none has started on this database for this plan or step");
+        }
+        let states: Vec<String> = found.iter().map(|s| format!("{} is {}", s.step, s.state)).collect();
+        let line = format!("nothing to change: {}", states.join(", "));
+        if args.format == BackfillFormat::Json {
+            println!("{}", json!({ "changed": [], "message": line }));
+        } else {
+            println!("{line}");
+        }
+        return Ok(Outcome::Success);
+    }
+    if args.format == BackfillFormat::Json {
+        let list: Vec<Value> = changed
+            .iter()
+            .map(|c| json!({ "plan_checksum": c.plan_checksum, "step": c.step.to_string(), "table": c.table, "state": verb }))
+            .collect();
+        println!("{}", json!({ "changed": list }));
+    } else {
+        for c in &changed {
+            println!(
+                "{verb} backfill {} of {} (plan {}){}",
+                c.step,
+                c.table,
+                &c.plan_checksum[..c.plan_checksum.len().min(12)],
+                match action {
+                    Control::Pause => ": its runner waits before its next batch",
+                    Control::Resume => ": its runner (or the next `cutover backfill run`) carries on",
+                    Control::Cancel => ": its runner stops before its next batch",
+                }
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}
