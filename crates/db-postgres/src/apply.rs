@@ -415,28 +415,7 @@ async fn state_exists(client: &Client) -> Result<bool, Error> {
 }
 
 async fn create_state(client: &Client) -> Result<(), Error> {
-    if state_exists(client).await? {
-        return Ok(());
-    }
-    let fail = |e| Error::query("creating the cutover schema", e);
-    client.batch_execute("BEGIN").await.map_err(fail)?;
-    let body = async {
-        let statements = sql::create_state();
-        client.batch_execute(&statements[0]).await?;
-        // Another tool may have created it while this one waited for the setup lock.
-        let exists: bool = client.query_one(sql::STATE_EXISTS, &[]).await?.get(0);
-        if !exists {
-            for statement in &statements[1..] {
-                client.batch_execute(statement).await?;
-            }
-        }
-        client.batch_execute("COMMIT").await
-    };
-    if let Err(e) = body.await {
-        let _ = client.batch_execute("ROLLBACK").await;
-        return Err(fail(e));
-    }
-    Ok(())
+    crate::state::create_once(client, "the cutover schema", sql::STATE_EXISTS, &sql::create_state()).await
 }
 
 /// What a dry run found.

@@ -132,13 +132,7 @@ impl Target {
                     None => (rest, None),
                 };
                 let authority = before_query.split('/').next().unwrap_or("");
-                let encoded: String = dbname
-                    .bytes()
-                    .map(|b| match b {
-                        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-                        _ => format!("%{b:02X}"),
-                    })
-                    .collect();
+                let encoded = percent(dbname);
                 match query {
                     Some(q) => format!("{scheme}://{authority}/{encoded}?{q}"),
                     None => format!("{scheme}://{authority}/{encoded}"),

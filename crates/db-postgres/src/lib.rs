@@ -24,6 +24,7 @@ pub mod introspect;
 pub mod sandbox;
 pub mod scratch;
 pub mod source;
+mod state;
 pub mod tls;
 pub mod trace;
 pub mod validate;

@@ -232,30 +232,7 @@ fn q(what: &'static str) -> impl Fn(tokio_postgres::Error) -> Error {
 
 /// Creates `cutover.backfills` when it does not exist (and the schema with it).
 pub async fn ensure_state(client: &Client) -> Result<(), Error> {
-    let found: bool =
-        client.query_one(sql::STATE_EXISTS, &[]).await.map_err(q("looking for cutover.backfills"))?.get(0);
-    if found {
-        return Ok(());
-    }
-    let fail = q("creating cutover.backfills");
-    client.batch_execute("BEGIN").await.map_err(&fail)?;
-    let body = async {
-        let statements = sql::create_state();
-        client.batch_execute(&statements[0]).await?;
-        // Another tool may have created it while this one waited for the setup lock.
-        let exists: bool = client.query_one(sql::STATE_EXISTS, &[]).await?.get(0);
-        if !exists {
-            for statement in &statements[1..] {
-                client.batch_execute(statement).await?;
-            }
-        }
-        client.batch_execute("COMMIT").await
-    };
-    if let Err(e) = body.await {
-        let _ = client.batch_execute("ROLLBACK").await;
-        return Err(fail(e));
-    }
-    Ok(())
+    crate::state::create_once(client, "cutover.backfills", sql::STATE_EXISTS, &sql::create_state()).await
 }
 
 /// What one batch transaction did.
