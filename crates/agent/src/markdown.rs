@@ -10,17 +10,14 @@ pub const MAX_QUOTED: usize = 2_000;
 /// so nothing in `text` can close it. Long text is cut at [`MAX_QUOTED`] characters.
 pub fn fenced(text: &str, info: &str) -> String {
     let text = clip(text, MAX_QUOTED);
-    let fence = "`".repeat(longest_backtick_run(&text).max(2) + 1);
+    let fence = cutover_plan::markdown::fence_for(&text);
     format!("{fence}{info}\n{text}\n{fence}")
 }
 
 /// `text` as inline code, on one line: delimited by more backticks than any run inside
 /// (and padded when it starts or ends with one), newlines shown as `␤`.
 pub fn inline_code(text: &str) -> String {
-    let text = clip(text, 200).replace(['\n', '\r'], "␤");
-    let ticks = "`".repeat(longest_backtick_run(&text) + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') || text.is_empty() { " " } else { "" };
-    format!("{ticks}{pad}{text}{pad}{ticks}")
+    cutover_plan::markdown::code_span(&clip(text, 200).replace(['\n', '\r'], "␤"))
 }
 
 /// `text` cut to `max` characters, saying how much was left out.
@@ -31,10 +28,6 @@ pub fn clip(text: &str, max: usize) -> String {
     }
     let kept: String = text.chars().take(max).collect();
     format!("{kept}… ({} more characters)", count - max)
-}
-
-fn longest_backtick_run(text: &str) -> usize {
-    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
 }
 
 #[cfg(test)]

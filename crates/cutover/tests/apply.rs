@@ -4,11 +4,12 @@
 
 mod common;
 
+use common::*;
+
 use cutover_plan::planner::{self, Plan, PlanOptions};
 use cutover_test_support::{Client, TestDb};
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
 
 /// A database in the `before` state with `data`, and the plan (written to a file) that
 /// takes it to `after`.
@@ -69,23 +70,6 @@ impl Case {
     }
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Polls `check` every 20 ms until it holds, failing the test after 60 s.
-async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// A session with an application_name, to hold locks the way another client would.
 async fn session(db: &TestDb, application_name: &str) -> (Client, i32) {
     let client = db.connect().await;
@@ -93,14 +77,6 @@ async fn session(db: &TestDb, application_name: &str) -> (Client, i32) {
     let pid: i32 = client.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get(0);
     (client, pid)
 }
-
-const SHOP_BEFORE: &str = "CREATE TABLE customers (id bigint PRIMARY KEY);
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, legacy text);";
-const SHOP_DATA: &str = "INSERT INTO customers SELECT g FROM generate_series(1, 10) g;
-INSERT INTO orders SELECT g, g % 10 + 1, 'x' FROM generate_series(1, 1000) g;";
-const SHOP_AFTER: &str = "CREATE TABLE customers (id bigint PRIMARY KEY);
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers, note text);
-CREATE INDEX orders_customer_idx ON orders (customer_id);";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_phase_plan_converges_and_a_second_run_skips_every_step() {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::*;
+
 use cutover_plan::planner::{
     self, Backfill, BackfillKey, BackfillSpec, KeyColumn, Phase, PhaseName, Plan, PlanOptions, Step,
 };
@@ -12,7 +14,7 @@ use cutover_schema::QualName;
 use cutover_test_support::{Client, TestDb};
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 struct Case {
@@ -120,23 +122,6 @@ impl Case {
                 .is_none()
         })
         .await;
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Polls `check` every 20 ms until it holds, failing the test after 60 s.
-async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::*;
+
 use cutover_test_support::admin_url;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -13,14 +15,6 @@ fn cutover(args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("run cutover")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn write(dir: &Path, name: &str, sql: &str) -> String {

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::*;
+
 use cutover_plan::planner::{self, Plan, PlanOptions};
 use cutover_schema::{QualName, TableFacts};
 use cutover_test_support::TestDb;
@@ -76,14 +78,6 @@ impl Case {
     }
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn passes(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(out), stderr(out));
     stdout(out)
@@ -100,14 +94,6 @@ fn snapshot(name: &str, text: &str) {
         insta::assert_snapshot!(name, text);
     });
 }
-
-const SHOP_BEFORE: &str = "CREATE TABLE customers (id bigint PRIMARY KEY);
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, legacy text);";
-const SHOP_DATA: &str = "INSERT INTO customers SELECT g FROM generate_series(1, 10) g;
-INSERT INTO orders SELECT g, g % 10 + 1, 'x' FROM generate_series(1, 1000) g;";
-const SHOP_AFTER: &str = "CREATE TABLE customers (id bigint PRIMARY KEY);
-CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers, note text);
-CREATE INDEX orders_customer_idx ON orders (customer_id);";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_passes_after_each_phase_that_cutover_apply_ran() {

@@ -12,6 +12,7 @@
 pub mod diff;
 pub mod hazard;
 pub mod locks;
+pub mod markdown;
 pub mod planner;
 pub mod verify;
 

@@ -160,3 +160,32 @@ pub fn model_difference(a: &Catalog, b: &Catalog) -> String {
         bl[start..(first + 6).min(bl.len())].join("\n")
     )
 }
+
+/// A command's standard output, as text.
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A command's standard error, as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Polls `check` every 20 ms until it holds, failing the test after 60 s.
+pub async fn wait_for<F: AsyncFnMut() -> bool>(what: &str, mut check: F) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// A small shop whose plan has expand, switch and contract phases (a foreign key, an
+/// index, a column added and one dropped), with rows: what the rollout tests run.
+pub const SHOP_BEFORE: &str = "CREATE TABLE customers (id bigint PRIMARY KEY);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, legacy text);";
+pub const SHOP_DATA: &str = "INSERT INTO customers SELECT g FROM generate_series(1, 10) g;
+INSERT INTO orders SELECT g, g % 10 + 1, 'x' FROM generate_series(1, 1000) g;";
+pub const SHOP_AFTER: &str = "CREATE TABLE customers (id bigint PRIMARY KEY);
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint REFERENCES customers, note text);
+CREATE INDEX orders_customer_idx ON orders (customer_id);";

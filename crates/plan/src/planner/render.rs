@@ -5,6 +5,7 @@ use super::estimate::{self, describe_seconds};
 use super::model::{Blocker, Phase, PhaseName, Plan, Step};
 use crate::hazard::HazardCode;
 use crate::locks::LockMode;
+use crate::markdown;
 use std::fmt::Write;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -169,11 +170,11 @@ fn render_blockers(out: &mut String, blockers: &[Blocker], d: Dialect) {
         Dialect::Markdown => {
             writeln!(out, "\n> **Blocked:** {} change(s) cannot be made safely; nothing should be applied until they are resolved.", blockers.len()).unwrap();
             for b in blockers {
-                let fence = fence_for(&b.sql);
-                writeln!(out, "\n**`{}`** — {}\n\n{fence}sql\n{}\n{fence}", b.code, md_text(&b.message), b.sql)
+                let fence = markdown::fence_for(&b.sql);
+                writeln!(out, "\n**`{}`** — {}\n\n{fence}sql\n{}\n{fence}", b.code, markdown::text(&b.message), b.sql)
                     .unwrap();
                 for o in &b.options {
-                    writeln!(out, "- Option: {}", md_text(o)).unwrap();
+                    writeln!(out, "- Option: {}", markdown::text(o)).unwrap();
                 }
             }
         }
@@ -210,11 +211,11 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
                 writeln!(out, "     rollback: {}", indent(&rollback_text(step), "               ")).unwrap();
             }
             Dialect::Markdown => {
-                let fence = fence_for(&step.sql);
+                let fence = markdown::fence_for(&step.sql);
                 writeln!(
                     out,
                     "\n{number}. {}\n\n   {fence}sql\n   {}\n   {fence}\n",
-                    md_text(&step.why),
+                    markdown::text(&step.why),
                     indent(&format!("{};", step.sql), "   ")
                 )
                 .unwrap();
@@ -232,13 +233,13 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
                     // A statement of several lines (a name may hold a line break) cannot be
                     // an inline code span: its next line would leave the list.
                     Some(r) if r.contains(['\n', '\r']) => {
-                        let fence = fence_for(r);
+                        let fence = markdown::fence_for(r);
                         format!(
                             "Rollback:\n\n     {fence}sql\n     {}\n     {fence}",
                             indent(&format!("{r};"), "     ")
                         )
                     }
-                    Some(r) => format!("Rollback: {}", code_span(&format!("{r};"))),
+                    Some(r) => format!("Rollback: {}", markdown::code_span(&format!("{r};"))),
                     None => format!("Rollback: {}", rollback_text(step)),
                 });
                 for f in facts {
@@ -263,7 +264,7 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
             }
         }
         Dialect::Markdown => {
-            let fence = fence_for(&rollbacks.join("\n"));
+            let fence = markdown::fence_for(&rollbacks.join("\n"));
             writeln!(out, "\n<details><summary>{header}, newest first{note}</summary>\n\n{fence}sql").unwrap();
             if rollbacks.is_empty() {
                 writeln!(out, "-- nothing to run").unwrap();
@@ -274,41 +275,6 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
             writeln!(out, "{fence}\n</details>").unwrap();
         }
     }
-}
-
-/// A code fence longer than any run of backticks in `text` (names may hold backticks), so
-/// nothing inside can close it.
-fn fence_for(text: &str) -> String {
-    "`".repeat(longest_backtick_run(text).max(2) + 1)
-}
-
-/// `text` as an inline code span that nothing inside can close.
-fn code_span(text: &str) -> String {
-    let ticks = "`".repeat(longest_backtick_run(text) + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
-    format!("{ticks}{pad}{text}{pad}{ticks}")
-}
-
-fn longest_backtick_run(text: &str) -> usize {
-    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
-}
-
-/// Prose that may hold names from the schema, as Markdown text: the characters that start
-/// code, links, images, HTML, emphasis or tables are escaped, and line breaks (a name may
-/// hold them) become spaces, so a name cannot add Markdown to the plan.
-fn md_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '!' | '|' | '~' | '&' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn indent(text: &str, prefix: &str) -> String {
