@@ -24,7 +24,7 @@ use crate::connect::Target;
 use crate::introspect::{IntrospectOptions, introspect};
 use crate::scratch::{DevServer, ScratchDb};
 use crate::source::statement_error;
-use cutover_plan::{DiffOptions, diff};
+use cutover_plan::DiffOptions;
 use cutover_schema::Catalog;
 use cutover_sql::ddl::Stmt;
 use cutover_sql::sandbox as sql;
@@ -126,10 +126,7 @@ async fn run(
         for view in unpopulated.views.values_mut().filter(|v| v.materialized) {
             view.populated = false;
         }
-        let empty = introspect(&admin, &IntrospectOptions::default()).await?;
-        let recreate =
-            diff(&empty, &unpopulated, &DiffOptions { privileges: options.privileges, ..DiffOptions::default() });
-        for change in recreate.changes {
+        for change in crate::validate::recreation(&admin, &unpopulated, options).await? {
             let text = change.sql();
             // An allowed, trusted extension is created by the role itself, so the request
             // may drop or alter it; others stay the admin's.

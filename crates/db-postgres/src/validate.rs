@@ -51,10 +51,7 @@ pub async fn validate(
 
 /// Recreates `catalog` in an empty database: the diff from what the empty database holds.
 pub async fn recreate(client: &tokio_postgres::Client, catalog: &Catalog, options: &DiffOptions) -> Result<(), Error> {
-    let empty = introspect(client, &IntrospectOptions::default()).await?;
-    for change in
-        diff(&empty, catalog, &DiffOptions { privileges: options.privileges, ..DiffOptions::default() }).changes
-    {
+    for change in recreation(client, catalog, options).await? {
         client
             .batch_execute(&change.sql())
             .await
@@ -63,24 +60,13 @@ pub async fn recreate(client: &tokio_postgres::Client, catalog: &Catalog, option
     Ok(())
 }
 
-/// The schema `changes` (DDL written against `current`) lead to: `current` recreated in a
-/// scratch database, the changes applied statement by statement, the result read back. A SQL
-/// error names `label` and the line and column within `changes`.
-pub async fn apply_changes(
-    dev: &DevServer,
-    current: &Catalog,
-    changes: &str,
-    label: &std::path::Path,
+/// The statements that build `catalog` in the empty database `client` is connected to: the
+/// diff from what it holds (privileges as `options` says).
+pub async fn recreation(
+    client: &tokio_postgres::Client,
+    catalog: &Catalog,
     options: &DiffOptions,
-) -> Result<Catalog, Error> {
-    let scratch = dev.create_scratch().await?;
-    let result = async {
-        let client = scratch.connect().await?;
-        recreate(&client, current, options).await?;
-        crate::source::apply_sql(&client, label, changes).await?;
-        introspect(&client, &IntrospectOptions::default()).await
-    }
-    .await;
-    scratch.remove().await?;
-    result
+) -> Result<Vec<cutover_plan::Change>, Error> {
+    let empty = introspect(client, &IntrospectOptions::default()).await?;
+    Ok(diff(&empty, catalog, &DiffOptions { privileges: options.privileges, ..DiffOptions::default() }).changes)
 }
