@@ -2,7 +2,7 @@
 //! the request, so the texts are tested as snapshots.
 
 use cutover_plan::HazardCode;
-use cutover_plan::planner::{Phase, PhaseName, Plan, render_markdown, render_phase_markdown};
+use cutover_plan::planner::{Flavor, Phase, PhaseName, Plan, render_markdown, render_phase_markdown};
 use cutover_request::{ChangeRequest, Downtime, MigrationType};
 
 use crate::markdown;
@@ -70,10 +70,11 @@ pub fn plan_already_posted(identifier: &str) -> String {
     format!("The plan for {identifier} is already posted in the comments of the issue; it is unchanged.")
 }
 
-/// The durable plan comment: exactly the `cutover plan --format markdown` rendering, then how
+/// The durable plan comment: the plan's Markdown rendering (Linear's flavour of `cutover plan
+/// --format markdown`: rollbacks fold as `+++` sections), then how
 /// to answer.
 pub fn plan_comment(plan: &Plan, in_session: bool) -> String {
-    let mut body = render_markdown(plan);
+    let mut body = render_markdown(plan, Flavor::Linear);
     body.push_str("\n---\n");
     if !plan.blockers.is_empty() {
         body.push_str(
@@ -184,7 +185,7 @@ pub fn phase_description(identifier: &str, plan: &Plan, index: usize) -> String 
         index + 1,
         plan.phases.len()
     );
-    body.push_str(&render_phase_markdown(plan, index));
+    body.push_str(&render_phase_markdown(plan, index, Flavor::Linear));
     body
 }
 

@@ -98,8 +98,18 @@ async fn plan_within(
         .await
         .map_err(|_| out_of_time())?
         .map_err(|e| PlanningError::Database(e.to_string()))?;
-    let plan_options =
-        PlanOptions { allow_downtime: matches!(request.downtime, Downtime::Window { .. }), ..PlanOptions::default() };
+    // Renames the request's SQL spells out are planned as renames (expand/contract), not as
+    // the drop and add its catalogs alone would show.
+    let renames = match &request.proposed {
+        ProposedChange::Sql(block) => cutover_lint::renames::renames(&block.text),
+        ProposedChange::SchemaPath(_) => Default::default(),
+    };
+    let plan_options = PlanOptions {
+        allow_downtime: matches!(request.downtime, Downtime::Window { .. }),
+        renames: renames.columns,
+        table_renames: renames.tables,
+        ..PlanOptions::default()
+    };
     let desired = match &request.proposed {
         ProposedChange::Sql(block) => {
             let text = SqlText { label: PathBuf::from(label), text: block.text.clone() };

@@ -20,7 +20,7 @@ use cutover_linear::webhook::{Identity, WebhookSecret};
 use cutover_linear::{ClientConfig, Credentials, LinearClient};
 use cutover_linear_fake::{DeliveryConfig, FakeLinear, IssueRef, Workspace, deliver};
 use cutover_test_support::TestDb;
-use pulldown_cmark::{Event, Parser, Tag};
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
 
 const CHILD: &str = "CUTOVER_TEST_ADVERSARIAL_CHILD";
 const SECRET_FILE: &str = "CUTOVER_TEST_SECRET_FILE";
@@ -391,21 +391,30 @@ async fn suite() {
 }
 
 /// What is wrong with `body` as a message in Cutover's voice: Markdown that came from the
-/// request (a link, an image, HTML other than the plan's own `<details>`, a heading other
-/// than the plan's own).
+/// request (a link, an image, any HTML — Linear shows it as text —, a collapsible `+++`
+/// section other than the plan's own rollbacks, a heading other than the plan's own).
 fn markdown_problem(body: &str) -> Option<String> {
     let mut heading = false;
+    let mut code = false;
     for event in Parser::new(body) {
         match event {
             Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
                 return Some(format!("a link to {dest_url} in:\n{body}"));
             }
-            Event::Html(html) | Event::InlineHtml(html)
-                if !matches!(html.trim(), "<details><summary>" | "</summary>" | "</details>")
-                    && !html.trim().starts_with("<details><summary>Rollback of")
-                    && html.trim() != "</details>" =>
-            {
+            Event::Html(html) | Event::InlineHtml(html) => {
                 return Some(format!("HTML {html:?} in:\n{body}"));
+            }
+            Event::Start(Tag::CodeBlock(_)) => code = true,
+            Event::End(TagEnd::CodeBlock) => code = false,
+            Event::Text(text)
+                if !code
+                    && text.lines().any(|l| {
+                        l.trim_start().starts_with("+++")
+                            && l.trim() != "+++"
+                            && !l.trim_start().starts_with("+++ Rollback of")
+                    }) =>
+            {
+                return Some(format!("a collapsible section {text:?} in:\n{body}"));
             }
             Event::Start(Tag::Heading { .. }) => heading = true,
             Event::End(_) => heading = false,

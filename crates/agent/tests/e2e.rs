@@ -166,13 +166,17 @@ async fn delegation_to_approved_plan_to_sub_issues_and_labels() {
     let parent = h.fake.issue(&issue.identifier).unwrap();
     assert_eq!(parent.state.name, "In Progress");
 
-    // The plan comment is the `cutover plan --format markdown` rendering of the stored plan.
+    // The plan comment is the Markdown rendering of the stored plan in Linear's flavour:
+    // rollbacks fold as `+++` sections (Linear shows HTML such as `<details>` as text).
     let flow = h.flow(&issue).await;
     assert_eq!(flow.stage, Stage::AwaitingApproval);
     let plan = flow.plan.clone().expect("plan");
     let comments = h.app_comments(&issue);
     assert_eq!(comments.len(), 1);
-    assert!(comments[0].starts_with(&cutover_plan::planner::render_markdown(&plan)), "{}", comments[0]);
+    let rendered = cutover_plan::planner::render_markdown(&plan, cutover_plan::planner::Flavor::Linear);
+    assert!(comments[0].starts_with(&rendered), "{}", comments[0]);
+    assert!(comments[0].contains("\n+++ Rollback of expand, newest first\n```sql\n"), "{}", comments[0]);
+    assert!(!comments[0].contains("<details>"), "{}", comments[0]);
     assert!(comments[0].contains("ALTER TABLE public.orders DROP COLUMN legacy_ref;"));
 
     h.prompt(&session, "Approve plan", None).await;
@@ -473,6 +477,29 @@ async fn api_key_installs_follow_issue_and_comment_webhooks() {
     assert_eq!(comments.len(), 2);
     assert!(comments[1].starts_with("Plan approved."), "{}", comments[1]);
     assert!(!h.fake.issue(&issue.identifier).unwrap().children.is_empty());
+}
+
+/// RENAME COLUMN and RENAME TO in the request are planned as renames (the column through
+/// expand/contract with a sync trigger, the table with a view under its old name), never as
+/// the drop and add the catalogs alone show.
+#[tokio::test]
+async fn renames_in_the_request_are_planned_as_renames() {
+    let h = Harness::new().await;
+    let description = "## Objective\nClearer names.\n\n## Proposed schema changes\n```sql\nALTER TABLE customers RENAME COLUMN name TO full_name;\nALTER TABLE products RENAME TO catalog_items;\n```\n\n## Migration type\nrefactor\n\n## Downtime tolerance\nzero-downtime\n";
+    let issue = h.file(description);
+    h.delegate(&issue).await;
+    let plan = h.flow(&issue).await.plan.expect("plan");
+    let sql: Vec<&str> = plan.phases.iter().flat_map(|p| &p.steps).map(|s| s.sql.as_str()).collect();
+    let all = sql.join("\n");
+    assert!(all.contains("ALTER TABLE public.products RENAME TO catalog_items"), "{all}");
+    assert!(all.contains("CREATE VIEW public.products AS"), "{all}");
+    assert!(all.contains("ALTER TABLE public.customers ADD COLUMN full_name text"), "{all}");
+    // Nothing is dropped but the old column (in contract, after the backfill and the switch)
+    // and the compatibility view.
+    let drops: Vec<&str> = all.lines().filter(|l| l.contains("DROP TABLE") || l.contains("DROP COLUMN")).collect();
+    assert_eq!(drops, ["ALTER TABLE public.customers DROP COLUMN name"], "{all}");
+    assert!(all.lines().any(|l| l == "DROP VIEW public.products"), "{all}");
+    assert_eq!(plan.phases.last().unwrap().name.to_string(), "contract");
 }
 
 #[tokio::test]

@@ -33,7 +33,9 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let mut stdout = std::io::stdout().lock();
     match args.format {
         PlanFormat::Human => stdout.write_all(planner::render_human(&plan).as_bytes())?,
-        PlanFormat::Markdown => stdout.write_all(planner::render_markdown(&plan).as_bytes())?,
+        PlanFormat::Markdown => {
+            stdout.write_all(planner::render_markdown(&plan, planner::Flavor::GitHub).as_bytes())?
+        }
         PlanFormat::Json => {
             serde_json::to_writer_pretty(&mut stdout, &plan)?;
             stdout.write_all(b"\n")?;

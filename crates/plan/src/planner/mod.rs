@@ -20,7 +20,7 @@ pub use columns::ColumnRename;
 pub use estimate::{Size, describe_seconds, thousands};
 pub use model::*;
 pub use renames::TableRename;
-pub use render::{render_human, render_markdown, render_phase_markdown};
+pub use render::{Flavor, render_human, render_markdown, render_phase_markdown};
 
 use crate::diff::{Diff, DiffOptions, diff};
 use cutover_schema::{Catalog, QualName};

@@ -11,24 +11,33 @@ use std::fmt::Write;
 #[derive(Clone, Copy, PartialEq)]
 enum Dialect {
     Text,
-    Markdown,
+    Markdown(Flavor),
+}
+
+/// Where Markdown is read: the two renderers differ only in collapsible sections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// GitHub and CommonMark readers: `<details><summary>`.
+    GitHub,
+    /// Linear, which shows HTML as text and folds `+++ Title` … `+++` sections instead.
+    Linear,
 }
 
 pub fn render_human(plan: &Plan) -> String {
     render(plan, Dialect::Text)
 }
 
-pub fn render_markdown(plan: &Plan) -> String {
-    render(plan, Dialect::Markdown)
+pub fn render_markdown(plan: &Plan, flavor: Flavor) -> String {
+    render(plan, Dialect::Markdown(flavor))
 }
 
 /// One phase on its own, for the rollout sub-issue of that phase: the same step rendering as
 /// the whole plan (numbered as in the whole plan), then what to do before, during and after.
-pub fn render_phase_markdown(plan: &Plan, index: usize) -> String {
+pub fn render_phase_markdown(plan: &Plan, index: usize, flavor: Flavor) -> String {
     let mut out = String::new();
     let Some(phase) = plan.phases.get(index) else { return out };
     let mut number = plan.phases[..index].iter().map(|p| p.steps.len()).sum::<usize>();
-    render_phase(&mut out, phase, index + 1, plan.phases.len(), &mut number, Dialect::Markdown);
+    render_phase(&mut out, phase, index + 1, plan.phases.len(), &mut number, Dialect::Markdown(flavor));
     let steps = &phase.steps;
     let any = |code: HazardCode| steps.iter().any(|s| s.hazards.iter().any(|h| h.code == code));
     let mut items: Vec<String> = Vec::new();
@@ -136,7 +145,7 @@ fn render(plan: &Plan, d: Dialect) -> String {
     };
     match d {
         Dialect::Text => writeln!(out, "{title}").unwrap(),
-        Dialect::Markdown => writeln!(out, "## {title}").unwrap(),
+        Dialect::Markdown(_) => writeln!(out, "## {title}").unwrap(),
     }
     if !plan.blockers.is_empty() {
         render_blockers(&mut out, &plan.blockers, d);
@@ -167,7 +176,7 @@ fn render_blockers(out: &mut String, blockers: &[Blocker], d: Dialect) {
                 }
             }
         }
-        Dialect::Markdown => {
+        Dialect::Markdown(_) => {
             writeln!(out, "\n> **Blocked:** {} change(s) cannot be made safely; nothing should be applied until they are resolved.", blockers.len()).unwrap();
             for b in blockers {
                 let fence = markdown::fence_for(&b.sql);
@@ -186,7 +195,7 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
         Dialect::Text => {
             writeln!(out, "\nPhase {index} of {total}: {} — {}", phase.name, phase_purpose(phase.name)).unwrap()
         }
-        Dialect::Markdown => {
+        Dialect::Markdown(_) => {
             writeln!(out, "\n### Phase {index} of {total}: `{}`\n\n_{}_", phase.name, phase_purpose(phase.name))
                 .unwrap()
         }
@@ -210,7 +219,7 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
                 }
                 writeln!(out, "     rollback: {}", indent(&rollback_text(step), "               ")).unwrap();
             }
-            Dialect::Markdown => {
+            Dialect::Markdown(_) => {
                 let fence = markdown::fence_for(&step.sql);
                 writeln!(
                     out,
@@ -263,16 +272,20 @@ fn render_phase(out: &mut String, phase: &Phase, index: usize, total: usize, num
                 writeln!(out, "    {}", indent(&r, "    ")).unwrap();
             }
         }
-        Dialect::Markdown => {
+        Dialect::Markdown(flavor) => {
             let fence = markdown::fence_for(&rollbacks.join("\n"));
-            writeln!(out, "\n<details><summary>{header}, newest first{note}</summary>\n\n{fence}sql").unwrap();
+            let (open, close) = match flavor {
+                Flavor::GitHub => (format!("<details><summary>{header}, newest first{note}</summary>\n"), "</details>"),
+                Flavor::Linear => (format!("+++ {header}, newest first{note}"), "+++"),
+            };
+            writeln!(out, "\n{open}\n{fence}sql").unwrap();
             if rollbacks.is_empty() {
                 writeln!(out, "-- nothing to run").unwrap();
             }
             for r in rollbacks {
                 writeln!(out, "{r}").unwrap();
             }
-            writeln!(out, "{fence}\n</details>").unwrap();
+            writeln!(out, "{fence}\n{close}").unwrap();
         }
     }
 }
@@ -363,7 +376,7 @@ fn render_checklist(out: &mut String, plan: &Plan, d: Dialect) {
                 writeln!(out, "  [ ] {title}: {text}").unwrap();
             }
         }
-        Dialect::Markdown => {
+        Dialect::Markdown(_) => {
             writeln!(out, "\n### Review checklist\n").unwrap();
             for (title, text) in items {
                 writeln!(out, "- [ ] **{title}**: {text}").unwrap();
