@@ -659,8 +659,10 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
     );
     let mut out = vec![draft(Expand, carry(s, change))];
     if swap {
+        // IF EXISTS: a runner killed while the drop ran leaves it done but not recorded,
+        // and the next run runs it again.
         let drop_old = Stmt::DropIndex { name: qualified.clone(), concurrently: true };
-        let s = step(ctx, drop_old.to_string(), Operation::DropIndexConcurrently, table, None);
+        let s = step(ctx, IfExists(&drop_old).to_string(), Operation::DropIndexConcurrently, table, None);
         let old = ctx.current.tables.get(table).and_then(|t| t.indexes.get(name)).map(|i| {
             Stmt::CreateIndex {
                 name: name.to_string(),
