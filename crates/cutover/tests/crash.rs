@@ -729,6 +729,9 @@ async fn a_backfill_connects_again_after_the_server_restarts_and_finishes() {
             .is_some()
     })
     .await;
+    // The cluster commits asynchronously (synchronous_commit=off): a checkpoint makes the
+    // committed batches durable, so the restart loses only the batch in flight.
+    observer.batch_execute("CHECKPOINT").await.unwrap();
     drop(observer);
     let cluster = crash_restart(cluster, Duration::from_secs(3)).await;
     let reconnecting = next_event(&mut lines, "reconnecting", &mut seen).await;
@@ -792,6 +795,8 @@ async fn apply_stops_with_a_sentence_when_the_server_restarts_and_the_next_run_r
     .await;
     let rows_done: i64 = observer.query_one("SELECT rows_done FROM cutover.backfills", &[]).await.unwrap().get(0);
     assert!(rows_done < ROWS as i64, "{rows_done}");
+    // The committed state made durable (the cluster commits asynchronously).
+    observer.batch_execute("CHECKPOINT").await.unwrap();
     drop((observer, client));
     let cluster = crash_restart(cluster, Duration::from_secs(2)).await;
     let out = child.wait_with_output().await.unwrap();
@@ -900,6 +905,74 @@ CREATE INDEX orders_customer_idx ON orders (customer_id) INCLUDE (total);";
     assert_eq!(state, "running", "the dead runner did not record it");
 
     let out = apply(&[]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let after = common::read(&db).await.unwrap();
+    let left = cutover_plan::diff(&after, &desired, &Default::default());
+    assert!(left.is_empty(), "the schema did not converge:\n{}", left.to_sql());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_while_its_enum_value_waits_is_resumed_after_the_value_was_added() {
+    let before = "CREATE TYPE order_status AS ENUM ('pending', 'paid');
+CREATE TABLE orders (id bigint PRIMARY KEY, status order_status NOT NULL DEFAULT 'pending');
+INSERT INTO orders SELECT g, 'paid' FROM generate_series(1, 100) g;";
+    let after = "CREATE TYPE order_status AS ENUM ('pending', 'paid', 'refunded');
+CREATE TABLE orders (id bigint PRIMARY KEY, status order_status NOT NULL DEFAULT 'pending');";
+    let db = common::db_with(before, "before.sql").await.unwrap();
+    let to = common::db_with(after, "after.sql").await.unwrap();
+    let current = common::read(&db).await.unwrap();
+    let desired = common::read(&to).await.unwrap();
+    // A long lock_timeout: the step waits for the other session below instead of timing out.
+    let plan = planner::plan(&current, &desired, &PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() });
+    let step = &plan.phases[0].steps[0];
+    assert!(!step.transactional && step.sql.contains(" ADD VALUE "), "{}", planner::render_human(&plan));
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = write_plan(dir.path(), &plan);
+    let apply = || {
+        let mut cmd = cutover();
+        cmd.args(["apply", "--database", &db.url(), "--plan", plan_path.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    };
+    // Another session adding a value holds the type's lock until it rolls back.
+    let other = db.connect().await;
+    other.batch_execute("BEGIN; ALTER TYPE order_status ADD VALUE 'other'").await.unwrap();
+    let mut child = apply().spawn().unwrap();
+    let observer = db.connect().await;
+    wait_for("the step to wait for the other session", async || {
+        observer
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'cutover apply' \
+                 AND datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'ALTER TYPE%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    })
+    .await;
+    // The runner dies; its backend goes on waiting, and adds the value once the lock is free.
+    child.kill().await.unwrap();
+    other.batch_execute("ROLLBACK").await.unwrap();
+    wait_gone(&observer, "cutover apply%").await;
+    let labels: Vec<String> = observer
+        .query(
+            "SELECT enumlabel::text FROM pg_enum WHERE enumtypid = 'order_status'::regtype ORDER BY enumsortorder",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(labels, ["pending", "paid", "refunded"], "the value was added after its runner died");
+    let state: String = observer.query_one("SELECT state FROM cutover.steps", &[]).await.unwrap().get(0);
+    assert_eq!(state, "running", "the dead runner did not record it");
+
+    let out = apply().output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     let after = common::read(&db).await.unwrap();
     let left = cutover_plan::diff(&after, &desired, &Default::default());

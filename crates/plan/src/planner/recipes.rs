@@ -12,7 +12,7 @@ use crate::diff::{Change, Diff};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::{self, LockMode, Operation};
 use cutover_schema::{Column, ConstraintKind, Index, IndexKey, ObjId, PartitionBound, QualName, Table, Volatility};
-use cutover_sql::ddl::{IfExists, Stmt, TableAction, Target};
+use cutover_sql::ddl::{IfExists, IfNotExists, Stmt, TableAction, Target};
 use cutover_sql::quote;
 use std::collections::BTreeSet;
 
@@ -387,7 +387,9 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             Ok(vec![draft(Contract, carry(why(s, "Dropped once no running application version reads it."), change))])
         }
         Stmt::AddEnumValue { name, .. } => {
-            let s = step(ctx, change.stmt.to_string(), Operation::AddEnumValue, name, None);
+            // IF NOT EXISTS: a runner killed right after it ran leaves it done but not
+            // recorded, and the next run runs it again.
+            let s = step(ctx, IfNotExists(&change.stmt).to_string(), Operation::AddEnumValue, name, None);
             let mut s = why(
                 s,
                 "Adds a value to the type; catalog only. Runs on its own: a new value cannot be used in the transaction that adds it.",
