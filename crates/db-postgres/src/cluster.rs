@@ -11,11 +11,15 @@
 //! directory of mode 0700, and asks for a random password (SCRAM) that only this process
 //! knows: nothing else on the host can connect to it, by accident or otherwise.
 //!
+//! [`TempCluster::restart`] stops the server (fast, or immediately as in a crash) and starts it
+//! again on the same port, for tests of clients that lose their server.
+//!
 //! A process that is killed cannot drop its cluster. Each cluster directory therefore names
 //! its owner (pid and start time, in `owner`), and every start first stops and removes the
 //! clusters whose owner is gone.
 
 use crate::Error;
+use std::ffi::OsString;
 use std::fs;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
@@ -65,6 +69,26 @@ pub struct TempCluster {
     child: Option<Child>,
     /// The superuser's password of a private cluster (which listens on a socket only).
     password: Option<String>,
+    /// How the server is started, kept to start it again ([`TempCluster::start_again`]).
+    launch: Option<Launch>,
+}
+
+/// The server's command line, but for the port.
+#[derive(Clone)]
+struct Launch {
+    postgres: PathBuf,
+    args: Vec<OsString>,
+    run_as: Option<(u32, u32)>,
+}
+
+/// How [`TempCluster::stop_server`] shuts the server down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// `pg_ctl -m fast` (SIGINT): sessions are ended, a checkpoint is written.
+    Fast,
+    /// `pg_ctl -m immediate` (SIGQUIT): every process quits at once, as in a crash; the
+    /// next start runs crash recovery.
+    Immediate,
 }
 
 impl std::fmt::Debug for TempCluster {
@@ -122,7 +146,7 @@ impl TempCluster {
             .map_err(|e| Error::Cluster(format!("could not create a temporary directory: {e}")))?
             .keep();
         let password = if private { Some(random_secret()?) } else { None };
-        let mut cluster = TempCluster { dir, port: 0, child: None, password };
+        let mut cluster = TempCluster { dir, port: 0, child: None, password, launch: None };
         if let Some(me) = owner_stamp(std::process::id()) {
             let _ = fs::write(cluster.dir.join(OWNER_FILE), me);
         }
@@ -218,46 +242,25 @@ impl TempCluster {
             vec!["listen_addresses=127.0.0.1".to_string()]
         };
 
+        let mut args: Vec<OsString> =
+            vec!["-D".into(), data.clone().into_os_string(), "-k".into(), socket_dir.into_os_string()];
+        args.extend(listen.iter().flat_map(|setting| ["-c".into(), setting.into()]));
+        for setting in [
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+            "max_connections=300",
+            "max_locks_per_transaction=256",
+        ] {
+            args.extend(["-c".into(), setting.into()]);
+        }
+        args.extend(tls_settings.into_iter().map(OsString::from));
+        cluster.launch = Some(Launch { postgres: bin.join("postgres"), args, run_as });
+
         let mut last_error = String::new();
         for _ in 0..5 {
             let port = if cluster.password.is_some() { 5432 } else { free_port()? };
-            let log = fs::File::create(cluster.dir.join("server.log"))
-                .map_err(|e| Error::Cluster(format!("could not create the server log: {e}")))?;
-            let log_err = log.try_clone().map_err(|e| Error::Cluster(e.to_string()))?;
-            if let Some((uid, gid)) = run_as {
-                let _ = nix::unistd::chown(&cluster.dir.join("server.log"), Some(uid.into()), Some(gid.into()));
-            }
-            let mut postgres = Command::new(bin.join("postgres"));
-            postgres
-                .arg("-D")
-                .arg(&data)
-                .arg("-p")
-                .arg(port.to_string())
-                .arg("-k")
-                .arg(&socket_dir)
-                .args(listen.iter().flat_map(|setting| ["-c", setting.as_str()]))
-                .args([
-                    "-c",
-                    "fsync=off",
-                    "-c",
-                    "synchronous_commit=off",
-                    "-c",
-                    "full_page_writes=off",
-                    "-c",
-                    "max_connections=300",
-                    "-c",
-                    "max_locks_per_transaction=256",
-                ])
-                .args(&tls_settings)
-                .stdin(Stdio::null())
-                .stdout(log)
-                .stderr(log_err);
-            clean_env(&mut postgres);
-            as_user(&mut postgres, run_as);
-            let child = postgres.spawn().map_err(|e| Error::Cluster(format!("could not start postgres: {e}")))?;
-            cluster.child = Some(child);
-            cluster.port = port;
-            match cluster.wait_ready(Duration::from_secs(60)) {
+            match cluster.spawn(port) {
                 Ok(()) => return Ok(cluster),
                 Err(e) => {
                     last_error = e;
@@ -269,6 +272,55 @@ impl TempCluster {
             }
         }
         Err(Error::Cluster(format!("postgres did not start: {last_error}")))
+    }
+
+    /// Starts the server on `port` and waits until it accepts connections.
+    fn spawn(&mut self, port: u16) -> Result<(), String> {
+        let Some(launch) = self.launch.clone() else { return Err("the cluster was never set up".into()) };
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("server.log"))
+            .map_err(|e| format!("could not open the server log: {e}"))?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        if let Some((uid, gid)) = launch.run_as {
+            let _ = nix::unistd::chown(&self.dir.join("server.log"), Some(uid.into()), Some(gid.into()));
+        }
+        let mut postgres = Command::new(&launch.postgres);
+        postgres.args(&launch.args).arg("-p").arg(port.to_string()).stdin(Stdio::null()).stdout(log).stderr(log_err);
+        clean_env(&mut postgres);
+        as_user(&mut postgres, launch.run_as);
+        let child = postgres.spawn().map_err(|e| format!("could not start postgres: {e}"))?;
+        self.child = Some(child);
+        self.port = port;
+        self.wait_ready(Duration::from_secs(60))
+    }
+
+    /// Stops the server and waits for it to exit; the data stays, and
+    /// [`TempCluster::start_again`] starts it again on the same port. For tests of clients
+    /// that lose their server (a restart, a crash).
+    pub fn stop_server(&mut self, mode: Shutdown) {
+        self.signal_stop(match mode {
+            Shutdown::Fast => nix::sys::signal::Signal::SIGINT,
+            Shutdown::Immediate => nix::sys::signal::Signal::SIGQUIT,
+        });
+    }
+
+    /// Starts the stopped server again, on the port it had, and waits until it accepts
+    /// connections (after crash recovery, when it was stopped immediately).
+    pub fn start_again(&mut self) -> Result<(), Error> {
+        if self.child.is_some() {
+            return Err(Error::Cluster("the server is already running".into()));
+        }
+        self.spawn(self.port).map_err(|e| Error::Cluster(format!("postgres did not start again: {e}")))
+    }
+
+    /// Stops the server (`mode`), waits `pause` (clients see connections refused), and
+    /// starts it again on the same port.
+    pub fn restart(&mut self, mode: Shutdown, pause: Duration) -> Result<(), Error> {
+        self.stop_server(mode);
+        std::thread::sleep(pause);
+        self.start_again()
     }
 
     /// A connection string for database `dbname` as the `postgres` superuser: a URL for a
@@ -310,7 +362,11 @@ impl TempCluster {
             }
             // Line 8 of postmaster.pid is the postmaster status, `ready` once it accepts
             // connections (PostgreSQL 10+); this is what pg_ctl waits for.
+            // The first line is the postmaster's pid: a file left by an earlier server of
+            // this directory does not count.
+            let pid = self.child.as_ref().map(|c| c.id().to_string());
             if let Ok(text) = fs::read_to_string(&pid_file)
+                && text.lines().next().map(str::trim) == pid.as_deref()
                 && text.lines().nth(7).is_some_and(|l| l.trim() == "ready")
             {
                 return Ok(());
@@ -329,10 +385,15 @@ impl TempCluster {
     }
 
     fn stop(&mut self) {
+        // SIGINT is PostgreSQL's "fast shutdown": abort sessions, stop cleanly.
+        self.signal_stop(nix::sys::signal::Signal::SIGINT);
+    }
+
+    /// Sends the postmaster `signal` and waits up to ten seconds for it to exit (then kills it).
+    fn signal_stop(&mut self, signal: nix::sys::signal::Signal) {
         if let Some(mut child) = self.child.take() {
-            // SIGINT is PostgreSQL's "fast shutdown": abort sessions, stop cleanly.
             let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+            let _ = nix::sys::signal::kill(pid, signal);
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 match child.try_wait() {

@@ -735,14 +735,7 @@ impl Display for Stmt {
                 qualified(name),
                 ident(new_name)
             ),
-            Stmt::AddEnumValue { name, value, position } => {
-                write!(f, "ALTER TYPE {} ADD VALUE {}", qualified(name), literal(value))?;
-                match position {
-                    Some(EnumPosition::Before(label)) => write!(f, " BEFORE {}", literal(label)),
-                    Some(EnumPosition::After(label)) => write!(f, " AFTER {}", literal(label)),
-                    None => Ok(()),
-                }
-            }
+            Stmt::AddEnumValue { name, value, position } => render_add_enum_value(f, name, value, position, false),
             Stmt::AlterDomain { name, action } => {
                 write!(f, "ALTER DOMAIN {} ", qualified(name))?;
                 match action {
@@ -1245,6 +1238,37 @@ fn render_index_key(f: &mut Formatter<'_>, key: &IndexKey) -> fmt::Result {
         }
     }
     Ok(())
+}
+
+fn render_add_enum_value(
+    f: &mut Formatter<'_>,
+    name: &QualName,
+    value: &str,
+    position: &Option<EnumPosition>,
+    if_not_exists: bool,
+) -> fmt::Result {
+    let guard = if if_not_exists { "IF NOT EXISTS " } else { "" };
+    write!(f, "ALTER TYPE {} ADD VALUE {guard}{}", qualified(name), literal(value))?;
+    match position {
+        Some(EnumPosition::Before(label)) => write!(f, " BEFORE {}", literal(label)),
+        Some(EnumPosition::After(label)) => write!(f, " AFTER {}", literal(label)),
+        None => Ok(()),
+    }
+}
+
+/// A statement that adds something outside a transaction, rendered with `IF NOT EXISTS`
+/// where PostgreSQL has it: a plan step whose runner died after it ran (done, but not
+/// recorded) runs again without failing. Other statements render unchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct IfNotExists<'a>(pub &'a Stmt);
+
+impl Display for IfNotExists<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Stmt::AddEnumValue { name, value, position } => render_add_enum_value(f, name, value, position, true),
+            other => write!(f, "{other}"),
+        }
+    }
 }
 
 /// A drop statement rendered with `IF EXISTS`, for rollbacks that may run after a partial

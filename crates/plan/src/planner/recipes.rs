@@ -12,7 +12,7 @@ use crate::diff::{Change, Diff};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::{self, LockMode, Operation};
 use cutover_schema::{Column, ConstraintKind, Index, IndexKey, ObjId, PartitionBound, QualName, Table, Volatility};
-use cutover_sql::ddl::{IfExists, Stmt, TableAction, Target};
+use cutover_sql::ddl::{IfExists, IfNotExists, Stmt, TableAction, Target};
 use cutover_sql::quote;
 use std::collections::BTreeSet;
 
@@ -387,7 +387,9 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             Ok(vec![draft(Contract, carry(why(s, "Dropped once no running application version reads it."), change))])
         }
         Stmt::AddEnumValue { name, .. } => {
-            let s = step(ctx, change.stmt.to_string(), Operation::AddEnumValue, name, None);
+            // IF NOT EXISTS: a runner killed right after it ran leaves it done but not
+            // recorded, and the next run runs it again.
+            let s = step(ctx, IfNotExists(&change.stmt).to_string(), Operation::AddEnumValue, name, None);
             let mut s = why(
                 s,
                 "Adds a value to the type; catalog only. Runs on its own: a new value cannot be used in the transaction that adds it.",
@@ -659,8 +661,10 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
     );
     let mut out = vec![draft(Expand, carry(s, change))];
     if swap {
+        // IF EXISTS: a runner killed while the drop ran leaves it done but not recorded,
+        // and the next run runs it again.
         let drop_old = Stmt::DropIndex { name: qualified.clone(), concurrently: true };
-        let s = step(ctx, drop_old.to_string(), Operation::DropIndexConcurrently, table, None);
+        let s = step(ctx, IfExists(&drop_old).to_string(), Operation::DropIndexConcurrently, table, None);
         let old = ctx.current.tables.get(table).and_then(|t| t.indexes.get(name)).map(|i| {
             Stmt::CreateIndex {
                 name: name.to_string(),
