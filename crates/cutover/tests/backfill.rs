@@ -599,3 +599,165 @@ async fn a_runner_whose_session_is_terminated_connects_again_and_resumes() {
     assert_eq!(child.wait().await.unwrap().code(), Some(0));
     assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
 }
+
+/// `counted_table` whose backfill expression takes at least `seconds` a row.
+fn slow_table(n: u64, seconds: f64) -> String {
+    format!(
+        "{}\nCREATE FUNCTION slow_double(v int) RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep({seconds}); RETURN v * 2; END $$;",
+        counted_table(n)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_past_its_statement_timeout_is_retried_at_half_its_size() {
+    let c = case(
+        &slow_table(600, 0.004),
+        &plan(key(&[("id", "bigint")]), "new", "slow_double(old)", Some("old IS NOT NULL")),
+    )
+    .await;
+    // At 4 ms or more a row, the plan's first batch of 1000 rows and the next of 500 run
+    // past a 1.8 s timeout; 250 rows take about a second.
+    let out = c
+        .cli(
+            "run",
+            &["--format", "json", "--statement-timeout-ms", "1800", "--min-batch", "100", "--progress-every", "1"],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let timeouts: Vec<(u64, u64, u64)> = events
+        .iter()
+        .filter(|e| e["event"] == "statement_timeout")
+        .map(|e| {
+            (
+                e["rows"].as_u64().unwrap(),
+                e["batch_size"].as_u64().unwrap(),
+                e["statement_timeout_ms"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(timeouts, [(1000, 500, 1800), (500, 250, 1800)], "{}", stdout(&out));
+    let progress: Vec<u64> =
+        events.iter().filter(|e| e["event"] == "progress").map(|e| e["batch_size"].as_u64().unwrap()).collect();
+    assert!(progress.iter().all(|s| *s <= 250), "it never grows back to a size that timed out: {progress:?}");
+    let last = events.last().unwrap();
+    assert_eq!((last["event"].as_str(), last["rows_done"].as_u64()), (Some("done"), Some(600)), "{last}");
+    let client = c.db.connect().await;
+    assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await, "a rolled-back batch left rows");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_the_smallest_size_past_its_statement_timeout_stops_and_a_cancel_is_no_timeout() {
+    let c = case(
+        &slow_table(2000, 0.001),
+        &plan(key(&[("id", "bigint")]), "new", "slow_double(old)", Some("old IS NOT NULL")),
+    )
+    .await;
+    let client = c.db.connect().await;
+
+    // A person cancels the batch (pg_cancel_backend): the same SQLSTATE as a timeout, long
+    // before the timeout; the run stops instead of retrying smaller.
+    let child = c.command("run", &["--min-batch", "1000", "--max-batch", "1000"]).spawn().unwrap();
+    wait_for("the batch's UPDATE to run", async || {
+        client
+            .query_opt(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'cutover backfill' \
+                 AND datname = current_database() AND state = 'active' AND query LIKE 'UPDATE public.t %'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: backfill backfill.1 of public.t failed at 0 rows: ERROR: canceling statement due to user request; the cursor is kept: fix the cause and run again to resume\n"
+    );
+
+    // 100 rows take about 100 ms, past a 50 ms timeout: the size halves to the smallest, and
+    // the run stops there.
+    let out = c.cli("run", &["--statement-timeout-ms", "50", "--min-batch", "100"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: backfill backfill.1 of public.t stopped at 0 rows: a batch of 100 rows, the smallest allowed (--min-batch), ran past its statement_timeout (50 ms); the cursor is kept: run again with a larger --statement-timeout-ms or a smaller --min-batch\n"
+    );
+    let text = stdout(&out);
+    let sizes: Vec<&str> = text.lines().filter(|l| l.contains("statement_timeout")).collect();
+    assert_eq!(
+        sizes,
+        [
+            "  a batch of 1,000 rows ran past its statement_timeout (50 ms) and was rolled back; next batch 500 rows",
+            "  a batch of 500 rows ran past its statement_timeout (50 ms) and was rolled back; next batch 250 rows",
+            "  a batch of 250 rows ran past its statement_timeout (50 ms) and was rolled back; next batch 125 rows",
+            "  a batch of 125 rows ran past its statement_timeout (50 ms) and was rolled back; next batch 100 rows",
+        ],
+        "{}",
+        stdout(&out)
+    );
+    let (state, rows_done, batches, _) = c.state(&client).await.unwrap();
+    assert_eq!((state.as_str(), rows_done, batches), ("running", 0, 0));
+    let touched: i64 = client.query_one("SELECT count(*) FROM t WHERE touches > 0", &[]).await.unwrap().get(0);
+    assert_eq!(touched, 0, "every timed-out batch was rolled back");
+
+    // With room for a batch, the same backfill resumes and finishes.
+    let out = c.cli("run", &["--statement-timeout-ms", "60000"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).starts_with("backfill backfill.1 of public.t (new): starting, 0 of ~2,000 rows (0%), batch 100"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cursor_of_a_date_and_timestamptz_key_survives_a_datestyle_and_timezone_change() {
+    // 600 rows keyed by (day, at), in key order with g; day changes every 40 rows.
+    let setup = "CREATE TABLE t (day date, at timestamptz, g int NOT NULL, hour int, touches int NOT NULL DEFAULT 0, PRIMARY KEY (day, at));
+CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touches := OLD.touches + 1; RETURN NEW; END $$;
+CREATE TRIGGER count_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION count_touch();
+INSERT INTO t (day, at, g) SELECT DATE '2024-01-01' + (g / 40) * 17, TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * interval '13 minutes', g FROM generate_series(1, 600) g;
+CREATE TABLE gate (); INSERT INTO gate DEFAULT VALUES;
+ANALYZE t;";
+    // The expression reads the hour in the session's TimeZone: it must see the database's.
+    let p =
+        plan(key(&[("day", "date"), ("at", "timestamp with time zone")]), "hour", "extract(hour FROM at)::int", None);
+    let c = case(setup, &p).await;
+    let client = c.db.connect().await;
+    let set = |datestyle: &str, zone: &str| {
+        format!(
+            "ALTER DATABASE {} SET DateStyle = '{datestyle}'; ALTER DATABASE {} SET TimeZone = '{zone}'",
+            c.db.name, c.db.name
+        )
+    };
+    // Day first, and a zone whose abbreviation (IST) means another zone when read back.
+    client.batch_execute(&set("SQL, DMY", "Asia/Kolkata")).await.unwrap();
+    let fixed = ["--min-batch", "100", "--max-batch", "100"];
+    let wait = gate_query(300);
+    let mut child = c.command("run", &[&fixed[..], &["--wait-query", &wait]].concat()).spawn().unwrap();
+    wait_for("300 rows", async || c.state(&client).await.is_some_and(|s| s.1 >= 300)).await;
+    c.kill(&mut child, &client).await;
+    let cursor: String = client.query_one("SELECT cursor::text FROM cutover.backfills", &[]).await.unwrap().get(0);
+    assert_eq!(cursor, r#"["2024-04-29", "2024-01-03 17:00:00+00"]"#, "the cursor is printed in ISO 8601, in UTC");
+
+    // Month first, another zone: the cursor still means row 300.
+    client.batch_execute(&set("SQL, MDY", "America/New_York")).await.unwrap();
+    client.batch_execute("DELETE FROM gate").await.unwrap();
+    let out = c.cli("run", &fixed).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).ends_with("done: 600 rows passed, 600 changed, in 6 batches\n"), "{}", stdout(&out));
+    let wrong: i64 = client
+        .query_one(
+            "SELECT count(*) FROM t WHERE touches <> 1 OR hour IS DISTINCT FROM extract(hour FROM at AT TIME ZONE \
+             CASE WHEN g <= 300 THEN 'Asia/Kolkata' ELSE 'America/New_York' END)::int",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(wrong, 0, "a row was skipped, updated twice, or filled in another zone than the session's");
+}

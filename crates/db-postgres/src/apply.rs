@@ -115,8 +115,9 @@ pub enum Event<'a> {
     IndexAlreadyBuilt(&'a QualName),
     /// The lock_timeout expired; the step is tried again after `wait`.
     LockRetry { tried: u32, tries: u32, lock_timeout_ms: u64, wait: Duration },
-    /// A backfill step's progress (every few batches).
-    Backfill(&'a crate::backfill::Progress),
+    /// What the backfill engine reports while it runs a backfill step (its start, progress
+    /// every few batches, waits, a batch retried smaller).
+    Backfill(crate::backfill::Event<'a>),
     /// The step is done.
     Done { elapsed: Duration, rows: u64, batches: u64, backfill: bool },
 }
@@ -688,11 +689,7 @@ impl Runner<'_> {
         start.push(&self.run_id);
         self.client.execute(sql::START_STEP, &start).await.map_err(q("recording the step's start"))?;
         let target = StepRef { checksum: self.checksum, phase: at.phase, index: at.step_number, step, spec };
-        let mut events = |event: backfill::Event<'_>| {
-            if let backfill::Event::Batch(p) = event {
-                progress(Event::Backfill(p));
-            }
-        };
+        let mut events = |event: backfill::Event<'_>| progress(Event::Backfill(event));
         let error = match backfill::run(self.client, target, &self.config.backfill, &mut events).await {
             Ok(Outcome::Done(p)) => {
                 self.client.execute(sql::FINISH_STEP, &key).await.map_err(q("recording the step done"))?;

@@ -7,12 +7,14 @@ use super::Outcome;
 use crate::cli::ApplyArgs;
 use anyhow::{Context, bail};
 use cutover_db_postgres::apply::{self, ApplyError, Config, Event, LockRetry, PlanFile};
+use cutover_db_postgres::backfill::Event as BackfillEvent;
 use cutover_db_postgres::connect::Target;
 use cutover_plan::planner::{PhaseName, Plan};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
+    let backfill = super::backfill::options(&args.tuning)?;
     let bytes =
         std::fs::read(&args.plan).with_context(|| format!("could not read the plan {}", args.plan.display()))?;
     let plan: Plan = serde_json::from_slice(&bytes).with_context(|| {
@@ -39,7 +41,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         },
         client_host: host_name(),
         cutover_version: env!("CARGO_PKG_VERSION").to_string(),
-        backfill: Default::default(),
+        backfill,
     };
     println!("applying plan {} to {}", &checksum[..12], target.display);
     let mut stdout = std::io::stdout();
@@ -61,7 +63,11 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 " lock_timeout ({lock_timeout_ms} ms) expired on try {tried}/{tries}, next try in {:.1} s ...",
                 wait.as_secs_f64()
             ),
-            Event::Backfill(p) => format!(" {} ...", super::backfill::describe_progress(p)),
+            Event::Backfill(BackfillEvent::Batch(p)) => format!(" {} ...", super::backfill::describe_progress(p)),
+            Event::Backfill(BackfillEvent::StatementTimeout { rows, next, statement_timeout_ms }) => format!(
+                " a batch of {rows} rows ran past its statement_timeout ({statement_timeout_ms} ms), next batch {next} rows ..."
+            ),
+            Event::Backfill(_) => return,
             Event::Done { elapsed, rows, batches, backfill: true } => {
                 format!(" done in {:.1} s ({rows} rows in {batches} batches)\n", elapsed.as_secs_f64())
             }

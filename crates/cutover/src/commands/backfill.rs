@@ -4,7 +4,7 @@
 //! resumes), 2 when it could not start. The others exit 0, or 2 when no backfill matches.
 
 use super::Outcome;
-use crate::cli::{BackfillAction, BackfillArgs, BackfillFormat};
+use crate::cli::{BackfillAction, BackfillArgs, BackfillFormat, BackfillTuning};
 use anyhow::{Context, bail};
 use cutover_db_postgres::apply::{self, PlanFile};
 use cutover_db_postgres::backfill::control::Limits;
@@ -43,7 +43,8 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-fn options(args: &BackfillArgs) -> anyhow::Result<Options> {
+/// The engine's options from its flags (shared by `backfill run` and `apply`).
+pub fn options(args: &BackfillTuning) -> anyhow::Result<Options> {
     if args.min_batch > args.max_batch {
         bail!("--min-batch ({}) is larger than --max-batch ({})", args.min_batch, args.max_batch);
     }
@@ -59,6 +60,7 @@ fn options(args: &BackfillArgs) -> anyhow::Result<Options> {
         },
         wait_query: args.wait_query.clone(),
         lock_timeout_ms: args.lock_timeout_ms,
+        statement_timeout_ms: args.statement_timeout_ms,
         progress_every: args.progress_every,
         ..Options::default()
     })
@@ -125,7 +127,7 @@ fn json_line(event: &str, at: &StepRef<'_>, progress: Option<&Progress>, extra: 
 }
 
 async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>) -> anyhow::Result<Outcome> {
-    let options = options(args)?;
+    let options = options(&args.tuning)?;
     let json = args.format == BackfillFormat::Json;
     let mut stdout = std::io::stdout();
     let mut last_wait: Option<String> = None;
@@ -172,6 +174,20 @@ async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>)
                 last_wait = None;
                 format!("  connection lost ({error}); connecting again (try {attempt})")
             }
+            (Event::StatementTimeout { rows, next, statement_timeout_ms }, false) => {
+                last_wait = None;
+                format!(
+                    "  a batch of {} rows ran past its statement_timeout ({statement_timeout_ms} ms) and was rolled back; next batch {} rows",
+                    thousands(rows),
+                    thousands(next)
+                )
+            }
+            (Event::StatementTimeout { rows, next, statement_timeout_ms }, true) => json_line(
+                "statement_timeout",
+                at,
+                None,
+                json!({ "rows": rows, "batch_size": next, "statement_timeout_ms": statement_timeout_ms }),
+            ),
             (Event::Reconnecting { attempt, error }, true) => {
                 json_line("reconnecting", at, None, json!({ "attempt": attempt, "error": error }))
             }
@@ -215,7 +231,11 @@ async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>)
             }
             Ok(result)
         }
-        Err(e @ (BackfillError::Batch { .. } | BackfillError::LockTimeouts { .. })) => {
+        Err(
+            e @ (BackfillError::Batch { .. }
+            | BackfillError::LockTimeouts { .. }
+            | BackfillError::StatementTimeout { .. }),
+        ) => {
             eprintln!("error: {e}");
             Ok(Outcome::Findings)
         }
