@@ -53,6 +53,7 @@ fn plan(key: BackfillKey, column: &str, expression: &str, only_where: Option<&st
         why: String::new(),
         backfill: Some(Backfill { table: "public.t".into(), batch_size: 1000, spec: Some(spec) }),
         builds_index: None,
+        effect: None,
         postconditions: Vec::new(),
     };
     Plan {

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use cutover_db_postgres::apply::{self, ApplyError, Config, Event, LockRetry, PlanFile};
 use cutover_db_postgres::backfill::Event as BackfillEvent;
 use cutover_db_postgres::connect::Target;
-use cutover_plan::planner::{PhaseName, Plan};
+use cutover_plan::planner::{Effect, PhaseName, Plan};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
@@ -59,6 +59,26 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             Event::AlreadyDone => " already done\n".to_string(),
             Event::DroppedInvalidIndex(name) => format!(" dropped the INVALID index {name} an earlier try left ..."),
             Event::IndexAlreadyBuilt(name) => format!(" {name} was built by an earlier run ..."),
+            Event::AlreadyApplied(effect) => match effect {
+                Effect::DropIndex { index } => format!(" {index} was dropped by an earlier run ..."),
+                Effect::DetachPartition { parent, partition } => {
+                    format!(" {partition} was detached from {parent} by an earlier run ...")
+                }
+                Effect::AddEnumValue { type_name, value } => {
+                    format!(" {type_name} has the value '{value}': an earlier run added it ...")
+                }
+            },
+            Event::Interrupted(effect) => match effect {
+                Effect::DropIndex { index } => {
+                    format!(" {index} is INVALID: an earlier run's drop was interrupted; dropping it again ...")
+                }
+                Effect::DetachPartition { parent, partition } => format!(
+                    " the detach of {partition} from {parent} an earlier run began is pending; finishing it (FINALIZE) ..."
+                ),
+                Effect::AddEnumValue { type_name, value } => {
+                    format!(" adding '{value}' to {type_name} again ...")
+                }
+            },
             Event::LockRetry { tried, tries, lock_timeout_ms, wait } => format!(
                 " lock_timeout ({lock_timeout_ms} ms) expired on try {tried}/{tries}, next try in {:.1} s ...",
                 wait.as_secs_f64()
