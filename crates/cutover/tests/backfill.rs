@@ -762,3 +762,60 @@ ANALYZE t;";
         .get(0);
     assert_eq!(wrong, 0, "a row was skipped, updated twice, or filled in another zone than the session's");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_run_draws_a_bar_with_the_rate_and_why_it_waits() {
+    let setup = format!("{}\nCREATE TABLE gate (); INSERT INTO gate DEFAULT VALUES;", counted_table(20_000));
+    let c = case(&setup, &plan(key(&[("id", "bigint")]), "new", "old * 2", Some("old IS NOT NULL"))).await;
+    let client = c.db.connect().await;
+    // `script` runs the command on a pseudo-terminal, as from a person's shell.
+    let command = format!(
+        "{} backfill run --database '{}' --plan '{}' --min-batch 500 --max-batch 500 --wait-query '{}'",
+        env!("CARGO_BIN_EXE_cutover"),
+        c.db.url(),
+        c.plan_path.display(),
+        gate_query(5000)
+    );
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run script (util-linux)");
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let waiting = "5,000 of ~20,000 rows (25%), ";
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&seen).contains("; waiting: the wait query says wait") {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout_at(deadline.into(), tokio::io::AsyncReadExt::read(&mut out, &mut chunk))
+            .await
+            .unwrap_or_else(|_| panic!("no waiting bar in {:?}", String::from_utf8_lossy(&seen)))
+            .unwrap();
+        assert!(n > 0, "the runner ended: {:?}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    client.batch_execute("DELETE FROM gate").await.unwrap();
+    tokio::io::AsyncReadExt::read_to_end(&mut out, &mut seen).await.unwrap();
+    assert_eq!(child.wait().await.unwrap().code(), Some(0));
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    // The bar: the step, the bar itself, the engine's numbers; redrawn in place.
+    assert!(text.contains("backfill backfill.1 of public.t (new) ["), "{text:?}");
+    assert!(text.contains(&format!("] {waiting}")), "{text:?}");
+    assert!(text.contains(" rows/s, ETA "), "{text:?}");
+    assert!(text.contains("\u{1b}["), "drawn with terminal escapes: {text:?}");
+    // Lines above it: the start, and at the end the summary; no progress lines.
+    assert!(
+        text.contains("backfill backfill.1 of public.t (new): starting, 0 of ~20,000 rows (0%), batch 500"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("backfill backfill.1 of public.t done: 20,000 rows passed, 17,143 changed, in 40 batches"),
+        "{text:?}"
+    );
+    assert!(!text.contains("\n  5,000 of ~20,000"), "{text:?}");
+    assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
+}

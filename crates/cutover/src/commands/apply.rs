@@ -4,6 +4,7 @@
 //! or could not start.
 
 use super::Outcome;
+use super::backfill::Bar;
 use crate::cli::ApplyArgs;
 use anyhow::{Context, bail};
 use cutover_db_postgres::apply::{self, ApplyError, Config, Event, LockRetry, PlanFile};
@@ -14,7 +15,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
-    let backfill = super::backfill::options(&args.tuning)?;
+    let mut backfill = super::backfill::options(&args.tuning)?;
+    let draw = Bar::wanted(false);
+    if draw {
+        // A backfill step's bar follows every batch; it redraws at its own pace.
+        backfill.progress_every = 1;
+    }
     let bytes =
         std::fs::read(&args.plan).with_context(|| format!("could not read the plan {}", args.plan.display()))?;
     let plan: Plan = serde_json::from_slice(&bytes).with_context(|| {
@@ -45,7 +51,37 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     };
     println!("applying plan {} to {}", &checksum[..12], target.display);
     let mut stdout = std::io::stdout();
+    let mut bar: Option<Bar> = None;
     let mut progress = |event: Event<'_>| {
+        if draw {
+            // On a terminal a backfill step draws a bar on the lines below its own.
+            match &event {
+                Event::Backfill(BackfillEvent::Started { progress, .. }) => {
+                    let _ = stdout.write_all(b"\n");
+                    bar = Some(Bar::start("  backfill".to_string(), progress));
+                    return;
+                }
+                Event::Backfill(BackfillEvent::Batch(p)) => {
+                    if let Some(b) = &mut bar {
+                        b.update(p);
+                    }
+                    return;
+                }
+                Event::Backfill(BackfillEvent::Waiting { reason, .. }) => {
+                    if let Some(b) = &bar {
+                        b.waiting(&reason.to_string());
+                    }
+                    return;
+                }
+                Event::Done { .. } => {
+                    if let Some(b) = bar.take() {
+                        b.finish();
+                        let _ = stdout.write_all(b" ");
+                    }
+                }
+                _ => {}
+            }
+        }
         let text = match event {
             Event::Step { at, sql } => format!(
                 "phase {}/{} {}, step {}/{}: {} ...",
@@ -93,10 +129,18 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             }
             Event::Done { elapsed, .. } => format!(" done in {:.1} s\n", elapsed.as_secs_f64()),
         };
+        if let Some(b) = &bar {
+            b.println(text.trim());
+            return;
+        }
         let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
     };
-    match apply::apply(&target, file, &config, &mut progress).await {
+    let result = apply::apply(&target, file, &config, &mut progress).await;
+    if let Some(b) = bar.take() {
+        b.finish();
+    }
+    match result {
         Ok(report) => {
             println!(
                 "done: {} step(s) run, {} already done, in {} phase(s), {:.1} s",
