@@ -819,3 +819,46 @@ async fn on_a_terminal_run_draws_a_bar_with_the_rate_and_why_it_waits() {
     assert!(!text.contains("\n  5,000 of ~20,000"), "{text:?}");
     assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_runs_its_backfill_steps_with_the_engine_flags() {
+    let before = "CREATE TABLE t (id bigint PRIMARY KEY, name text);";
+    let data = "INSERT INTO t SELECT g, 'n' || g FROM generate_series(1, 3000) g; ANALYZE t;";
+    let after = "CREATE TABLE t (id bigint PRIMARY KEY, full_name text);";
+    let db = common::db_with(&format!("{before}\n{data}"), "before.sql").await.unwrap();
+    let to = common::db_with(after, "after.sql").await.unwrap();
+    let (current, desired) = (common::read(&db).await.unwrap(), common::read(&to).await.unwrap());
+    let options = PlanOptions {
+        renames: vec![planner::ColumnRename {
+            table: QualName::new("public", "t"),
+            from: "name".into(),
+            to: "full_name".into(),
+        }],
+        ..PlanOptions::default()
+    };
+    let plan = planner::plan(&current, &desired, &options);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let apply = async |extra: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["apply", "--database", &db.url(), "--plan", path.to_str().unwrap()])
+            .args(["--phase", "expand", "--phase", "backfill"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap()
+    };
+    let bad = apply(&["--min-batch", "500", "--max-batch", "100"]).await;
+    assert_eq!(bad.status.code(), Some(2), "{}{}", stdout(&bad), stderr(&bad));
+    assert_eq!(stderr(&bad), "error: --min-batch (500) is larger than --max-batch (100)\n");
+    let out =
+        apply(&["--min-batch", "250", "--max-batch", "250", "--progress-every", "4", "--max-replica-lag-ms", "0"])
+            .await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(" 1,000 of ~3,000 rows (33%), "), "a progress line every 4 batches of 250: {text}");
+    assert!(text.contains(" 2,000 of ~3,000 rows (66%), "), "{text}");
+    assert!(text.contains("(3000 rows in 12 batches)"), "{text}");
+}
