@@ -285,6 +285,7 @@ pub struct BackfillArgs {
 /// How the backfill engine runs: `cutover backfill run` and the backfill steps of
 /// `cutover apply` take the same flags.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Backfill engine")]
 pub struct BackfillTuning {
     /// The time one batch should take; the batch size adapts toward it.
     #[arg(long, value_name = "MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]

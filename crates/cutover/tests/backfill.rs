@@ -862,3 +862,49 @@ async fn apply_runs_its_backfill_steps_with_the_engine_flags() {
     assert!(text.contains(" 2,000 of ~3,000 rows (66%), "), "{text}");
     assert!(text.contains("(3000 rows in 12 batches)"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_apply_draws_a_bar_for_a_backfill_step() {
+    let before = "CREATE TABLE t (id bigint PRIMARY KEY, name text);";
+    let data = "INSERT INTO t SELECT g, 'n' || g FROM generate_series(1, 3000) g; ANALYZE t;";
+    let after = "CREATE TABLE t (id bigint PRIMARY KEY, full_name text);";
+    let db = common::db_with(&format!("{before}\n{data}"), "before.sql").await.unwrap();
+    let to = common::db_with(after, "after.sql").await.unwrap();
+    let (current, desired) = (common::read(&db).await.unwrap(), common::read(&to).await.unwrap());
+    let options = PlanOptions {
+        renames: vec![planner::ColumnRename {
+            table: QualName::new("public", "t"),
+            from: "name".into(),
+            to: "full_name".into(),
+        }],
+        ..PlanOptions::default()
+    };
+    let plan = planner::plan(&current, &desired, &options);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let command = format!(
+        "{} apply --database '{}' --plan '{}' --phase expand --phase backfill --min-batch 300 --max-batch 300",
+        env!("CARGO_BIN_EXE_cutover"),
+        db.url(),
+        path.display()
+    );
+    let out = tokio::process::Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run script (util-linux)");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text:?}");
+    // The step's line, the bar below it (redrawn with escapes, cleared at the end), then
+    // the step's end on a line of its own.
+    assert!(text.contains("phase 2/3 backfill, step 1/1: UPDATE public.t SET full_name = name"), "{text:?}");
+    assert!(text.contains("  backfill ["), "{text:?}");
+    assert!(text.contains("] 3,000 of ~3,000 rows (100%), "), "{text:?}");
+    assert!(text.contains("\u{1b}["), "{text:?}");
+    assert!(text.contains("  done in "), "{text:?}");
+    assert!(text.contains(" (3000 rows in 10 batches)"), "{text:?}");
+    assert!(!text.contains("... 300 of ~3,000 rows"), "no progress lines on a terminal: {text:?}");
+}
