@@ -254,6 +254,9 @@ pub struct ApplyArgs {
     /// The wait after the first lock timeout, in milliseconds (each later wait doubles).
     #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
     pub lock_retry_wait_ms: u64,
+    /// How the backfill steps run (those the plan gives a key to walk).
+    #[command(flatten)]
+    pub tuning: BackfillTuning,
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +278,15 @@ pub struct BackfillArgs {
     /// Output format (json: one object per line for run, one object for the others).
     #[arg(long, value_enum, default_value_t = BackfillFormat::Human)]
     pub format: BackfillFormat,
+    #[command(flatten)]
+    pub tuning: BackfillTuning,
+}
+
+/// How the backfill engine runs: `cutover backfill run` and the backfill steps of
+/// `cutover apply` take the same flags.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Backfill engine")]
+pub struct BackfillTuning {
     /// The time one batch should take; the batch size adapts toward it.
     #[arg(long, value_name = "MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     pub target_batch_ms: u64,
@@ -294,10 +306,14 @@ pub struct BackfillArgs {
     /// SQL run before each batch; when it returns true, wait a second and ask again.
     #[arg(long, value_name = "SQL")]
     pub wait_query: Option<String>,
-    /// The lock_timeout of a batch (default: the step's); a batch that times out is retried
+    /// The lock_timeout of a backfill batch (default: the step's); a batch that times out is retried
     /// smaller after a growing wait.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub lock_timeout_ms: Option<u64>,
+    /// The statement_timeout of a backfill batch (default: the step's); a batch that runs past
+    /// it is retried at half its size, down to --min-batch.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub statement_timeout_ms: Option<u64>,
     /// Give up after this many batches in a row time out on locks.
     #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_lock_timeouts: u32,

@@ -433,3 +433,245 @@ async fn a_runner_killed_during_a_concurrent_build_is_resumed_by_the_next_run() 
     assert_eq!(outcomes, ["interrupted", "done"]);
     assert!(c.converged().await);
 }
+
+/// Marks a step as a runner killed during it leaves it: `running`, with its run `running`.
+async fn left_running(db: &TestDb, phase: &str, index: i32) {
+    let client = db.connect().await;
+    client
+        .execute(
+            "UPDATE cutover.steps SET state = 'running', finished_at = NULL WHERE phase = $1 AND step_index = $2",
+            &[&phase, &index],
+        )
+        .await
+        .unwrap();
+    client.batch_execute("UPDATE cutover.runs SET outcome = 'running', finished_at = NULL").await.unwrap();
+}
+
+/// Kills a runner and ends its sessions (as when the machine running it goes away), once
+/// its session waits on a lock and `left` (a query) finds what the interrupted step leaves.
+async fn kill_while_waiting(mut child: tokio::process::Child, observer: &Client, left: &str) {
+    let waiting = format!(
+        "SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'cutover apply' AND a.datname = current_database() \
+         AND a.wait_event_type = 'Lock' AND EXISTS ({left})"
+    );
+    wait_for("the step to wait, half done", async || observer.query_opt(&waiting, &[]).await.unwrap().is_some()).await;
+    child.kill().await.unwrap();
+    observer
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'cutover apply%' AND datname = current_database()",
+        )
+        .await
+        .unwrap();
+    wait_for("the runner's sessions to end", async || {
+        observer
+            .query_opt(
+                "SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'cutover apply%' AND datname = current_database()",
+                &[],
+            )
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+}
+
+/// An index whose definition changes: built under a new name (expand), the old one dropped
+/// concurrently (switch, step 1: no IF EXISTS, so running it twice fails), then renamed.
+async fn index_swap_case() -> Case {
+    let options = PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() };
+    let c = case(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);\nCREATE INDEX users_lookup ON users (email);",
+        "INSERT INTO users SELECT g, 'u' || g, 'n' || g FROM generate_series(1, 100) g;",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text);\nCREATE INDEX users_lookup ON users (email, name);",
+        options,
+    )
+    .await;
+    let switch = c.plan.phase(planner::PhaseName::Switch).expect("a switch phase");
+    assert_eq!(
+        switch.steps[0].sql,
+        "DROP INDEX CONCURRENTLY public.users_lookup",
+        "{}",
+        planner::render_human(&c.plan)
+    );
+    assert_eq!(
+        switch.steps[0].effect,
+        Some(planner::Effect::DropIndex { index: cutover_schema::QualName::new("public", "users_lookup") })
+    );
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_drop_done_by_a_dead_runner_counts_as_done() {
+    let c = index_swap_case().await;
+    let out = c.apply(&["--phase", "expand"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // The runner dropped the index and died before recording it.
+    left_running(&c.db, "switch", 1).await;
+    c.db.connect().await.batch_execute("DROP INDEX CONCURRENTLY public.users_lookup").await.unwrap();
+    let out = c.apply(&["--phase", "switch"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "phase 2/2 switch, step 1/2: DROP INDEX CONCURRENTLY public.users_lookup ... public.users_lookup was dropped by an earlier run ... done in"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert!(c.steps().await.iter().all(|s| s.2 == "done"), "{:?}", c.steps().await);
+    assert!(c.converged().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_drop_killed_half_way_drops_the_invalid_index_again() {
+    let c = index_swap_case().await;
+    let out = c.apply(&["--phase", "expand"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // A reader's open transaction: the drop marks the index INVALID, then waits for it.
+    let (reader, _) = session(&c.db, "apply-test-reader").await;
+    reader.batch_execute("BEGIN; SELECT count(*) FROM users").await.unwrap();
+    let child = c.command(&["--phase", "switch"]).spawn().unwrap();
+    let observer = c.db.connect().await;
+    kill_while_waiting(
+        child,
+        &observer,
+        "SELECT 1 FROM pg_index WHERE indexrelid = to_regclass('public.users_lookup') AND NOT indisvalid",
+    )
+    .await;
+    reader.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(c.steps().await.iter().find(|s| s.0 == "switch").map(|s| s.2.as_str()), Some("running"));
+
+    let out = c.apply(&["--phase", "switch"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "DROP INDEX CONCURRENTLY public.users_lookup ... public.users_lookup is INVALID: an earlier run's drop was interrupted; dropping it again ... done in"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert!(c.converged().await);
+}
+
+/// A partition detached (contract, step 1) CONCURRENTLY, then its leftover CHECK dropped.
+async fn detach_case() -> Case {
+    let options = PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() };
+    let c = case(
+        "CREATE TABLE m (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE m_2023 PARTITION OF m FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+        "INSERT INTO m SELECT g, DATE '2023-06-01' + g FROM generate_series(1, 300) g;",
+        "CREATE TABLE m (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE m_2023 (id int NOT NULL, at date NOT NULL);",
+        options,
+    )
+    .await;
+    let contract = c.plan.phase(planner::PhaseName::Contract).expect("a contract phase");
+    assert_eq!(
+        contract.steps[0].sql,
+        "ALTER TABLE public.m DETACH PARTITION public.m_2023 CONCURRENTLY",
+        "{}",
+        planner::render_human(&c.plan)
+    );
+    assert_eq!(
+        contract.steps[0].effect,
+        Some(planner::Effect::DetachPartition {
+            parent: cutover_schema::QualName::new("public", "m"),
+            partition: cutover_schema::QualName::new("public", "m_2023"),
+        })
+    );
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_detach_killed_half_way_is_finalized() {
+    let c = detach_case().await;
+    // A reader of the parent alone: the detach's first transaction marks the partition
+    // pending, the second waits for the reader.
+    let (reader, _) = session(&c.db, "apply-test-reader").await;
+    reader.batch_execute("BEGIN; LOCK TABLE ONLY m IN ACCESS SHARE MODE").await.unwrap();
+    let child = c.command(&["--yes"]).spawn().unwrap();
+    let observer = c.db.connect().await;
+    kill_while_waiting(
+        child,
+        &observer,
+        "SELECT 1 FROM pg_inherits WHERE inhrelid = 'public.m_2023'::regclass AND inhdetachpending",
+    )
+    .await;
+    reader.batch_execute("ROLLBACK").await.unwrap();
+    let steps = c.steps().await;
+    assert_eq!(steps.iter().find(|s| s.0 == "contract").map(|s| s.2.as_str()), Some("running"), "{steps:?}");
+
+    let out = c.apply(&["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "ALTER TABLE public.m DETACH PARTITION public.m_2023 CONCURRENTLY ... the detach of public.m_2023 from public.m an earlier run began is pending; finishing it (FINALIZE) ... done in"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert!(c.steps().await.iter().all(|s| s.2 == "done"), "{:?}", c.steps().await);
+    assert!(c.converged().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_detach_done_by_a_dead_runner_counts_as_done() {
+    let c = detach_case().await;
+    let out = c.apply(&["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    // As if the runner had died right after the detach: the steps after it not run yet
+    // (the next one, a DROP CONSTRAINT IF EXISTS, runs again harmlessly).
+    left_running(&c.db, "contract", 1).await;
+    c.db.connect()
+        .await
+        .batch_execute("UPDATE cutover.steps SET state = 'pending' WHERE phase = 'contract' AND step_index > 1")
+        .await
+        .unwrap();
+    let out = c.apply(&["--yes"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("... public.m_2023 was detached from public.m by an earlier run ... done in"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(c.steps().await.iter().all(|s| s.2 == "done"), "{:?}", c.steps().await);
+    assert!(c.converged().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enum_value_added_by_a_dead_runner_counts_as_done() {
+    let c = case(
+        "CREATE TYPE mood AS ENUM ('sad', 'ok');\nCREATE TABLE people (id int PRIMARY KEY, mood mood);",
+        "INSERT INTO people VALUES (1, 'ok');",
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');\nCREATE TABLE people (id int PRIMARY KEY, mood mood);",
+        PlanOptions::default(),
+    )
+    .await;
+    let step = &c.plan.phases[0].steps[0];
+    assert_eq!(step.sql, "ALTER TYPE public.mood ADD VALUE 'happy' AFTER 'ok'", "{}", planner::render_human(&c.plan));
+    let out = c.apply(&[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    left_running(&c.db, "expand", 1).await;
+    let out = c.apply(&[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "ADD VALUE 'happy' AFTER 'ok' ... public.mood has the value 'happy': an earlier run added it ... done in"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(c.steps().await, [("expand".to_string(), 1, "done".to_string(), 1)]);
+    assert!(c.converged().await);
+}
+
+#[test]
+fn every_step_outside_a_transaction_says_what_it_changes() {
+    // The planner's non-transactional operations are exactly those apply can resume from
+    // the catalog: a concurrent build (builds_index) and the effects.
+    let outside: Vec<cutover_plan::locks::Operation> =
+        cutover_plan::locks::LOCK_FACTS.iter().filter(|f| !f.transactional).map(|f| f.operation).collect();
+    use cutover_plan::locks::Operation::*;
+    assert_eq!(outside, [CreateIndexConcurrently, DropIndexConcurrently, DetachPartitionConcurrently, AddEnumValue]);
+}

@@ -53,6 +53,7 @@ fn plan(key: BackfillKey, column: &str, expression: &str, only_where: Option<&st
         why: String::new(),
         backfill: Some(Backfill { table: "public.t".into(), batch_size: 1000, spec: Some(spec) }),
         builds_index: None,
+        effect: None,
         postconditions: Vec::new(),
     };
     Plan {
@@ -598,4 +599,312 @@ async fn a_runner_whose_session_is_terminated_connects_again_and_resumes() {
     assert_eq!(done["rows_done"], 8000);
     assert_eq!(child.wait().await.unwrap().code(), Some(0));
     assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
+}
+
+/// `counted_table` whose backfill expression takes at least `seconds` a row.
+fn slow_table(n: u64, seconds: f64) -> String {
+    format!(
+        "{}\nCREATE FUNCTION slow_double(v int) RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep({seconds}); RETURN v * 2; END $$;",
+        counted_table(n)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_past_its_statement_timeout_is_retried_at_half_its_size() {
+    let c = case(
+        &slow_table(600, 0.004),
+        &plan(key(&[("id", "bigint")]), "new", "slow_double(old)", Some("old IS NOT NULL")),
+    )
+    .await;
+    // At 4 ms or more a row, the plan's first batch of 1000 rows and the next of 500 run
+    // past a 1.8 s timeout; 250 rows take about a second.
+    let out = c
+        .cli(
+            "run",
+            &["--format", "json", "--statement-timeout-ms", "1800", "--min-batch", "100", "--progress-every", "1"],
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let events: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let timeouts: Vec<(u64, u64, u64)> = events
+        .iter()
+        .filter(|e| e["event"] == "statement_timeout")
+        .map(|e| {
+            (
+                e["rows"].as_u64().unwrap(),
+                e["batch_size"].as_u64().unwrap(),
+                e["statement_timeout_ms"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(timeouts, [(1000, 500, 1800), (500, 250, 1800)], "{}", stdout(&out));
+    let progress: Vec<u64> =
+        events.iter().filter(|e| e["event"] == "progress").map(|e| e["batch_size"].as_u64().unwrap()).collect();
+    assert!(progress.iter().all(|s| *s <= 250), "it never grows back to a size that timed out: {progress:?}");
+    let last = events.last().unwrap();
+    assert_eq!((last["event"].as_str(), last["rows_done"].as_u64()), (Some("done"), Some(600)), "{last}");
+    let client = c.db.connect().await;
+    assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await, "a rolled-back batch left rows");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_the_smallest_size_past_its_statement_timeout_stops_and_a_cancel_is_no_timeout() {
+    let c = case(
+        &slow_table(2000, 0.001),
+        &plan(key(&[("id", "bigint")]), "new", "slow_double(old)", Some("old IS NOT NULL")),
+    )
+    .await;
+    let client = c.db.connect().await;
+
+    // A person cancels the batch (pg_cancel_backend): the same SQLSTATE as a timeout, long
+    // before the timeout; the run stops instead of retrying smaller.
+    let child = c.command("run", &["--min-batch", "1000", "--max-batch", "1000"]).spawn().unwrap();
+    wait_for("the batch's UPDATE to run", async || {
+        client
+            .query_opt(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'cutover backfill' \
+                 AND datname = current_database() AND state = 'active' AND query LIKE 'UPDATE public.t %'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: backfill backfill.1 of public.t failed at 0 rows: ERROR: canceling statement due to user request; the cursor is kept: fix the cause and run again to resume\n"
+    );
+
+    // 100 rows take about 100 ms, past a 50 ms timeout: the size halves to the smallest, and
+    // the run stops there.
+    let out = c.cli("run", &["--statement-timeout-ms", "50", "--min-batch", "100"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: backfill backfill.1 of public.t stopped at 0 rows: a batch of 100 rows, the smallest allowed (--min-batch), ran past its statement_timeout (50 ms); the cursor is kept: run again with a larger --statement-timeout-ms or a smaller --min-batch\n"
+    );
+    let text = stdout(&out);
+    let sizes: Vec<&str> = text.lines().filter(|l| l.contains("statement_timeout")).collect();
+    assert_eq!(
+        sizes,
+        [
+            "  a batch of 1,000 rows ran past its statement_timeout (50 ms) and was rolled back; next batch 500 rows",
+            "  a batch of 500 rows ran past its statement_timeout (50 ms) and was rolled back; next batch 250 rows",
+            "  a batch of 250 rows ran past its statement_timeout (50 ms) and was rolled back; next batch 125 rows",
+            "  a batch of 125 rows ran past its statement_timeout (50 ms) and was rolled back; next batch 100 rows",
+        ],
+        "{}",
+        stdout(&out)
+    );
+    let (state, rows_done, batches, _) = c.state(&client).await.unwrap();
+    assert_eq!((state.as_str(), rows_done, batches), ("running", 0, 0));
+    let touched: i64 = client.query_one("SELECT count(*) FROM t WHERE touches > 0", &[]).await.unwrap().get(0);
+    assert_eq!(touched, 0, "every timed-out batch was rolled back");
+
+    // With room for a batch, the same backfill resumes and finishes.
+    let out = c.cli("run", &["--statement-timeout-ms", "60000"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).starts_with("backfill backfill.1 of public.t (new): starting, 0 of ~2,000 rows (0%), batch 100"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cursor_of_a_date_and_timestamptz_key_survives_a_datestyle_and_timezone_change() {
+    // 600 rows keyed by (day, at), in key order with g; day changes every 40 rows.
+    let setup = "CREATE TABLE t (day date, at timestamptz, g int NOT NULL, hour int, touches int NOT NULL DEFAULT 0, PRIMARY KEY (day, at));
+CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touches := OLD.touches + 1; RETURN NEW; END $$;
+CREATE TRIGGER count_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION count_touch();
+INSERT INTO t (day, at, g) SELECT DATE '2024-01-01' + (g / 40) * 17, TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * interval '13 minutes', g FROM generate_series(1, 600) g;
+CREATE TABLE gate (); INSERT INTO gate DEFAULT VALUES;
+ANALYZE t;";
+    // The expression reads the hour in the session's TimeZone: it must see the database's.
+    let p =
+        plan(key(&[("day", "date"), ("at", "timestamp with time zone")]), "hour", "extract(hour FROM at)::int", None);
+    let c = case(setup, &p).await;
+    let client = c.db.connect().await;
+    let set = |datestyle: &str, zone: &str| {
+        format!(
+            "ALTER DATABASE {} SET DateStyle = '{datestyle}'; ALTER DATABASE {} SET TimeZone = '{zone}'",
+            c.db.name, c.db.name
+        )
+    };
+    // Day first, and a zone whose abbreviation (IST) means another zone when read back.
+    client.batch_execute(&set("SQL, DMY", "Asia/Kolkata")).await.unwrap();
+    let fixed = ["--min-batch", "100", "--max-batch", "100"];
+    let wait = gate_query(300);
+    let mut child = c.command("run", &[&fixed[..], &["--wait-query", &wait]].concat()).spawn().unwrap();
+    wait_for("300 rows", async || c.state(&client).await.is_some_and(|s| s.1 >= 300)).await;
+    c.kill(&mut child, &client).await;
+    let cursor: String = client.query_one("SELECT cursor::text FROM cutover.backfills", &[]).await.unwrap().get(0);
+    assert_eq!(cursor, r#"["2024-04-29", "2024-01-03 17:00:00+00"]"#, "the cursor is printed in ISO 8601, in UTC");
+
+    // Month first, another zone: the cursor still means row 300.
+    client.batch_execute(&set("SQL, MDY", "America/New_York")).await.unwrap();
+    client.batch_execute("DELETE FROM gate").await.unwrap();
+    let out = c.cli("run", &fixed).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).ends_with("done: 600 rows passed, 600 changed, in 6 batches\n"), "{}", stdout(&out));
+    let wrong: i64 = client
+        .query_one(
+            "SELECT count(*) FROM t WHERE touches <> 1 OR hour IS DISTINCT FROM extract(hour FROM at AT TIME ZONE \
+             CASE WHEN g <= 300 THEN 'Asia/Kolkata' ELSE 'America/New_York' END)::int",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(wrong, 0, "a row was skipped, updated twice, or filled in another zone than the session's");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_run_draws_a_bar_with_the_rate_and_why_it_waits() {
+    let setup = format!("{}\nCREATE TABLE gate (); INSERT INTO gate DEFAULT VALUES;", counted_table(20_000));
+    let c = case(&setup, &plan(key(&[("id", "bigint")]), "new", "old * 2", Some("old IS NOT NULL"))).await;
+    let client = c.db.connect().await;
+    // `script` runs the command on a pseudo-terminal, as from a person's shell.
+    let command = format!(
+        "{} backfill run --database '{}' --plan '{}' --min-batch 500 --max-batch 500 --wait-query '{}'",
+        env!("CARGO_BIN_EXE_cutover"),
+        c.db.url(),
+        c.plan_path.display(),
+        gate_query(5000)
+    );
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run script (util-linux)");
+    let mut out = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let waiting = "5,000 of ~20,000 rows (25%), ";
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&seen).contains("; waiting: the wait query says wait") {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout_at(deadline.into(), tokio::io::AsyncReadExt::read(&mut out, &mut chunk))
+            .await
+            .unwrap_or_else(|_| panic!("no waiting bar in {:?}", String::from_utf8_lossy(&seen)))
+            .unwrap();
+        assert!(n > 0, "the runner ended: {:?}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&chunk[..n]);
+    }
+    client.batch_execute("DELETE FROM gate").await.unwrap();
+    tokio::io::AsyncReadExt::read_to_end(&mut out, &mut seen).await.unwrap();
+    assert_eq!(child.wait().await.unwrap().code(), Some(0));
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    // The bar: the step, the bar itself, the engine's numbers; redrawn in place.
+    assert!(text.contains("backfill backfill.1 of public.t (new) ["), "{text:?}");
+    assert!(text.contains(&format!("] {waiting}")), "{text:?}");
+    assert!(text.contains(" rows/s, ETA "), "{text:?}");
+    assert!(text.contains("\u{1b}["), "drawn with terminal escapes: {text:?}");
+    // Lines above it: the start, and at the end the summary; no progress lines.
+    assert!(
+        text.contains("backfill backfill.1 of public.t (new): starting, 0 of ~20,000 rows (0%), batch 500"),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("backfill backfill.1 of public.t done: 20,000 rows passed, 17,143 changed, in 40 batches"),
+        "{text:?}"
+    );
+    assert!(!text.contains("\n  5,000 of ~20,000"), "{text:?}");
+    assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_runs_its_backfill_steps_with_the_engine_flags() {
+    let before = "CREATE TABLE t (id bigint PRIMARY KEY, name text);";
+    let data = "INSERT INTO t SELECT g, 'n' || g FROM generate_series(1, 3000) g; ANALYZE t;";
+    let after = "CREATE TABLE t (id bigint PRIMARY KEY, full_name text);";
+    let db = common::db_with(&format!("{before}\n{data}"), "before.sql").await.unwrap();
+    let to = common::db_with(after, "after.sql").await.unwrap();
+    let (current, desired) = (common::read(&db).await.unwrap(), common::read(&to).await.unwrap());
+    let options = PlanOptions {
+        renames: vec![planner::ColumnRename {
+            table: QualName::new("public", "t"),
+            from: "name".into(),
+            to: "full_name".into(),
+        }],
+        ..PlanOptions::default()
+    };
+    let plan = planner::plan(&current, &desired, &options);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let apply = async |extra: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["apply", "--database", &db.url(), "--plan", path.to_str().unwrap()])
+            .args(["--phase", "expand", "--phase", "backfill"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap()
+    };
+    let bad = apply(&["--min-batch", "500", "--max-batch", "100"]).await;
+    assert_eq!(bad.status.code(), Some(2), "{}{}", stdout(&bad), stderr(&bad));
+    assert_eq!(stderr(&bad), "error: --min-batch (500) is larger than --max-batch (100)\n");
+    let out =
+        apply(&["--min-batch", "250", "--max-batch", "250", "--progress-every", "4", "--max-replica-lag-ms", "0"])
+            .await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(" 1,000 of ~3,000 rows (33%), "), "a progress line every 4 batches of 250: {text}");
+    assert!(text.contains(" 2,000 of ~3,000 rows (66%), "), "{text}");
+    assert!(text.contains("(3000 rows in 12 batches)"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_apply_draws_a_bar_for_a_backfill_step() {
+    let before = "CREATE TABLE t (id bigint PRIMARY KEY, name text);";
+    let data = "INSERT INTO t SELECT g, 'n' || g FROM generate_series(1, 3000) g; ANALYZE t;";
+    let after = "CREATE TABLE t (id bigint PRIMARY KEY, full_name text);";
+    let db = common::db_with(&format!("{before}\n{data}"), "before.sql").await.unwrap();
+    let to = common::db_with(after, "after.sql").await.unwrap();
+    let (current, desired) = (common::read(&db).await.unwrap(), common::read(&to).await.unwrap());
+    let options = PlanOptions {
+        renames: vec![planner::ColumnRename {
+            table: QualName::new("public", "t"),
+            from: "name".into(),
+            to: "full_name".into(),
+        }],
+        ..PlanOptions::default()
+    };
+    let plan = planner::plan(&current, &desired, &options);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&plan).unwrap()).unwrap();
+    let command = format!(
+        "{} apply --database '{}' --plan '{}' --phase expand --phase backfill --min-batch 300 --max-batch 300",
+        env!("CARGO_BIN_EXE_cutover"),
+        db.url(),
+        path.display()
+    );
+    let out = tokio::process::Command::new("script")
+        .args(["-qefc", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("run script (util-linux)");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text:?}");
+    // The step's line, the bar below it (redrawn with escapes, cleared at the end), then
+    // the step's end on a line of its own.
+    assert!(text.contains("phase 2/3 backfill, step 1/1: UPDATE public.t SET full_name = name"), "{text:?}");
+    assert!(text.contains("  backfill ["), "{text:?}");
+    assert!(text.contains("] 3,000 of ~3,000 rows (100%), "), "{text:?}");
+    assert!(text.contains("\u{1b}["), "{text:?}");
+    assert!(text.contains("  done in "), "{text:?}");
+    assert!(text.contains(" (3000 rows in 10 batches)"), "{text:?}");
+    assert!(!text.contains("... 300 of ~3,000 rows"), "no progress lines on a terminal: {text:?}");
 }

@@ -16,7 +16,7 @@
 use crate::Error;
 use crate::connect::Target;
 use crate::execute::{RunOptions, StepError, first_line, run_step_with};
-use cutover_plan::planner::{Phase, PhaseName, Plan, Step, fingerprint};
+use cutover_plan::planner::{Effect, Phase, PhaseName, Plan, Step, fingerprint};
 use cutover_schema::QualName;
 use cutover_sql::apply as sql;
 use cutover_sql::ddl::{IfExists, Stmt};
@@ -113,10 +113,17 @@ pub enum Event<'a> {
     DroppedInvalidIndex(&'a QualName),
     /// A dead run had built the index; the step counts as done.
     IndexAlreadyBuilt(&'a QualName),
+    /// A step outside a transaction that a dead or failed run began is done, as the catalog
+    /// shows; it counts as done.
+    AlreadyApplied(&'a Effect),
+    /// ... or half done: an index left INVALID by an interrupted drop (dropped again), a
+    /// detach left pending (finished with `DETACH PARTITION ... FINALIZE`).
+    Interrupted(&'a Effect),
     /// The lock_timeout expired; the step is tried again after `wait`.
     LockRetry { tried: u32, tries: u32, lock_timeout_ms: u64, wait: Duration },
-    /// A backfill step's progress (every few batches).
-    Backfill(&'a crate::backfill::Progress),
+    /// What the backfill engine reports while it runs a backfill step (its start, progress
+    /// every few batches, waits, a batch retried smaller).
+    Backfill(crate::backfill::Event<'a>),
     /// The step is done.
     Done { elapsed: Duration, rows: u64, batches: u64, backfill: bool },
 }
@@ -598,6 +605,36 @@ impl Runner<'_> {
                 None => {}
             }
         }
+        // Any other step outside a transaction: what its dead or failed run left is read
+        // from the catalog, so it is neither run twice (which fails: the index is gone, the
+        // value exists, the detach is pending) nor taken as done when it is not.
+        let mut finalize = None;
+        if let (Some(effect), State::Running | State::Failed) = (&step.effect, state) {
+            match self.effect_state(effect).await? {
+                Found::Done => {
+                    self.client.execute(sql::FINISH_STEP, &key).await.map_err(q("recording the step done"))?;
+                    progress(Event::AlreadyApplied(effect));
+                    progress(Event::Done { elapsed: started.elapsed(), rows: 0, batches: 0, backfill: false });
+                    return Ok(());
+                }
+                Found::Interrupted => {
+                    if let Effect::DetachPartition { parent, partition } = effect {
+                        finalize = Some(Step {
+                            sql: sql::finalize_detach(parent, partition),
+                            transactional: false,
+                            backfill: None,
+                            builds_index: None,
+                            effect: None,
+                            postconditions: Vec::new(),
+                            ..step.clone()
+                        });
+                    }
+                    progress(Event::Interrupted(effect));
+                }
+                Found::NotDone => {}
+            }
+        }
+        let step = finalize.as_ref().unwrap_or(step);
         if let Some(spec) = step.backfill.as_ref().and_then(|b| b.spec.as_ref()) {
             return self.backfill(at, step, spec, started, progress).await;
         }
@@ -688,11 +725,7 @@ impl Runner<'_> {
         start.push(&self.run_id);
         self.client.execute(sql::START_STEP, &start).await.map_err(q("recording the step's start"))?;
         let target = StepRef { checksum: self.checksum, phase: at.phase, index: at.step_number, step, spec };
-        let mut events = |event: backfill::Event<'_>| {
-            if let backfill::Event::Batch(p) = event {
-                progress(Event::Backfill(p));
-            }
-        };
+        let mut events = |event: backfill::Event<'_>| progress(Event::Backfill(event));
         let error = match backfill::run(self.client, target, &self.config.backfill, &mut events).await {
             Ok(Outcome::Done(p)) => {
                 self.client.execute(sql::FINISH_STEP, &key).await.map_err(q("recording the step done"))?;
@@ -748,6 +781,43 @@ impl Runner<'_> {
         }
     }
 
+    /// How far a step outside a transaction got, from the catalog.
+    async fn effect_state(&self, effect: &Effect) -> Result<Found, ApplyError> {
+        let q = |what: &'static str| move |e| ApplyError::Database(Error::query(what, e));
+        Ok(match effect {
+            // The drop's first transaction clears indisvalid; the last one removes the index.
+            Effect::DropIndex { index } => match self.index_valid(index).await? {
+                None => Found::Done,
+                Some(false) => Found::Interrupted,
+                Some(true) => Found::NotDone,
+            },
+            Effect::DetachPartition { parent, partition } => {
+                let row = self
+                    .client
+                    .query_opt(
+                        sql::PARTITION_ATTACHED,
+                        &[&partition.schema, &partition.name, &parent.schema, &parent.name],
+                    )
+                    .await
+                    .map_err(q("checking the partition a concurrent detach left"))?;
+                match row.map(|r| r.get::<_, bool>(0)) {
+                    None => Found::Done,
+                    Some(true) => Found::Interrupted,
+                    Some(false) => Found::NotDone,
+                }
+            }
+            Effect::AddEnumValue { type_name, value } => {
+                let has: bool = self
+                    .client
+                    .query_one(sql::ENUM_HAS_VALUE, &[&type_name.schema, &type_name.name, value])
+                    .await
+                    .map_err(q("checking the enum value an earlier run added"))?
+                    .get(0);
+                if has { Found::Done } else { Found::NotDone }
+            }
+        })
+    }
+
     async fn index_valid(&self, name: &QualName) -> Result<Option<bool>, ApplyError> {
         let row = self
             .client
@@ -764,11 +834,20 @@ impl Runner<'_> {
             transactional: false,
             backfill: None,
             builds_index: None,
+            effect: None,
             postconditions: Vec::new(),
             ..step.clone()
         };
         run_step_with(self.client, &drop, &RunOptions::default()).await.map(|_| ())
     }
+}
+
+/// How far a step outside a transaction got.
+enum Found {
+    Done,
+    /// Begun and interrupted: what it left needs finishing (see [`Event::Interrupted`]).
+    Interrupted,
+    NotDone,
 }
 
 /// `wait` plus or minus a fifth, so runners that failed together do not retry together.

@@ -324,6 +324,7 @@ mod tests {
             why: String::new(),
             backfill: None,
             builds_index: None,
+            effect: None,
             postconditions,
         }
     }

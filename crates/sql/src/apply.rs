@@ -8,6 +8,9 @@
 //! SELECT phase, step_index, state, attempts, error FROM cutover.steps ORDER BY started_at;
 //! ```
 
+use crate::quote::qualified;
+use cutover_schema::QualName;
+
 /// The schema that holds the state.
 pub const SCHEMA: &str = "cutover";
 
@@ -53,6 +56,29 @@ FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2";
+
+/// `$1`, `$2`: schema and name of a partition; `$3`, `$4`: of its parent. One row while the
+/// partition is attached, with `inhdetachpending` (PostgreSQL 14+): true when a
+/// `DETACH PARTITION ... CONCURRENTLY` began and was interrupted; no row once detached.
+pub const PARTITION_ATTACHED: &str = "SELECT i.inhdetachpending
+FROM pg_catalog.pg_inherits i
+JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND pn.nspname = $3 AND p.relname = $4";
+
+/// `$1`, `$2`: schema and name of an enum type; `$3`: a label. Whether the type has it.
+pub const ENUM_HAS_VALUE: &str = "SELECT EXISTS (SELECT 1
+FROM pg_catalog.pg_enum e
+JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = $1 AND t.typname = $2 AND e.enumlabel = $3)";
+
+/// Completes a `DETACH PARTITION ... CONCURRENTLY` that was interrupted (PostgreSQL 14+).
+pub fn finalize_detach(parent: &QualName, partition: &QualName) -> String {
+    format!("ALTER TABLE {} DETACH PARTITION {} FINALIZE", qualified(parent), qualified(partition))
+}
 
 /// Whether the state tables exist (a dry run reads them only then).
 pub const STATE_EXISTS: &str = "SELECT pg_catalog.to_regclass('cutover.steps') IS NOT NULL";
@@ -187,6 +213,14 @@ mod tests {
     fn the_lock_key_splits_into_two_positive_oids() {
         assert_eq!(RUNNER_LOCK_KEY >> 32, 0x0063_7574);
         assert_eq!(RUNNER_LOCK_KEY & 0xffff_ffff, 0x6f76_6572);
+    }
+
+    #[test]
+    fn finalize_quotes_both_names() {
+        assert_eq!(
+            finalize_detach(&QualName::new("public", "Metrics"), &QualName::new("archive", "m 2023")),
+            "ALTER TABLE public.\"Metrics\" DETACH PARTITION archive.\"m 2023\" FINALIZE"
+        );
     }
 
     #[test]

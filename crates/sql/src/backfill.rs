@@ -341,6 +341,27 @@ pub const REPLICA_LAG: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.date_pa
 pub const OLDEST_TRANSACTION: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.date_part('epoch', pg_catalog.now() - xact_start)), 0)::float8
 FROM pg_catalog.pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() AND xact_start IS NOT NULL";
 
+/// `$1..$3` the step, `$4` next batch size (int), `$5` seconds spent. A batch that ran past
+/// its statement_timeout (rolled back) is tried again smaller.
+pub const RECORD_RESIZE: &str = "UPDATE cutover.backfills SET batch_size = $4, busy_seconds = busy_seconds + $5,
+    updated_at = pg_catalog.now()
+WHERE plan_checksum = $1 AND phase = $2 AND step_index = $3";
+
+/// The settings under which a batch prints key values for the cursor, inside its
+/// transaction: the text of a date, timestamp or interval (and the digits of a float) depends
+/// on the session's DateStyle, TimeZone, IntervalStyle and extra_float_digits, which may
+/// differ between runs (`ALTER DATABASE ... SET`, a role's settings, connection options).
+/// Printed this way (ISO 8601, year first, with its UTC offset; a float with every digit)
+/// the text means the same value whatever the settings of the session that reads it back.
+pub const KEY_TEXT_SETTINGS: &str = "SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'iso_8601'; \
+SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 3";
+
+/// Back to the session's own settings (as it connected) for the rest of the batch, once the
+/// keys are printed: the backfill's expression must see the settings the database gives
+/// every session (`timestamp::timestamptz` reads the time in the session's TimeZone).
+pub const SESSION_SETTINGS: &str = "SET LOCAL DateStyle TO DEFAULT; SET LOCAL IntervalStyle TO DEFAULT; \
+SET LOCAL TimeZone TO DEFAULT; SET LOCAL extra_float_digits TO DEFAULT";
+
 /// Whether a session still answers.
 pub const PING: &str = "SELECT 1";
 

@@ -4,15 +4,23 @@
 //! or could not start.
 
 use super::Outcome;
+use super::backfill::Bar;
 use crate::cli::ApplyArgs;
 use anyhow::{Context, bail};
 use cutover_db_postgres::apply::{self, ApplyError, Config, Event, LockRetry, PlanFile};
+use cutover_db_postgres::backfill::Event as BackfillEvent;
 use cutover_db_postgres::connect::Target;
-use cutover_plan::planner::{PhaseName, Plan};
+use cutover_plan::planner::{Effect, PhaseName, Plan};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
+    let mut backfill = super::backfill::options(&args.tuning)?;
+    let draw = Bar::wanted(false);
+    if draw {
+        // A backfill step's bar follows every batch; it redraws at its own pace.
+        backfill.progress_every = 1;
+    }
     let bytes =
         std::fs::read(&args.plan).with_context(|| format!("could not read the plan {}", args.plan.display()))?;
     let plan: Plan = serde_json::from_slice(&bytes).with_context(|| {
@@ -39,11 +47,41 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         },
         client_host: host_name(),
         cutover_version: env!("CARGO_PKG_VERSION").to_string(),
-        backfill: Default::default(),
+        backfill,
     };
     println!("applying plan {} to {}", &checksum[..12], target.display);
     let mut stdout = std::io::stdout();
+    let mut bar: Option<Bar> = None;
     let mut progress = |event: Event<'_>| {
+        if draw {
+            // On a terminal a backfill step draws a bar on the lines below its own.
+            match &event {
+                Event::Backfill(BackfillEvent::Started { progress, .. }) => {
+                    let _ = stdout.write_all(b"\n");
+                    bar = Some(Bar::start("  backfill".to_string(), progress));
+                    return;
+                }
+                Event::Backfill(BackfillEvent::Batch(p)) => {
+                    if let Some(b) = &mut bar {
+                        b.update(p);
+                    }
+                    return;
+                }
+                Event::Backfill(BackfillEvent::Waiting { reason, .. }) => {
+                    if let Some(b) = &bar {
+                        b.waiting(&reason.to_string());
+                    }
+                    return;
+                }
+                Event::Done { .. } => {
+                    if let Some(b) = bar.take() {
+                        b.finish();
+                        let _ = stdout.write_all(b" ");
+                    }
+                }
+                _ => {}
+            }
+        }
         let text = match event {
             Event::Step { at, sql } => format!(
                 "phase {}/{} {}, step {}/{}: {} ...",
@@ -57,20 +95,52 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             Event::AlreadyDone => " already done\n".to_string(),
             Event::DroppedInvalidIndex(name) => format!(" dropped the INVALID index {name} an earlier try left ..."),
             Event::IndexAlreadyBuilt(name) => format!(" {name} was built by an earlier run ..."),
+            Event::AlreadyApplied(effect) => match effect {
+                Effect::DropIndex { index } => format!(" {index} was dropped by an earlier run ..."),
+                Effect::DetachPartition { parent, partition } => {
+                    format!(" {partition} was detached from {parent} by an earlier run ...")
+                }
+                Effect::AddEnumValue { type_name, value } => {
+                    format!(" {type_name} has the value '{value}': an earlier run added it ...")
+                }
+            },
+            Event::Interrupted(effect) => match effect {
+                Effect::DropIndex { index } => {
+                    format!(" {index} is INVALID: an earlier run's drop was interrupted; dropping it again ...")
+                }
+                Effect::DetachPartition { parent, partition } => format!(
+                    " the detach of {partition} from {parent} an earlier run began is pending; finishing it (FINALIZE) ..."
+                ),
+                Effect::AddEnumValue { type_name, value } => {
+                    format!(" adding '{value}' to {type_name} again ...")
+                }
+            },
             Event::LockRetry { tried, tries, lock_timeout_ms, wait } => format!(
                 " lock_timeout ({lock_timeout_ms} ms) expired on try {tried}/{tries}, next try in {:.1} s ...",
                 wait.as_secs_f64()
             ),
-            Event::Backfill(p) => format!(" {} ...", super::backfill::describe_progress(p)),
+            Event::Backfill(BackfillEvent::Batch(p)) => format!(" {} ...", super::backfill::describe_progress(p)),
+            Event::Backfill(BackfillEvent::StatementTimeout { rows, next, statement_timeout_ms }) => format!(
+                " a batch of {rows} rows ran past its statement_timeout ({statement_timeout_ms} ms), next batch {next} rows ..."
+            ),
+            Event::Backfill(_) => return,
             Event::Done { elapsed, rows, batches, backfill: true } => {
                 format!(" done in {:.1} s ({rows} rows in {batches} batches)\n", elapsed.as_secs_f64())
             }
             Event::Done { elapsed, .. } => format!(" done in {:.1} s\n", elapsed.as_secs_f64()),
         };
+        if let Some(b) = &bar {
+            b.println(text.trim());
+            return;
+        }
         let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
     };
-    match apply::apply(&target, file, &config, &mut progress).await {
+    let result = apply::apply(&target, file, &config, &mut progress).await;
+    if let Some(b) = bar.take() {
+        b.finish();
+    }
+    match result {
         Ok(report) => {
             println!(
                 "done: {} step(s) run, {} already done, in {} phase(s), {:.1} s",

@@ -4,7 +4,7 @@
 //! resumes), 2 when it could not start. The others exit 0, or 2 when no backfill matches.
 
 use super::Outcome;
-use crate::cli::{BackfillAction, BackfillArgs, BackfillFormat};
+use crate::cli::{BackfillAction, BackfillArgs, BackfillFormat, BackfillTuning};
 use anyhow::{Context, bail};
 use cutover_db_postgres::apply::{self, PlanFile};
 use cutover_db_postgres::backfill::control::Limits;
@@ -13,8 +13,9 @@ use cutover_db_postgres::backfill::{
 };
 use cutover_db_postgres::connect::Target;
 use cutover_plan::planner::{Plan, thousands};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
@@ -43,7 +44,8 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-fn options(args: &BackfillArgs) -> anyhow::Result<Options> {
+/// The engine's options from its flags (shared by `backfill run` and `apply`).
+pub fn options(args: &BackfillTuning) -> anyhow::Result<Options> {
     if args.min_batch > args.max_batch {
         bail!("--min-batch ({}) is larger than --max-batch ({})", args.min_batch, args.max_batch);
     }
@@ -59,6 +61,7 @@ fn options(args: &BackfillArgs) -> anyhow::Result<Options> {
         },
         wait_query: args.wait_query.clone(),
         lock_timeout_ms: args.lock_timeout_ms,
+        statement_timeout_ms: args.statement_timeout_ms,
         progress_every: args.progress_every,
         ..Options::default()
     })
@@ -86,6 +89,72 @@ pub fn describe_progress(p: &Progress) -> String {
         out.push_str(&format!(", {} lock timeout(s)", p.lock_timeouts));
     }
     out
+}
+
+/// What the bar says next to itself: the progress, and why the engine waits when it does.
+pub fn bar_message(p: &Progress, waiting: Option<&str>) -> String {
+    match waiting {
+        Some(reason) => format!("{}; waiting: {reason}", describe_progress(p)),
+        None => describe_progress(p),
+    }
+}
+
+/// A backfill's progress on a terminal: rows done against the table's estimate (a spinner
+/// when there is none), with the rate, the ETA and the batch size from the engine (its rate
+/// leaves pauses out), and the reason while it waits. Other lines print above it.
+pub struct Bar {
+    bar: ProgressBar,
+    last: Progress,
+}
+
+impl Bar {
+    /// Whether progress is drawn as a bar: human output to a terminal.
+    pub fn wanted(json: bool) -> bool {
+        !json && std::io::stdout().is_terminal()
+    }
+
+    pub fn start(label: String, progress: &Progress) -> Bar {
+        let (bar, template) = match progress.rows_total_estimate {
+            Some(total) if total > 0 => {
+                (ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stdout()), "{prefix} [{bar:24}] {msg}")
+            }
+            _ => (ProgressBar::with_draw_target(None, ProgressDrawTarget::stdout()), "{prefix} {spinner} {msg}"),
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(label);
+        bar.enable_steady_tick(Duration::from_millis(250));
+        let out = Bar { bar, last: progress.clone() };
+        out.progress(progress);
+        out
+    }
+
+    pub fn progress(&self, p: &Progress) {
+        if let Some(total) = p.rows_total_estimate.filter(|t| *t > 0) {
+            self.bar.set_length(total);
+        }
+        self.bar.set_position(p.rows_done);
+        self.bar.set_message(bar_message(p, None));
+    }
+
+    pub fn update(&mut self, p: &Progress) {
+        self.last = p.clone();
+        self.progress(p);
+    }
+
+    pub fn waiting(&self, reason: &str) {
+        self.bar.set_message(bar_message(&self.last, Some(reason)));
+    }
+
+    /// A line above the bar.
+    pub fn println(&self, line: &str) {
+        self.bar.println(line);
+    }
+
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
+    }
 }
 
 fn eta_text(seconds: f64) -> String {
@@ -125,11 +194,41 @@ fn json_line(event: &str, at: &StepRef<'_>, progress: Option<&Progress>, extra: 
 }
 
 async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>) -> anyhow::Result<Outcome> {
-    let options = options(args)?;
+    let mut options = options(&args.tuning)?;
     let json = args.format == BackfillFormat::Json;
+    let draw = Bar::wanted(json);
+    if draw {
+        // The bar follows every batch; it redraws at its own pace.
+        options.progress_every = 1;
+    }
+    let mut bar: Option<Bar> = None;
     let mut stdout = std::io::stdout();
     let mut last_wait: Option<String> = None;
     let mut events = |at: &StepRef<'_>, event: Event<'_>| {
+        if draw {
+            match &event {
+                Event::Started { progress, .. } => {
+                    if let Some(done) = bar.take() {
+                        done.finish();
+                    }
+                    let label = format!("backfill {} of {} ({})", at.id(), at.table(), at.spec.column);
+                    bar = Some(Bar::start(label, progress));
+                }
+                Event::Batch(p) => {
+                    if let Some(b) = &mut bar {
+                        b.update(p);
+                        return;
+                    }
+                }
+                Event::Waiting { reason, .. } => {
+                    if let Some(b) = &bar {
+                        b.waiting(&reason.to_string());
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
         let line = match (event, json) {
             (Event::Started { resumed, progress }, false) => {
                 last_wait = None;
@@ -172,14 +271,36 @@ async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>)
                 last_wait = None;
                 format!("  connection lost ({error}); connecting again (try {attempt})")
             }
+            (Event::StatementTimeout { rows, next, statement_timeout_ms }, false) => {
+                last_wait = None;
+                format!(
+                    "  a batch of {} rows ran past its statement_timeout ({statement_timeout_ms} ms) and was rolled back; next batch {} rows",
+                    thousands(rows),
+                    thousands(next)
+                )
+            }
+            (Event::StatementTimeout { rows, next, statement_timeout_ms }, true) => json_line(
+                "statement_timeout",
+                at,
+                None,
+                json!({ "rows": rows, "batch_size": next, "statement_timeout_ms": statement_timeout_ms }),
+            ),
             (Event::Reconnecting { attempt, error }, true) => {
                 json_line("reconnecting", at, None, json!({ "attempt": attempt, "error": error }))
             }
         };
+        if let Some(b) = &bar {
+            b.println(&line);
+            return;
+        }
         let _ = writeln!(stdout, "{line}");
         let _ = stdout.flush();
     };
-    match backfill::run_plan(target, plan, args.step, &options, &mut events).await {
+    let result = backfill::run_plan(target, plan, args.step, &options, &mut events).await;
+    if let Some(b) = bar.take() {
+        b.finish();
+    }
+    match result {
         Ok(outcomes) => {
             let steps = backfill::select(plan.plan, plan.checksum, args.step)?;
             let mut result = Outcome::Success;
@@ -215,7 +336,11 @@ async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>)
             }
             Ok(result)
         }
-        Err(e @ (BackfillError::Batch { .. } | BackfillError::LockTimeouts { .. })) => {
+        Err(
+            e @ (BackfillError::Batch { .. }
+            | BackfillError::LockTimeouts { .. }
+            | BackfillError::StatementTimeout { .. }),
+        ) => {
             eprintln!("error: {e}");
             Ok(Outcome::Findings)
         }
@@ -322,4 +447,28 @@ async fn control(
         }
     }
     Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_says_the_numbers_and_why_it_waits() {
+        let p = Progress {
+            rows_done: 12_000,
+            rows_updated: 11_000,
+            rows_total_estimate: Some(50_000),
+            batches: 3,
+            batch_size: 5000,
+            rate: Some(8000.0),
+            eta_s: Some(4.75),
+            lock_timeouts: 0,
+        };
+        assert_eq!(bar_message(&p, None), "12,000 of ~50,000 rows (24%), 8,000 rows/s, ETA 5 s, batch 5,000");
+        assert_eq!(
+            bar_message(&p, Some("a replica is 12.0 s behind (more than 10.0 s)")),
+            "12,000 of ~50,000 rows (24%), 8,000 rows/s, ETA 5 s, batch 5,000; waiting: a replica is 12.0 s behind (more than 10.0 s)"
+        );
+    }
 }

@@ -93,6 +93,38 @@ impl Sizer {
         self.size = (self.size / 2).clamp(self.min, self.max);
         self.size
     }
+
+    /// The batch ran past its statement_timeout and was rolled back: half as many rows take
+    /// about half the time, so the batch is tried again at half its size, down to the
+    /// smallest, and never grows back past that size in this run (the timeout is a ceiling
+    /// the target time does not know about). A batch of the smallest size that still times
+    /// out cannot be made to fit, and the run stops.
+    pub fn after_statement_timeout(&mut self) -> AfterTimeout {
+        let rows = self.size;
+        if rows <= self.min {
+            return AfterTimeout::GiveUp { rows };
+        }
+        let next = self.shrink();
+        self.max = self.max.min(next);
+        AfterTimeout::Retry { rows, next }
+    }
+}
+
+/// What follows a batch that ran past its statement_timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterTimeout {
+    /// The batch of `rows` is tried again with `next` rows.
+    Retry { rows: u64, next: u64 },
+    /// The batch of `rows` was already the smallest.
+    GiveUp { rows: u64 },
+}
+
+/// Whether a batch canceled with `57014 query_canceled` was canceled by its own
+/// statement_timeout rather than by a person (`pg_cancel_backend`, which stops the run). Both
+/// raise the same SQLSTATE, and the message is translated (`lc_messages`), so the time the
+/// batch ran tells them apart: a statement_timeout fires only once that much time has passed.
+pub fn canceled_by_timeout(elapsed: Duration, statement_timeout: Duration) -> bool {
+    elapsed >= statement_timeout
 }
 
 /// What the engine saw just before a batch.
@@ -356,6 +388,66 @@ mod tests {
             oldest_transaction: Some(Duration::from_secs(100_000)),
         };
         assert!(matches!(decide(&both, &limits), Decision::Wait { reason: Reason::LockTimeouts { .. }, .. }));
+    }
+
+    /// A fake table whose rows cost `per_row` each, under a statement_timeout: each batch
+    /// either fits (and the sizer observes it) or is canceled by the timeout (and shrinks).
+    /// Returns each batch's outcome: the rows it covered, or `None` for a canceled one.
+    fn under_timeout(
+        sizer: &mut Sizer,
+        per_row: Duration,
+        timeout: Duration,
+        batches: usize,
+    ) -> (Vec<Option<u64>>, Option<AfterTimeout>) {
+        let mut out = Vec::new();
+        for _ in 0..batches {
+            let rows = sizer.size();
+            let elapsed = per_row * rows as u32;
+            if elapsed >= timeout {
+                assert!(canceled_by_timeout(timeout, timeout));
+                out.push(None);
+                if let stop @ AfterTimeout::GiveUp { .. } = sizer.after_statement_timeout() {
+                    return (out, Some(stop));
+                }
+            } else {
+                sizer.observe(rows, elapsed);
+                out.push(Some(rows));
+            }
+        }
+        (out, None)
+    }
+
+    #[test]
+    fn a_batch_past_its_statement_timeout_is_retried_at_half_its_size() {
+        // 1 ms a row, a timeout of 600 ms and a target of 5 s (the sizer alone would grow):
+        // 2000 and 1000 rows are canceled; 500 fit, and the size does not grow back to the
+        // 1000 that timed out although the target asks for more.
+        let limits = Limits { target: Duration::from_secs(5), min_batch: 100, ..Limits::default() };
+        let mut sizer = Sizer::new(2000, &limits);
+        let (batches, stop) = under_timeout(&mut sizer, ms(1), ms(600), 5);
+        assert_eq!(batches, [None, None, Some(500), Some(500), Some(500)]);
+        assert_eq!(stop, None);
+        let mut sizer = Sizer::new(2000, &limits);
+        assert_eq!(sizer.after_statement_timeout(), AfterTimeout::Retry { rows: 2000, next: 1000 });
+        assert_eq!(sizer.size(), 1000);
+    }
+
+    #[test]
+    fn a_batch_of_the_smallest_size_past_its_statement_timeout_stops_the_run() {
+        // 10 ms a row: even 100 rows take a second, past a 500 ms timeout.
+        let limits = Limits { min_batch: 100, ..Limits::default() };
+        let mut sizer = Sizer::new(400, &limits);
+        let (batches, stop) = under_timeout(&mut sizer, ms(10), ms(500), 10);
+        assert_eq!(batches, [None, None, None]);
+        assert_eq!(stop, Some(AfterTimeout::GiveUp { rows: 100 }));
+        assert_eq!(sizer.size(), 100, "the size stays at the smallest");
+    }
+
+    #[test]
+    fn only_a_cancel_after_the_timeout_is_the_timeout() {
+        assert!(canceled_by_timeout(ms(300), ms(300)));
+        assert!(canceled_by_timeout(ms(301), ms(300)));
+        assert!(!canceled_by_timeout(ms(120), ms(300)), "pg_cancel_backend before the timeout");
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod control;
 use crate::Error;
 use crate::apply::{PlanFile, Session};
 use crate::connect::Target;
-use control::{Decision, Limits, Reason, Signals, Sizer, decide};
+use control::{AfterTimeout, Decision, Limits, Reason, Signals, Sizer, decide};
 use cutover_plan::planner::{BackfillKey, BackfillSpec, PhaseName, Plan, Step};
 use cutover_sql::apply as apply_sql;
 use cutover_sql::backfill as sql;
@@ -42,6 +42,9 @@ pub struct Options {
     pub wait_query: Option<String>,
     /// The lock_timeout of a batch; default: the step's.
     pub lock_timeout_ms: Option<u64>,
+    /// The statement_timeout of a batch's statements; default: the step's. A batch that runs
+    /// past it is rolled back and tried again at half its size.
+    pub statement_timeout_ms: Option<u64>,
     /// How often a paused backfill looks at its state.
     pub poll: Duration,
     /// A progress event every this many batches (and at the start and the end).
@@ -58,6 +61,7 @@ impl Default for Options {
             limits: Limits::default(),
             wait_query: None,
             lock_timeout_ms: None,
+            statement_timeout_ms: None,
             poll: Duration::from_millis(500),
             progress_every: 10,
             reconnects: 60,
@@ -177,6 +181,9 @@ pub enum Event<'a> {
     /// The connection was lost (the server restarted, the session was terminated): it
     /// connects again and resumes from the cursor.
     Reconnecting { attempt: u32, error: &'a str },
+    /// A batch of `rows` ran past its statement_timeout and was rolled back; it is tried
+    /// again with `next` rows.
+    StatementTimeout { rows: u64, next: u64, statement_timeout_ms: u64 },
 }
 
 /// How a backfill that ran to its end finished.
@@ -210,6 +217,11 @@ pub enum BackfillError {
         "backfill {step} of {table} stopped at {rows_done} rows: {in_a_row} batches in a row waited on row locks past their lock_timeout ({lock_timeout_ms} ms); run again when the table is less busy"
     )]
     LockTimeouts { step: String, table: String, rows_done: u64, in_a_row: u32, lock_timeout_ms: u64 },
+    /// A batch of the smallest size ran past its statement_timeout.
+    #[error(
+        "backfill {step} of {table} stopped at {rows_done} rows: a batch of {rows} rows, the smallest allowed (--min-batch), ran past its statement_timeout ({statement_timeout_ms} ms); the cursor is kept: run again with a larger --statement-timeout-ms or a smaller --min-batch"
+    )]
+    StatementTimeout { step: String, table: String, rows_done: u64, rows: u64, statement_timeout_ms: u64 },
     /// The wait query failed or did not answer with one boolean.
     #[error("the wait query failed: {0}")]
     WaitQuery(String),
@@ -252,6 +264,7 @@ struct Engine<'a> {
     phase: &'a str,
     index: i32,
     lock_timeout_ms: u64,
+    statement_timeout_ms: u64,
     /// Rows per page, for a table walked by pages (learnt as it goes).
     density: f64,
 }
@@ -277,7 +290,13 @@ impl Engine<'_> {
     async fn batch_body(&mut self, sizer: &mut Sizer, waited: Duration) -> Result<Batch, tokio_postgres::Error> {
         let started = Instant::now();
         let (client, spec) = (self.client, self.at.spec);
-        client.batch_execute(&sql::batch_timeouts(self.lock_timeout_ms, self.at.step.statement_timeout_ms)).await?;
+        let keyed = matches!(spec.key, BackfillKey::Columns { .. });
+        let mut settings = sql::batch_timeouts(self.lock_timeout_ms, self.statement_timeout_ms);
+        if keyed {
+            // The keys this batch prints for the cursor mean the same in any later session.
+            settings = format!("{settings}; {}", sql::KEY_TEXT_SETTINGS);
+        }
+        client.batch_execute(&settings).await?;
         let row = client.query_one(sql::LOCK_ROW, &self.key()).await?;
         let state: String = row.get(0);
         let cursor: Option<String> = row.get(1);
@@ -306,6 +325,7 @@ impl Engine<'_> {
                     client.execute(sql::FINISH, &self.key()).await?;
                     return Ok(Batch::Done(counters));
                 };
+                client.batch_execute(sql::SESSION_SETTINGS).await?;
                 let k = spec.key_len();
                 let upper_key: Vec<String> =
                     (0..k).map(|i| upper.get::<_, Option<String>>(i).unwrap_or_default()).collect();
@@ -478,6 +498,7 @@ pub async fn run(
         phase,
         index,
         lock_timeout_ms: options.lock_timeout_ms.unwrap_or(at.step.lock_timeout_ms),
+        statement_timeout_ms: options.statement_timeout_ms.unwrap_or(at.step.statement_timeout_ms),
         density,
     };
     let now = engine.state().await?;
@@ -527,6 +548,7 @@ pub async fn run(
                 });
             }
         }
+        let batch_started = Instant::now();
         match engine.batch(&mut sizer, waited).await {
             Ok(Batch::Committed(progress)) => {
                 in_a_row = 0;
@@ -558,6 +580,37 @@ pub async fn run(
                 params.push(&size);
                 params.push(&seconds);
                 client.execute(sql::RECORD_LOCK_TIMEOUT, &params).await.map_err(q("recording a lock timeout"))?;
+            }
+            Err(e)
+                if e.code() == Some(&SqlState::QUERY_CANCELED)
+                    && control::canceled_by_timeout(
+                        batch_started.elapsed(),
+                        Duration::from_millis(engine.statement_timeout_ms),
+                    ) =>
+            {
+                let statement_timeout_ms = engine.statement_timeout_ms;
+                match sizer.after_statement_timeout() {
+                    AfterTimeout::Retry { rows, next } => {
+                        let size = next.min(i32::MAX as u64) as i32;
+                        let seconds = (waited + batch_started.elapsed()).as_secs_f64();
+                        waited = Duration::ZERO;
+                        counters.batch_size = next;
+                        let mut params = engine.key().to_vec();
+                        params.push(&size);
+                        params.push(&seconds);
+                        client.execute(sql::RECORD_RESIZE, &params).await.map_err(q("recording a smaller batch"))?;
+                        events(Event::StatementTimeout { rows, next, statement_timeout_ms });
+                    }
+                    AfterTimeout::GiveUp { rows } => {
+                        return Err(BackfillError::StatementTimeout {
+                            step: at.id(),
+                            table: at.table(),
+                            rows_done: counters.rows_done,
+                            rows,
+                            statement_timeout_ms,
+                        });
+                    }
+                }
             }
             Err(e) => {
                 return Err(BackfillError::Batch {

@@ -114,11 +114,32 @@ pub struct Step {
     /// Absent from plans made before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builds_index: Option<QualName>,
+    /// For the other steps that run outside a transaction: what they change, as structure.
+    /// A runner that dies during such a step leaves no record of how far it got, and running
+    /// it again may fail (the index is gone, the detach is pending, the value exists);
+    /// `apply` reads the catalog instead. Absent from plans made before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
     /// What the database holds once the step is done, as structure, for `cutover verify`
     /// (see `plan::verify`). Empty for steps that leave nothing verify checks, and in plans
     /// made before the field existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub postconditions: Vec<Postcondition>,
+}
+
+/// What a step that runs outside a transaction changes (see [`Step::effect`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Effect {
+    /// `DROP INDEX CONCURRENTLY`: done once the index is gone. An interrupted drop leaves it
+    /// INVALID (its first transaction clears `indisvalid`), and it is dropped again.
+    DropIndex { index: QualName },
+    /// `ALTER TABLE parent DETACH PARTITION partition CONCURRENTLY` (PostgreSQL 14+): done
+    /// once the partition is no longer attached. An interrupted detach leaves it pending
+    /// (`pg_inherits.inhdetachpending`), which only `... DETACH PARTITION ... FINALIZE` ends.
+    DetachPartition { parent: QualName, partition: QualName },
+    /// `ALTER TYPE ... ADD VALUE`: done once the type has the value.
+    AddEnumValue { type_name: QualName, value: String },
 }
 
 /// One fact a done step leaves in the database. `exists: false` says the object is gone;

@@ -6,7 +6,9 @@
 //! only they know: the safe form of the statement, its rollback, its estimate and why.
 
 use super::estimate::{self, Size};
-use super::model::{Backfill, BackfillKey, BackfillSpec, Blocker, KeyColumn, Lock, PhaseName, Postcondition, Step};
+use super::model::{
+    Backfill, BackfillKey, BackfillSpec, Blocker, Effect, KeyColumn, Lock, PhaseName, Postcondition, Step,
+};
 use super::{Draft, PlanCtx};
 use crate::diff::{Change, Diff};
 use crate::hazard::{Hazard, HazardCode};
@@ -180,6 +182,7 @@ pub(super) fn step(
         why: String::new(),
         backfill: None,
         builds_index: None,
+        effect: None,
         postconditions: Vec::new(),
     }
 }
@@ -207,6 +210,12 @@ pub(super) fn why(mut s: Step, text: impl Into<String>) -> Step {
 /// Records the index a CREATE INDEX CONCURRENTLY step builds (see [`Step::builds_index`]).
 pub(super) fn builds_index(mut s: Step, index: QualName) -> Step {
     s.builds_index = Some(index);
+    s
+}
+
+/// Records what a step outside a transaction changes (see [`Step::effect`]).
+pub(super) fn effect(mut s: Step, effect: Effect) -> Step {
+    s.effect = Some(effect);
     s
 }
 
@@ -386,10 +395,11 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             );
             Ok(vec![draft(Contract, carry(why(s, "Dropped once no running application version reads it."), change))])
         }
-        Stmt::AddEnumValue { name, .. } => {
+        Stmt::AddEnumValue { name, value, .. } => {
             // IF NOT EXISTS: a runner killed right after it ran leaves it done but not
-            // recorded, and the next run runs it again.
+            // recorded; apply also reads the catalog for the value (the step's effect).
             let s = step(ctx, IfNotExists(&change.stmt).to_string(), Operation::AddEnumValue, name, None);
+            let s = effect(s, Effect::AddEnumValue { type_name: name.clone(), value: value.clone() });
             let mut s = why(
                 s,
                 "Adds a value to the type; catalog only. Runs on its own: a new value cannot be used in the transaction that adds it.",
@@ -665,6 +675,7 @@ fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, in
         // and the next run runs it again.
         let drop_old = Stmt::DropIndex { name: qualified.clone(), concurrently: true };
         let s = step(ctx, IfExists(&drop_old).to_string(), Operation::DropIndexConcurrently, table, None);
+        let s = effect(s, Effect::DropIndex { index: qualified.clone() });
         let old = ctx.current.tables.get(table).and_then(|t| t.indexes.get(name)).map(|i| {
             Stmt::CreateIndex {
                 name: name.to_string(),
@@ -701,6 +712,7 @@ fn drop_index(ctx: &PlanCtx, change: &Change, name: &QualName) -> Recipe {
     let stmt = Stmt::DropIndex { name: name.clone(), concurrently };
     let op = if concurrently { Operation::DropIndexConcurrently } else { Operation::DropIndex };
     let s = step(ctx, IfExists(&stmt).to_string(), op, &table, None);
+    let s = if concurrently { effect(s, Effect::DropIndex { index: name.clone() }) } else { s };
     let s = leaves(s, Postcondition::Index { index: name.clone(), table: owner.clone(), exists: false });
     if old.is_some_and(|i| !i.valid) {
         let s = why(
@@ -925,6 +937,11 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
             };
             let op = if concurrent { Operation::DetachPartitionConcurrently } else { Operation::DetachPartition };
             let s = step(ctx, stmt.to_string(), op, partition, Some(table));
+            let s = if concurrent {
+                effect(s, Effect::DetachPartition { parent: table.clone(), partition: partition.clone() })
+            } else {
+                s
+            };
             let s = hazard(s, HazardCode::BreaksRunningCode, format!("rows of {partition} disappear from {table}"));
             let text = if concurrent {
                 "DETACH ... CONCURRENTLY: readers and writers of the parent keep going (it waits for running transactions)."

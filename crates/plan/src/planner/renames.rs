@@ -238,6 +238,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         ),
         backfill: None,
         builds_index: None,
+        effect: None,
         // The old name is a view from here on, no longer a table.
         postconditions: vec![
             Postcondition::Table { table: to.clone(), exists: true },
@@ -261,6 +262,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         why: "The compatibility view goes once no application version uses the old name.".into(),
         backfill: None,
         builds_index: None,
+        effect: None,
         postconditions: Vec::new(),
     };
     vec![(PhaseName::Expand, expand), (PhaseName::Contract, contract)]
