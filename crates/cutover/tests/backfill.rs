@@ -54,6 +54,7 @@ fn plan(key: BackfillKey, column: &str, expression: &str, only_where: Option<&st
         backfill: Some(Backfill { table: "public.t".into(), batch_size: 1000, spec: Some(spec) }),
         builds_index: None,
         postconditions: Vec::new(),
+        app_changes: Vec::new(),
     };
     Plan {
         version: 1,

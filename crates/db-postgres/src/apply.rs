@@ -765,6 +765,7 @@ impl Runner<'_> {
             backfill: None,
             builds_index: None,
             postconditions: Vec::new(),
+            app_changes: Vec::new(),
             ..step.clone()
         };
         run_step_with(self.client, &drop, &RunOptions::default()).await.map(|_| ())

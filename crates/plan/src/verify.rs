@@ -325,6 +325,7 @@ mod tests {
             backfill: None,
             builds_index: None,
             postconditions,
+            app_changes: Vec::new(),
         }
     }
 

@@ -6,7 +6,9 @@
 //! only they know: the safe form of the statement, its rollback, its estimate and why.
 
 use super::estimate::{self, Size};
-use super::model::{Backfill, BackfillKey, BackfillSpec, Blocker, KeyColumn, Lock, PhaseName, Postcondition, Step};
+use super::model::{
+    AppChange, Backfill, BackfillKey, BackfillSpec, Blocker, KeyColumn, Lock, PhaseName, Postcondition, Step,
+};
 use super::{Draft, PlanCtx};
 use crate::diff::{Change, Diff};
 use crate::hazard::{Hazard, HazardCode};
@@ -181,6 +183,7 @@ pub(super) fn step(
         backfill: None,
         builds_index: None,
         postconditions: Vec::new(),
+        app_changes: Vec::new(),
     }
 }
 
@@ -207,6 +210,12 @@ pub(super) fn why(mut s: Step, text: impl Into<String>) -> Step {
 /// Records the index a CREATE INDEX CONCURRENTLY step builds (see [`Step::builds_index`]).
 pub(super) fn builds_index(mut s: Step, index: QualName) -> Step {
     s.builds_index = Some(index);
+    s
+}
+
+/// Records what the step changes that application code names (see [`Step::app_changes`]).
+pub(super) fn app_change(mut s: Step, change: AppChange) -> Step {
+    s.app_changes.push(change);
     s
 }
 
@@ -325,6 +334,11 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             let s = step(ctx, change.stmt.to_string(), Operation::DropTable, name, None);
             let s = why(s, "Runs only after every application version that reads the table is gone.");
             let s = leaves(s, Postcondition::Table { table: name.clone(), exists: false });
+            // A table dropped only to be created again keeps its name for the application.
+            let s = match ctx.desired.tables.contains_key(name) {
+                true => s,
+                false => app_change(s, AppChange::DropTable { table: name.clone() }),
+            };
             let s = hazard(
                 s,
                 HazardCode::BreaksRunningCode,
@@ -761,13 +775,26 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
                 "Catalog only (the space is reclaimed later); runs once no application version uses the column.",
             );
             let s = leaves(s, column_exists(table, c, false));
+            let s = app_change(s, AppChange::DropColumn { table: table.clone(), column: c.clone() });
             Ok(vec![draft(Contract, carry(s, change))])
         }
         TableAction::AlterColumnType { column: c, data_type, .. } => {
             let old = column(old_table, c);
+            let retype = |s: Step| match old {
+                Some(o) => app_change(
+                    s,
+                    AppChange::RetypeColumn {
+                        table: table.clone(),
+                        column: c.clone(),
+                        from: o.data_type.clone(),
+                        to: data_type.clone(),
+                    },
+                ),
+                None => s,
+            };
             let in_place = old.is_some_and(|o| binary_compatible(&o.data_type, data_type));
             if in_place {
-                let s = step(ctx, sql, Operation::AlterColumnTypeInPlace, table, None);
+                let s = retype(step(ctx, sql, Operation::AlterColumnTypeInPlace, table, None));
                 let back = old.map(|o| {
                     Stmt::AlterTable {
                         name: table.clone(),
@@ -790,7 +817,7 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
                 );
                 return Ok(vec![draft(Expand, carry(s, change))]);
             }
-            let s = step(ctx, sql, Operation::AlterColumnTypeRewrite, table, None);
+            let s = retype(step(ctx, sql, Operation::AlterColumnTypeRewrite, table, None));
             let s = with_estimate(s, estimate::rewrite(size));
             if !ctx.is_small(table) && !ctx.options.allow_downtime {
                 let obstacles = super::columns::swap_obstacles(ctx, table, c);
