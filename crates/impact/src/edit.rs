@@ -25,7 +25,7 @@ impl Edit {
 /// Applies the edits that do not overlap an earlier one (by position; identical edits once)
 /// and returns the new text with the summaries of the edits applied.
 pub fn apply(text: &str, mut edits: Vec<(Edit, String)>) -> (String, Vec<String>) {
-    edits.sort_by(|a, b| (a.0.start, a.0.end).cmp(&(b.0.start, b.0.end)));
+    edits.sort_by_key(|a| (a.0.start, a.0.end));
     edits.dedup_by(|a, b| a.0 == b.0);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;

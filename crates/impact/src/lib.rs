@@ -34,6 +34,12 @@ use serde::Serialize;
 pub use changes::affected;
 pub use edit::Edit;
 
+/// Whether the analysis reads a file of this path (its language or model format is known):
+/// readers of a repository skip the others.
+pub fn wanted(path: &str) -> bool {
+    scan::Lang::of(path).is_some() || path.ends_with(".prisma")
+}
+
 /// A file of the repository, by its path relative to the repository's root (`/`-separated).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {

@@ -111,7 +111,8 @@ pub fn markdown_before(impact: &Impact, phase: PhaseName) -> Option<String> {
         for f in findings {
             writeln!(
                 s,
-                "    - [ ] {} {} ({}, {} confidence{}): {}",
+                "    - [{}] {} {} ({}, {} confidence{}): {}",
+                if f.fixed { "x" } else { " " },
                 markdown::code_span(&format!("{}:{}", f.file, f.line)),
                 markdown::text(&f.what),
                 f.source.as_str(),

@@ -156,19 +156,19 @@ fn literals(text: &str, lang: Lang) -> Vec<((usize, Literal), usize)> {
             continue;
         }
         // Ruby heredocs: <<~SQL, <<-SQL, <<SQL, with optional quotes around the tag.
-        if lang == Lang::Ruby && text[i..].starts_with("<<") {
-            if let Some((body_start, body_end, after)) = heredoc(text, i) {
-                let raw =
-                    text[i..].starts_with("<<~'") || text[i..].starts_with("<<-'") || text[i..].starts_with("<<'");
-                let mut body = blank(&text[body_start..body_end], lang, raw);
-                if !raw {
-                    body = blank_interpolations(&body, lang, false);
-                }
-                let lit = Literal { start: body_start, text: body, docstring: false };
-                out.push(((i, lit), after));
-                i = after;
-                continue;
+        if lang == Lang::Ruby
+            && text[i..].starts_with("<<")
+            && let Some((body_start, body_end, after)) = heredoc(text, i)
+        {
+            let raw = text[i..].starts_with("<<~'") || text[i..].starts_with("<<-'") || text[i..].starts_with("<<'");
+            let mut body = blank(&text[body_start..body_end], lang, raw);
+            if !raw {
+                body = blank_interpolations(&body, lang, false);
             }
+            let lit = Literal { start: body_start, text: body, docstring: false };
+            out.push(((i, lit), after));
+            i = after;
+            continue;
         }
         if rust && c == b'r' && (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#')) && !ident_byte_before(b, i)
         {

@@ -9,7 +9,6 @@
 //! touch the table, is not the table's.
 
 use crate::{Affected, Confidence};
-use cutover_plan::planner::AppChange;
 
 /// A reference to one of the changes: offset in the SQL text, the change's index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -548,7 +547,7 @@ fn column_ref(n: &Name, change: usize, confidence: Confidence, table: &str, colu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cutover_plan::planner::PhaseName;
+    use cutover_plan::planner::{AppChange, PhaseName};
     use cutover_schema::QualName;
 
     fn drop_col(schema: &str, table: &str, column: &str) -> Affected {

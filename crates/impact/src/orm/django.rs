@@ -282,7 +282,8 @@ fn column_edit(text: &str, model: &str, f: &Field, change: &AppChange) -> (Strin
                     call.replace_range(e.start - base..e.end - base, &e.text);
                 }
                 new.push_str(&call);
-                let what = format!("field {} of model {model} becomes {class}", f.name);
+                let args: Vec<String> = kwargs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let what = format!("field {} of model {model} becomes {class}({})", f.name, args.join(", "));
                 (what, Some(Edit::replace(f.class_at, f.close + 1, new)))
             }
             _ => (
@@ -362,6 +363,40 @@ mod tests {
         assert_eq!(app_label("shop/models.py"), Some("shop"));
         assert_eq!(app_label("src/shop/models/order.py"), Some("shop"));
         assert_eq!(app_label("models.py"), None);
+    }
+
+    fn edited(text: &str, changes: Vec<AppChange>) -> String {
+        use cutover_plan::planner::PhaseName;
+        let changes: Vec<Affected> =
+            changes.into_iter().map(|change| Affected { change, before: PhaseName::Contract, after: None }).collect();
+        let mut hits = Vec::new();
+        super::hits("shop/models.py", text, &changes, &mut hits);
+        let edits = hits.into_iter().filter_map(|h| h.edit.map(|e| (e, h.what))).collect();
+        crate::edit::apply(text, edits).0
+    }
+
+    #[test]
+    fn renames_without_meta_or_db_column_add_them() {
+        use cutover_schema::QualName;
+        let text = "class Order(models.Model):\n    notes = models.TextField(\n        null=True,\n    )\n    kind = models.CharField(max_length=5)\n\n\nclass Other(models.Model):\n    notes = models.TextField()\n";
+        let table = QualName::new("public", "shop_order");
+        let out = edited(
+            text,
+            vec![
+                AppChange::RenameTable { table: table.clone(), to: "orders".into() },
+                AppChange::RenameColumn { table: table.clone(), column: "notes".into(), to: "remarks".into() },
+                AppChange::RetypeColumn {
+                    table,
+                    column: "kind".into(),
+                    from: "character varying(5)".into(),
+                    to: "character varying(9)".into(),
+                },
+            ],
+        );
+        assert_eq!(
+            out,
+            "class Order(models.Model):\n    notes = models.TextField(\n        null=True,\n        db_column=\"remarks\",\n    )\n    kind = models.CharField(max_length=9)\n\n    class Meta:\n        db_table = \"orders\"\n\n\nclass Other(models.Model):\n    notes = models.TextField()\n"
+        );
     }
 
     #[test]

@@ -157,9 +157,12 @@ fn string_after(text: &str, at: usize) -> Option<(usize, usize)> {
     string_at(text, at + rel)
 }
 
+/// A call's argument: its keyword if any, the range of the whole argument, of its value.
+type Argument = (Option<String>, (usize, usize), (usize, usize));
+
 /// Arguments of a call between `open` and `close` (exclusive), split at top-level commas:
 /// (keyword if any, range of the whole argument, range of the value).
-fn arguments(text: &str, open: usize, close: usize) -> Vec<(Option<String>, (usize, usize), (usize, usize))> {
+fn arguments(text: &str, open: usize, close: usize) -> Vec<Argument> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let mut depth = 0i32;

@@ -102,7 +102,7 @@ fn models(text: &str) -> Vec<Model> {
                 model.block_attrs.push((line.0, line.1, code.trim().to_string()));
             } else {
                 let off = ls_start + indent(l).len();
-                let mut tokens = code.trim().split_whitespace();
+                let mut tokens = code.split_whitespace();
                 let (Some(fname), Some(ty)) = (tokens.next(), tokens.next()) else {
                     j += 1;
                     continue;
@@ -227,8 +227,8 @@ fn field_edit(text: &str, model: &str, f: &Field, change: &AppChange) -> (String
                 // (or added at the end of the attributes, or removed).
                 let suffix = &f.ty.1[base_type(&f.ty.1).len()..];
                 let (ty_at, ty_len) = (f.ty.0, f.ty.1.len());
-                let line_end = f.attrs_end;
-                let mut line = text[ty_at..line_end].to_string();
+                let attrs_end = f.attrs_end;
+                let mut line = text[ty_at..attrs_end].to_string();
                 if let Some((s, e)) = f.native {
                     line.replace_range(s - ty_at..e - ty_at, "");
                 }
@@ -242,7 +242,7 @@ fn field_edit(text: &str, model: &str, f: &Field, change: &AppChange) -> (String
                     f.name,
                     native.map(|n| format!(" {n}")).unwrap_or_default()
                 );
-                (what, Some(Edit::replace(ty_at, line_end, line)))
+                (what, Some(Edit::replace(ty_at, attrs_end, line)))
             }
             None => (format!("field {}.{}: its type becomes {to}; update by hand", model, f.name), None),
         },

@@ -61,7 +61,8 @@ fn push(
 ) {
     for (index, a) in changes.iter().enumerate() {
         let Some(confidence) = table_is(a.change.table(), table) else { continue };
-        if a.change.column().is_some() && a.change.column() != column {
+        // A table's change is found where the table is named, a column's where the column is.
+        if a.change.column() != column {
             continue;
         }
         out.push(Hit {
