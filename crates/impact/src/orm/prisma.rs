@@ -229,7 +229,8 @@ fn field_edit(text: &str, model: &str, f: &Field, change: &AppChange) -> (String
                 let (ty_at, ty_len) = (f.ty.0, f.ty.1.len());
                 let attrs_end = f.attrs_end;
                 let mut line = text[ty_at..attrs_end].to_string();
-                if let Some((s, e)) = f.native {
+                // Only an attribute after the type and on its line (hostile input may differ).
+                if let Some((s, e)) = f.native.filter(|&(s, e)| s >= ty_at + ty_len && e <= attrs_end) {
                     line.replace_range(s - ty_at..e - ty_at, "");
                 }
                 line.replace_range(0..ty_len, &format!("{scalar}{suffix}"));
@@ -277,5 +278,32 @@ fn prisma_type(pg: &str) -> Option<(String, Option<String>)> {
         ("date", []) => with("DateTime", "@db.Date"),
         ("bytea", []) => Some(("Bytes".into(), None)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cutover_plan::planner::PhaseName;
+    use cutover_schema::QualName;
+
+    #[test]
+    fn a_field_written_out_of_order_does_not_panic() {
+        let change = Affected {
+            change: AppChange::RetypeColumn {
+                table: QualName::new("public", "orders"),
+                column: "quantity".into(),
+                from: "integer".into(),
+                to: "bigint".into(),
+            },
+            before: PhaseName::Switch,
+            after: None,
+        };
+        let text = "model Order {\n  quantity @db.Integer(4) Int\n  @@map(\"orders\")\n}\n";
+        let mut out = Vec::new();
+        hits(text, &[change], &mut out);
+        let edits: Vec<_> = out.into_iter().filter_map(|h| h.edit.map(|e| (e, h.what))).collect();
+        let (edited, _) = crate::edit::apply(text, edits);
+        assert_eq!(edited, "model Order {\n  quantity BigInt Int\n  @@map(\"orders\")\n}\n");
     }
 }

@@ -104,7 +104,8 @@ fn columns(text: &str, open: usize, close: usize) -> Vec<(usize, Option<String>,
         let next = DECORATORS.iter().filter_map(|d| text[at..close].find(d).map(|p| (at + p, d.len()))).min();
         let Some((d, len)) = next else { break };
         let paren = d + len - 1;
-        let Some(end) = closing(text, paren) else { break };
+        // A decorator must close inside the class body (hostile input may not).
+        let Some(end) = closing(text, paren).filter(|&e| e < close) else { break };
         let name = name_option(&text[paren + 1..end], false);
         // Skip other decorators up to the property.
         let mut p = end + 1;
@@ -112,7 +113,7 @@ fn columns(text: &str, open: usize, close: usize) -> Vec<(usize, Option<String>,
             p += text[p..close].find(|c: char| !c.is_whitespace()).unwrap_or(0);
             if text[p..].starts_with('@') {
                 let q = text[p..close].find('(').map(|x| p + x);
-                p = q.and_then(|q| closing(text, q)).map(|c| c + 1).unwrap_or(close);
+                p = q.and_then(|q| closing(text, q)).map(|c| c + 1).unwrap_or(close).min(close);
                 continue;
             }
             break;
@@ -134,4 +135,28 @@ fn columns(text: &str, open: usize, close: usize) -> Vec<(usize, Option<String>,
         at = end + 1;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cutover_plan::planner::{AppChange, PhaseName};
+    use cutover_schema::QualName;
+
+    #[test]
+    fn unclosed_decorators_end_the_class() {
+        let change = Affected {
+            change: AppChange::DropColumn { table: QualName::new("public", "orders"), column: "notes".into() },
+            before: PhaseName::Contract,
+            after: None,
+        };
+        for text in [
+            "@Entity(\"orders\")\nclass Order {\n  @Column() notes: string;\n  @Column(\n}\n)",
+            "@Entity(\"orders\")\nclass Order {\n  @Column() @Index(\n}\n) notes: string;",
+        ] {
+            let mut out = Vec::new();
+            hits(text, std::slice::from_ref(&change), &mut out);
+            assert!(out.len() <= 1, "{text}");
+        }
+    }
 }
