@@ -112,3 +112,21 @@ fn limits_skip_large_files_and_files_past_the_count() {
     assert_eq!(skipped, vec![("store/orders.go", "past the first 1 files"), ("zz/huge.sql", "larger than 1000 bytes")]);
     assert!(impact.findings.iter().all(|f| f.file == "queries/orders.sql"));
 }
+
+#[test]
+fn each_checklist_item_sits_between_its_phases_in_the_plan() {
+    let plan = plan();
+    let impact = analyze(&plan, &repository("django"), Limits::default());
+    let names: Vec<_> = plan.phases.iter().map(|p| p.name).collect();
+    let phases: Vec<String> =
+        (0..plan.phases.len()).map(|i| cutover_plan::planner::render_phase_markdown(&plan, i)).collect();
+    let md = render::interleave(&impact, &names, &phases);
+    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("{s} in {md}"));
+    let item = |when: &str| at(&format!("- [ ] **Update application queries and ORM models** ({when})"));
+    assert!(item("before the expand phase") < at("### Phase 1 of 4: `expand`"));
+    assert!(at("### Phase 2 of 4: `backfill`") < item("after the backfill phase, before the switch phase"));
+    assert!(item("after the backfill phase, before the switch phase") < at("### Phase 3 of 4: `switch`"));
+    assert!(at("### Phase 3 of 4: `switch`") < item("after the switch phase, before the contract phase"));
+    assert!(item("after the switch phase, before the contract phase") < at("### Phase 4 of 4: `contract`"));
+    assert_eq!(md.matches("**Update application queries and ORM models**").count(), 3);
+}
