@@ -177,3 +177,26 @@ fn usage_errors_exit_2_with_one_sentence() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).starts_with("error: --repo no/such/dir is not a directory"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_plan_without_app_changes_is_said_to_be_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(plan_path()).unwrap()).unwrap();
+    for phase in plan["phases"].as_array_mut().unwrap() {
+        for step in phase["steps"].as_array_mut().unwrap() {
+            step.as_object_mut().unwrap().remove("app_changes");
+        }
+    }
+    let old = dir.path().join("old.json");
+    std::fs::write(&old, plan.to_string()).unwrap();
+    let out = cutover(&["impact", "--plan", old.to_str().unwrap(), "--repo", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "The plan drops, renames and retypes nothing the application can name.\n");
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "warning: {} has steps that break running code but records no app_changes (a plan made by an older cutover?); make the plan again to search for them\n",
+            old.display()
+        )
+    );
+}

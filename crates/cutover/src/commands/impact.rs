@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cutover_impact::{Limits, Skipped, SourceFile, render};
+use cutover_plan::HazardCode;
 use cutover_plan::planner::Plan;
 
 use super::Outcome;
@@ -41,6 +42,15 @@ pub async fn run(args: ImpactArgs) -> anyhow::Result<Outcome> {
     })?;
     if !args.repo.is_dir() {
         bail!("--repo {} is not a directory", args.repo.display());
+    }
+    // Plans made before steps recorded `app_changes` name nothing; say so rather than
+    // report a clean repository.
+    let breaking = plan.steps().any(|(_, s)| s.hazards.iter().any(|h| h.code == HazardCode::BreaksRunningCode));
+    if breaking && plan.steps().all(|(_, s)| s.app_changes.is_empty()) {
+        eprintln!(
+            "warning: {} has steps that break running code but records no app_changes (a plan made by an older cutover?); make the plan again to search for them",
+            args.plan.display()
+        );
     }
     let limits = Limits::default();
     let (files, mut skipped) = read_repository(&args.repo, limits)?;
