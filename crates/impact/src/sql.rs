@@ -306,7 +306,7 @@ const KEYWORDS: &[&str] = &[
 
 /// Where a statement's clause makes the next name a table.
 fn starts_table(word: &str) -> bool {
-    matches!(word, "from" | "join" | "update" | "into" | "table" | "truncate" | "only")
+    matches!(word, "from" | "join" | "update" | "into" | "table" | "truncate" | "only" | "references")
 }
 
 fn ends_from_list(word: &str) -> bool {
@@ -419,7 +419,9 @@ fn statement_refs(tokens: &[(usize, Tok)], changes: &[Affected], cap: Confidence
                     }
                 }
                 let called = tokens.get(j).map(|t| &t.1) == Some(&Tok::Open);
-                if expect_table && !called {
+                // In a table position a parenthesis is a column list (`INSERT INTO t(a, b)`,
+                // `REFERENCES t(id)`), not a call.
+                if expect_table {
                     let (schema, name) = match parts.len() {
                         1 => (None, parts[0].clone()),
                         n => (Some(parts[n - 2].clone()), parts[n - 1].clone()),
@@ -594,6 +596,21 @@ mod tests {
         assert_eq!(found("SELECT \"Notes\" FROM sales.orders", change()).len(), 1);
         assert_eq!(found("SELECT \"Notes\" FROM archive.orders", change()), vec![]);
         assert_eq!(found("SELECT x FROM t WHERE sales.orders.\"Notes\" > 1", change()).len(), 1);
+    }
+
+    #[test]
+    fn column_lists_after_a_table_are_its_columns() {
+        let sql = "INSERT INTO orders(customer_id, notes) VALUES ($1, $2)";
+        assert_eq!(found(sql, drop_col("public", "orders", "notes")), vec![("notes) VALUE".into(), Confidence::High)]);
+        let sql = "DELETE FROM orders o USING customers c WHERE c.notes = '' AND o.id = c.id";
+        assert_eq!(found(sql, drop_col("public", "orders", "notes")), vec![]);
+        let drop = Affected {
+            change: AppChange::DropTable { table: QualName::new("public", "orders") },
+            before: PhaseName::Contract,
+            after: None,
+        };
+        let sql = "ALTER TABLE invoices ADD FOREIGN KEY (order_id) REFERENCES orders(id)";
+        assert_eq!(found(sql, drop), vec![("orders(id)".into(), Confidence::High)]);
     }
 
     #[test]
