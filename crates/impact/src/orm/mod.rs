@@ -16,7 +16,6 @@ use cutover_schema::QualName;
 pub fn hits(file: &SourceFile, changes: &[Affected]) -> Vec<Hit> {
     let mut out = Vec::new();
     let path = file.path.as_str();
-    let name = path.rsplit('/').next().unwrap_or(path);
     let text = file.text.as_str();
     if path.ends_with(".py") {
         if django::is_models_file(path) {
@@ -32,7 +31,7 @@ pub fn hits(file: &SourceFile, changes: &[Affected]) -> Vec<Hit> {
     if path == "db/schema.rb" || path.ends_with("/db/schema.rb") {
         rails::schema_hits(text, changes, &mut out);
     } else if path.ends_with(".rb") && (path.starts_with("app/models/") || path.contains("/app/models/")) {
-        rails::model_hits(name, text, changes, &mut out);
+        rails::model_hits(text, changes, &mut out);
     }
     if (path.ends_with(".ts") || path.ends_with(".js")) && text.contains("@Entity") {
         typeorm::hits(text, changes, &mut out);

@@ -88,7 +88,7 @@ fn tableize(class: &str) -> String {
     }
 }
 
-pub fn model_hits(_file: &str, text: &str, changes: &[Affected], out: &mut Vec<Hit>) {
+pub fn model_hits(text: &str, changes: &[Affected], out: &mut Vec<Hit>) {
     let ls = lines(text);
     let Some((class_line, (cs, cl))) = ls.iter().enumerate().find(|(_, (_, l))| {
         let t = l.trim_start();
