@@ -191,9 +191,13 @@ pub fn analyze(plan: &Plan, files: &[SourceFile], limits: Limits) -> Impact {
     if impact.changes.is_empty() {
         return impact;
     }
-    let mut read = 0usize;
     let mut sorted: Vec<&SourceFile> = files.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    // The files read: within the size limit, the first `max_files` of them.
+    let readable: Vec<&SourceFile> =
+        sorted.iter().copied().filter(|f| f.text.len() <= limits.max_file_bytes).take(limits.max_files).collect();
+    let ctx = orm::Context::new(&readable);
+    let mut read = 0usize;
     for file in sorted {
         if file.text.len() > limits.max_file_bytes {
             impact.skipped.push(Skipped {
@@ -210,7 +214,7 @@ pub fn analyze(plan: &Plan, files: &[SourceFile], limits: Limits) -> Impact {
             continue;
         }
         read += 1;
-        let hits = orm::hits(file, &impact.changes);
+        let hits = orm::hits(file, &impact.changes, &ctx);
         place(&mut impact, file, hits);
     }
     impact.findings.sort_by(|a, b| {

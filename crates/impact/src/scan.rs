@@ -113,6 +113,37 @@ pub fn groups(text: &str, lang: Lang) -> Vec<Group> {
     out
 }
 
+/// `text` with its string literals (quotes included) and comments blanked to spaces,
+/// keeping offsets: what is left is code.
+pub fn code_only(text: &str, lang: Lang) -> String {
+    let mut out = text.as_bytes().to_vec();
+    for ((open, _), after) in literals(text, lang) {
+        for b in &mut out[open..after.min(text.len())] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    // What is left of a comment marker starts a comment (the literals are gone).
+    let marker: &[u8] = match lang {
+        Lang::Python | Lang::Ruby => b"#",
+        _ => b"//",
+    };
+    let mut i = 0;
+    while i < out.len() {
+        if out[i..].starts_with(marker) {
+            while i < out.len() && out[i] != b'\n' {
+                out[i] = b' ';
+                i += 1;
+            }
+        }
+        i += 1;
+    }
+    // Blanking bytes of multi-byte characters leaves invalid UTF-8 only inside literals and
+    // comments, all blanked whole; anything else is kept.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Each literal with the offset where its opening (prefix and quotes) starts and the offset
 /// just after its closing quote, as ((open, literal), close).
 fn literals(text: &str, lang: Lang) -> Vec<((usize, Literal), usize)> {
@@ -414,6 +445,12 @@ mod tests {
     fn ruby_heredocs_and_interpolation() {
         let rb = "# \"x\"\nsql = <<~SQL\n  SELECT notes FROM orders WHERE id = #{id}\nSQL\nputs 'done'\n";
         assert_eq!(texts(rb, "a.rb"), vec!["  SELECT notes FROM orders WHERE id =      \n", "done"]);
+    }
+
+    #[test]
+    fn code_only_blanks_strings_and_comments_in_place() {
+        let py = "x = f(\"a#b\")  # c 'd'\ny = '€'\n";
+        assert_eq!(code_only(py, Lang::Python), "x = f(     )         \ny =      \n");
     }
 
     #[test]

@@ -194,6 +194,131 @@ fn field(text: &str, at: usize) -> Option<Field> {
     })
 }
 
+/// A Django model as other files use it: its class, table and fields with their columns.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub class: String,
+    pub table: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// The concrete models of a models file.
+pub fn model_infos(path: &str, text: &str) -> Vec<ModelInfo> {
+    let label = app_label(path);
+    models(text)
+        .into_iter()
+        .filter(|m| !m.abstract_)
+        .filter_map(|m| {
+            let table = match (m.db_table, label) {
+                (Some((s, e)), _) => text[s..e].to_string(),
+                (None, Some(label)) => format!("{}_{}", label, m.name.to_lowercase()),
+                (None, None) => return None,
+            };
+            let fields = m.fields.iter().filter_map(|f| Some((f.name.clone(), f.column.clone()?))).collect();
+            Some(ModelInfo { class: m.name, table, fields })
+        })
+        .collect()
+}
+
+/// Query methods whose keyword arguments are field lookups.
+const LOOKUP_CALLS: [&str; 9] =
+    ["filter", "exclude", "get", "update", "create", "get_or_create", "update_or_create", "annotate", "Q"];
+/// Calls whose string arguments name fields.
+const FIELD_NAME_CALLS: [&str; 7] = ["values", "values_list", "only", "defer", "order_by", "F", "distinct"];
+
+/// Uses of a dropped model field in Python code through the ORM: lookups (`notes__isnull`,
+/// `filter(notes=…)`) and field names in strings (`values("notes")`, `order_by("-notes")`,
+/// `update_fields=["notes"]`), in files that name the model's class. Medium confidence
+/// (another model the file uses may have a field of that name: then low).
+pub fn lookup_hits(text: &str, models: &[ModelInfo], changes: &[Affected], out: &mut Vec<Hit>) {
+    let code = crate::scan::code_only(text, crate::scan::Lang::Python);
+    let used: Vec<&ModelInfo> =
+        models.iter().filter(|m| word_positions(&code, &m.class, true).next().is_some()).collect();
+    for (index, affected) in changes.iter().enumerate() {
+        // Only a dropped field breaks ORM code: a renamed column keeps its field name (the
+        // model maps it with db_column), a retyped one its lookups.
+        let AppChange::DropColumn { column, .. } = &affected.change else { continue };
+        for model in used.iter().filter(|m| table_is(affected.change.table(), &m.table).is_some()) {
+            for (field, _) in model.fields.iter().filter(|(_, c)| c == column) {
+                let shared = used.iter().filter(|m| m.fields.iter().any(|(f, _)| f == field)).count() > 1;
+                let confidence = if shared { Confidence::Low } else { Confidence::Medium };
+                let mut hit = |offset: usize, how: &str| {
+                    out.push(Hit {
+                        change: index,
+                        offset,
+                        source: Source::Django,
+                        confidence,
+                        what: format!("{how} of {}.{field}", model.class),
+                        edit: None,
+                    })
+                };
+                for at in word_positions(&code, field, false) {
+                    let rest = &code[at + field.len()..];
+                    let keyword = rest.trim_start().starts_with('=')
+                        && !rest.trim_start().starts_with("==")
+                        && enclosing_call(&code, at).is_some_and(|c| LOOKUP_CALLS.contains(&c));
+                    if rest.starts_with("__") || keyword {
+                        hit(at, "ORM lookup");
+                    }
+                }
+                for group in crate::scan::groups(text, crate::scan::Lang::Python) {
+                    for part in &group.parts {
+                        let name = part.text.trim_start_matches('-');
+                        if name != field {
+                            continue;
+                        }
+                        let open = part.start.saturating_sub(1);
+                        let before = code[..open].trim_end();
+                        let in_call = enclosing_call(&code, open).is_some_and(|c| FIELD_NAME_CALLS.contains(&c));
+                        if in_call || before.ends_with("update_fields=[") || before.ends_with("update_fields=(") {
+                            hit(part.start, "field name");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Offsets where `word` occurs as a whole identifier (or followed by a `__` lookup); after
+/// a `.` too when `attribute`.
+fn word_positions<'a>(code: &'a str, word: &'a str, attribute: bool) -> impl Iterator<Item = usize> + 'a {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(word).map(|(i, _)| i).filter(move |&i| {
+        let before = code[..i].chars().next_back();
+        let rest = &code[i + word.len()..];
+        !before.is_some_and(|c| ident(c) || (c == '.' && !attribute))
+            && (rest.starts_with("__") || !rest.chars().next().is_some_and(ident))
+    })
+}
+
+/// The name of the call whose parentheses hold `at` (`filter` in `x.filter(a=1)`).
+fn enclosing_call(code: &str, at: usize) -> Option<&str> {
+    let b = code.as_bytes();
+    let mut depth = 0i32;
+    let mut i = at;
+    while i > 0 {
+        i -= 1;
+        match b[i] {
+            b')' | b']' | b'}' => depth += 1,
+            b'(' if depth == 0 => {
+                let name_end = code[..i].trim_end().len();
+                let start = code[..name_end]
+                    .char_indices()
+                    .rev()
+                    .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+                    .map(|(p, c)| p + c.len_utf8())
+                    .unwrap_or(0);
+                return Some(&code[start..name_end]);
+            }
+            b'[' | b'{' if depth == 0 => return None,
+            b'(' | b'[' | b'{' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 pub fn hits(path: &str, text: &str, changes: &[Affected], out: &mut Vec<Hit>) {
     let label = app_label(path);
     for model in models(text) {

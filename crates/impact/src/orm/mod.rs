@@ -12,14 +12,37 @@ use crate::scan::{self, Lang};
 use crate::{Affected, Confidence, Hit, Source, SourceFile, sql};
 use cutover_schema::QualName;
 
+/// What one file's readers may need from the others.
+#[derive(Debug, Default)]
+pub struct Context {
+    /// The Django models of the repository's models files.
+    pub django: Vec<django::ModelInfo>,
+}
+
+impl Context {
+    /// Reads what the readers share from the files that will be read.
+    pub fn new(files: &[&SourceFile]) -> Context {
+        let mut ctx = Context::default();
+        for f in files.iter().filter(|f| f.path.ends_with(".py") && django::is_models_file(&f.path)) {
+            if !in_migrations(&f.path) {
+                ctx.django.extend(django::model_infos(&f.path, &f.text));
+            }
+        }
+        ctx
+    }
+}
+
 /// Everything found in one file.
-pub fn hits(file: &SourceFile, changes: &[Affected]) -> Vec<Hit> {
+pub fn hits(file: &SourceFile, changes: &[Affected], ctx: &Context) -> Vec<Hit> {
     let mut out = Vec::new();
     let path = file.path.as_str();
     let text = file.text.as_str();
     if path.ends_with(".py") {
         if django::is_models_file(path) {
             django::hits(path, text, changes, &mut out);
+        }
+        if !ctx.django.is_empty() && !in_migrations(path) {
+            django::lookup_hits(text, &ctx.django, changes, &mut out);
         }
         if text.contains("__tablename__") || text.contains("Table(") || text.contains("ForeignKey(") {
             sqlalchemy::hits(text, changes, &mut out);
