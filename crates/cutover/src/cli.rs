@@ -24,6 +24,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run, watch and steer a plan's backfills: keyset batches, resumable, throttled.
     Backfill(BackfillArgs),
+    /// Find what a plan's dropped, renamed and retyped tables and columns affect in an
+    /// application's repository (ORM models, SQL strings); --fix updates declarative models.
+    Impact(ImpactArgs),
     /// Run the Linear agent for one issue from a terminal (the same flow as a delegation).
     Issue(IssueArgs),
     /// Serve Linear webhooks and run the agent's workers.
@@ -201,6 +204,32 @@ pub enum LintFormat {
     Json,
     Sarif,
     Github,
+    /// A pull-request comment (the GitHub Action posts it), with a hidden marker line.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ImpactArgs {
+    /// The plan, as `cutover plan --format json` wrote it.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: std::path::PathBuf,
+    /// The application's repository (only read, unless --fix).
+    #[arg(long, value_name = "DIR")]
+    pub repo: std::path::PathBuf,
+    /// Output format (markdown: the pull request's "Application impact" section).
+    #[arg(long, value_enum, default_value_t = ImpactFormat::Human)]
+    pub format: ImpactFormat,
+    /// Write the edited declarative model files (schema.prisma, Diesel's schema.rs, Django
+    /// model fields) into the repository.
+    #[arg(long)]
+    pub fix: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImpactFormat {
+    Human,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]

@@ -55,6 +55,7 @@ fn plan(key: BackfillKey, column: &str, expression: &str, only_where: Option<&st
         builds_index: None,
         effect: None,
         postconditions: Vec::new(),
+        app_changes: Vec::new(),
     };
     Plan {
         version: 1,

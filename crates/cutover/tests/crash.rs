@@ -533,7 +533,9 @@ fn backfill_plan() -> Plan {
         why: String::new(),
         backfill: Some(Backfill { table: "public.t".into(), batch_size: 1000, spec: Some(spec) }),
         builds_index: None,
+        effect: None,
         postconditions: Vec::new(),
+        app_changes: Vec::new(),
     };
     Plan {
         version: 1,

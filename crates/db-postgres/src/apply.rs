@@ -836,6 +836,7 @@ impl Runner<'_> {
             builds_index: None,
             effect: None,
             postconditions: Vec::new(),
+            app_changes: Vec::new(),
             ..step.clone()
         };
         run_step_with(self.client, &drop, &RunOptions::default()).await.map(|_| ())

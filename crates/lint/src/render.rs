@@ -1,5 +1,5 @@
-//! The four renderings of a report: compiler-style text, JSON (product.md), SARIF 2.1.0 for
-//! code scanning, and GitHub workflow annotations.
+//! The five renderings of a report: compiler-style text, JSON (product.md), SARIF 2.1.0 for
+//! code scanning, GitHub workflow annotations, and Markdown for a pull-request comment.
 
 use std::fmt::Write;
 
@@ -124,4 +124,66 @@ fn data(text: &str) -> String {
 /// GitHub's escaping of a command property.
 fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The hidden first line of [`markdown`]: the GitHub Action finds its own comment by it and
+/// updates that comment in place instead of adding one per push.
+pub const MARKDOWN_MARKER: &str = "<!-- cutover-lint -->";
+
+/// At most this many diagnostics are written out in a comment (GitHub caps a comment at
+/// 65,536 characters); the rest are counted, and all of them are in the SARIF upload.
+const MARKDOWN_MAX_DIAGNOSTICS: usize = 50;
+
+/// Longest source line quoted in a comment, in characters.
+const MARKDOWN_MAX_LINE: usize = 200;
+
+/// A pull-request comment: the marker, a summary line, then per file its diagnostics with
+/// the source line, the message and the help. Paths, source and messages are quoted through
+/// `cutover_plan::markdown`, so a migration's content cannot add Markdown or HTML.
+pub fn markdown(report: &Report, files: &[SourceFile]) -> String {
+    use cutover_plan::markdown::{code_span, fence_for, text};
+    let mut s = String::new();
+    writeln!(s, "{MARKDOWN_MARKER}").unwrap();
+    let (errors, warnings) = (report.errors(), report.warnings());
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    writeln!(
+        s,
+        "### Cutover lint: {}, {} in {} checked",
+        plural(errors, "error"),
+        plural(warnings, "warning"),
+        plural(report.files, "file")
+    )
+    .unwrap();
+    if report.diagnostics.is_empty() {
+        writeln!(s, "\nNo unsafe statement found.").unwrap();
+        return s;
+    }
+    let lines: std::collections::HashMap<&str, Vec<&str>> =
+        files.iter().map(|f| (f.path.as_str(), f.text.lines().collect())).collect();
+    let mut current: Option<&str> = None;
+    for d in report.diagnostics.iter().take(MARKDOWN_MAX_DIAGNOSTICS) {
+        if current != Some(d.file.as_str()) {
+            writeln!(s, "\n#### {}\n", code_span(&d.file)).unwrap();
+            current = Some(d.file.as_str());
+        }
+        let link = format!("https://github.com/cutover-dev/cutover/blob/main/docs/rules/{}.md", d.rule);
+        let rule = if d.rule.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            format!("[{}]({link})", code_span(&d.rule))
+        } else {
+            code_span(&d.rule)
+        };
+        writeln!(s, "- **{}** {rule} at line {}: {}", d.severity.as_str(), d.line, text(&d.message)).unwrap();
+        if let Some(line) = lines.get(d.file.as_str()).and_then(|l| l.get(d.line - 1)) {
+            let line: String = line.trim_end().chars().take(MARKDOWN_MAX_LINE).collect();
+            let fence = fence_for(&line);
+            writeln!(s, "\n  {fence}sql\n  {line}\n  {fence}\n").unwrap();
+        }
+        writeln!(s, "  {}", text(&d.help)).unwrap();
+    }
+    let rest = report.diagnostics.len().saturating_sub(MARKDOWN_MAX_DIAGNOSTICS);
+    if rest > 0 {
+        let noun = if rest == 1 { "diagnostic" } else { "diagnostics" };
+        writeln!(s, "\n…and {rest} more {noun} (all of them are in the code scanning results).").unwrap();
+    }
+    s
 }

@@ -326,6 +326,7 @@ mod tests {
             builds_index: None,
             effect: None,
             postconditions,
+            app_changes: Vec::new(),
         }
     }
 

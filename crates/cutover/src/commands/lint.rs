@@ -1,4 +1,5 @@
-//! `cutover lint`: migrations in, diagnostics out (human, JSON, SARIF, GitHub annotations).
+//! `cutover lint`: migrations in, diagnostics out (human, JSON, SARIF, GitHub annotations,
+//! a Markdown pull-request comment).
 
 use std::io::Write;
 use std::path::Path;
@@ -53,6 +54,7 @@ pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
         LintFormat::Json => render::json(&report),
         LintFormat::Sarif => render::sarif(&report),
         LintFormat::Github => render::github(&report),
+        LintFormat::Markdown => render::markdown(&report, &files),
     };
     if let Some((traces, traced_version)) = &traces {
         match args.format {

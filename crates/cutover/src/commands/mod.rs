@@ -5,6 +5,7 @@ mod apply;
 mod backfill;
 mod demo;
 mod diff;
+mod impact;
 mod lint;
 mod plan;
 mod verify;
@@ -43,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Apply(args) => apply::run(args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Backfill(args) => backfill::run(args).await,
+        Command::Impact(args) => impact::run(args).await,
         Command::Issue(args) => agent::issue(args).await,
         Command::Serve(args) => agent::serve(args).await,
         Command::Demo(args) => demo::run(args).await,

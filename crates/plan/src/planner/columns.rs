@@ -4,10 +4,10 @@
 //! version running now and the next one both work throughout.
 
 use super::model::PhaseName;
-use super::model::Postcondition;
+use super::model::{AppChange, Postcondition};
 use super::recipes::{
-    backfill_step, blocker, carry, column_exists, draft, hazard, index_exists, index_name, leaves, not_null_steps,
-    object_name, rollback, step, trigger as trigger_exists, why, with_estimate,
+    app_change, backfill_step, blocker, carry, column_exists, draft, hazard, index_exists, index_name, leaves,
+    not_null_steps, object_name, rollback, step, trigger as trigger_exists, why, with_estimate,
 };
 use super::{Draft, PlanCtx};
 use crate::diff::Change;
@@ -296,6 +296,15 @@ pub(super) fn change_type(
             true,
         ));
     }
+    let s = app_change(
+        s,
+        AppChange::RetypeColumn {
+            table: table.clone(),
+            column: column.into(),
+            from: old.data_type.clone(),
+            to: desired.data_type.clone(),
+        },
+    );
     let s = hazard(
         s,
         HazardCode::BreaksRunningCode,
@@ -431,6 +440,10 @@ pub(super) fn rename_source(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     let s = step(ctx, sql, Operation::DropColumn, table, None);
     let s = leaves(s, trigger_exists(table, &trigger, false));
     let s = leaves(s, column_exists(table, &rename.from, false));
+    let s = app_change(
+        s,
+        AppChange::RenameColumn { table: table.clone(), column: rename.from.clone(), to: rename.to.clone() },
+    );
     let mut s = carry(s, change);
     s.hazards.retain(|h| h.code != HazardCode::DataLoss);
     let s = hazard(

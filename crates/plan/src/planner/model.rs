@@ -125,6 +125,65 @@ pub struct Step {
     /// made before the field existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub postconditions: Vec<Postcondition>,
+    /// What the step changes that application code names: the tables and columns it drops,
+    /// renames or retypes. The application must have stopped relying on the old shape before
+    /// the step runs (`cutover impact` searches a repository for them). Empty for other
+    /// steps, and in plans made before the field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_changes: Vec<AppChange>,
+}
+
+/// A change application code can notice, as structure (see [`Step::app_changes`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppChange {
+    DropTable {
+        table: QualName,
+    },
+    /// The table is reached under `to` (same schema) from now on; the old name goes.
+    RenameTable {
+        table: QualName,
+        to: String,
+    },
+    DropColumn {
+        table: QualName,
+        column: String,
+    },
+    RenameColumn {
+        table: QualName,
+        column: String,
+        to: String,
+    },
+    /// `from` and `to` as PostgreSQL prints types (`format_type`).
+    RetypeColumn {
+        table: QualName,
+        column: String,
+        from: String,
+        to: String,
+    },
+}
+
+impl AppChange {
+    /// The table the change is about (its name before the change).
+    pub fn table(&self) -> &QualName {
+        match self {
+            AppChange::DropTable { table }
+            | AppChange::RenameTable { table, .. }
+            | AppChange::DropColumn { table, .. }
+            | AppChange::RenameColumn { table, .. }
+            | AppChange::RetypeColumn { table, .. } => table,
+        }
+    }
+
+    /// The column the change is about, if it is about a column.
+    pub fn column(&self) -> Option<&str> {
+        match self {
+            AppChange::DropColumn { column, .. }
+            | AppChange::RenameColumn { column, .. }
+            | AppChange::RetypeColumn { column, .. } => Some(column),
+            AppChange::DropTable { .. } | AppChange::RenameTable { .. } => None,
+        }
+    }
 }
 
 /// What a step that runs outside a transaction changes (see [`Step::effect`]).

@@ -7,7 +7,8 @@
 
 use super::estimate::{self, Size};
 use super::model::{
-    Backfill, BackfillKey, BackfillSpec, Blocker, Effect, KeyColumn, Lock, PhaseName, Postcondition, Step,
+    AppChange, Backfill, BackfillKey, BackfillSpec, Blocker, Effect, KeyColumn, Lock, PhaseName, Postcondition,
+    Step,
 };
 use super::{Draft, PlanCtx};
 use crate::diff::{Change, Diff};
@@ -184,6 +185,7 @@ pub(super) fn step(
         builds_index: None,
         effect: None,
         postconditions: Vec::new(),
+        app_changes: Vec::new(),
     }
 }
 
@@ -216,6 +218,12 @@ pub(super) fn builds_index(mut s: Step, index: QualName) -> Step {
 /// Records what a step outside a transaction changes (see [`Step::effect`]).
 pub(super) fn effect(mut s: Step, effect: Effect) -> Step {
     s.effect = Some(effect);
+    s
+}
+
+/// Records what the step changes that application code names (see [`Step::app_changes`]).
+pub(super) fn app_change(mut s: Step, change: AppChange) -> Step {
+    s.app_changes.push(change);
     s
 }
 
@@ -334,6 +342,11 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             let s = step(ctx, change.stmt.to_string(), Operation::DropTable, name, None);
             let s = why(s, "Runs only after every application version that reads the table is gone.");
             let s = leaves(s, Postcondition::Table { table: name.clone(), exists: false });
+            // A table dropped only to be created again keeps its name for the application.
+            let s = match ctx.desired.tables.contains_key(name) {
+                true => s,
+                false => app_change(s, AppChange::DropTable { table: name.clone() }),
+            };
             let s = hazard(
                 s,
                 HazardCode::BreaksRunningCode,
@@ -777,13 +790,26 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
                 "Catalog only (the space is reclaimed later); runs once no application version uses the column.",
             );
             let s = leaves(s, column_exists(table, c, false));
+            let s = app_change(s, AppChange::DropColumn { table: table.clone(), column: c.clone() });
             Ok(vec![draft(Contract, carry(s, change))])
         }
         TableAction::AlterColumnType { column: c, data_type, .. } => {
             let old = column(old_table, c);
+            let retype = |s: Step| match old {
+                Some(o) => app_change(
+                    s,
+                    AppChange::RetypeColumn {
+                        table: table.clone(),
+                        column: c.clone(),
+                        from: o.data_type.clone(),
+                        to: data_type.clone(),
+                    },
+                ),
+                None => s,
+            };
             let in_place = old.is_some_and(|o| binary_compatible(&o.data_type, data_type));
             if in_place {
-                let s = step(ctx, sql, Operation::AlterColumnTypeInPlace, table, None);
+                let s = retype(step(ctx, sql, Operation::AlterColumnTypeInPlace, table, None));
                 let back = old.map(|o| {
                     Stmt::AlterTable {
                         name: table.clone(),
@@ -806,7 +832,7 @@ fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, action: &TableA
                 );
                 return Ok(vec![draft(Expand, carry(s, change))]);
             }
-            let s = step(ctx, sql, Operation::AlterColumnTypeRewrite, table, None);
+            let s = retype(step(ctx, sql, Operation::AlterColumnTypeRewrite, table, None));
             let s = with_estimate(s, estimate::rewrite(size));
             if !ctx.is_small(table) && !ctx.options.allow_downtime {
                 let obstacles = super::columns::swap_obstacles(ctx, table, c);

@@ -7,7 +7,7 @@
 //! sequences whose names follow the table's when the desired schema names them that way),
 //! and the diff of that catalog against the desired one plans the rest.
 
-use super::model::{Lock, PhaseName, Postcondition, Step};
+use super::model::{AppChange, Lock, PhaseName, Postcondition, Step};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::LockMode;
 use cutover_schema::{Catalog, Dependency, ForeignKey, ObjId, QualName};
@@ -244,6 +244,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
             Postcondition::Table { table: to.clone(), exists: true },
             Postcondition::Table { table: rename.from.clone(), exists: false },
         ],
+        app_changes: Vec::new(),
     };
     let contract = Step {
         sql: format!("DROP VIEW {}", quote::qualified(&rename.from)),
@@ -264,6 +265,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         builds_index: None,
         effect: None,
         postconditions: Vec::new(),
+        app_changes: vec![AppChange::RenameTable { table: rename.from.clone(), to: rename.to.clone() }],
     };
     vec![(PhaseName::Expand, expand), (PhaseName::Contract, contract)]
 }
