@@ -118,8 +118,9 @@ fn each_checklist_item_sits_between_its_phases_in_the_plan() {
     let plan = plan();
     let impact = analyze(&plan, &repository("django"), Limits::default());
     let names: Vec<_> = plan.phases.iter().map(|p| p.name).collect();
-    let phases: Vec<String> =
-        (0..plan.phases.len()).map(|i| cutover_plan::planner::render_phase_markdown(&plan, i)).collect();
+    let phases: Vec<String> = (0..plan.phases.len())
+        .map(|i| cutover_plan::planner::render_phase_markdown(&plan, i, cutover_plan::planner::Flavor::GitHub))
+        .collect();
     let md = render::interleave(&impact, &names, &phases);
     let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("{s} in {md}"));
     let item = |when: &str| at(&format!("- [ ] **Update application queries and ORM models** ({when})"));

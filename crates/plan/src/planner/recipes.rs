@@ -7,8 +7,7 @@
 
 use super::estimate::{self, Size};
 use super::model::{
-    AppChange, Backfill, BackfillKey, BackfillSpec, Blocker, Effect, KeyColumn, Lock, PhaseName, Postcondition,
-    Step,
+    AppChange, Backfill, BackfillKey, BackfillSpec, Blocker, Effect, KeyColumn, Lock, PhaseName, Postcondition, Step,
 };
 use super::{Draft, PlanCtx};
 use crate::diff::{Change, Diff};
