@@ -489,7 +489,7 @@ async fn index_swap_case() -> Case {
     let switch = c.plan.phase(planner::PhaseName::Switch).expect("a switch phase");
     assert_eq!(
         switch.steps[0].sql,
-        "DROP INDEX CONCURRENTLY public.users_lookup",
+        "DROP INDEX CONCURRENTLY IF EXISTS public.users_lookup",
         "{}",
         planner::render_human(&c.plan)
     );
@@ -512,7 +512,7 @@ async fn a_concurrent_drop_done_by_a_dead_runner_counts_as_done() {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(
         stdout(&out).contains(
-            "phase 2/2 switch, step 1/2: DROP INDEX CONCURRENTLY public.users_lookup ... public.users_lookup was dropped by an earlier run ... done in"
+            "phase 2/2 switch, step 1/2: DROP INDEX CONCURRENTLY IF EXISTS public.users_lookup ... public.users_lookup was dropped by an earlier run ... done in"
         ),
         "{}",
         stdout(&out)
@@ -544,7 +544,7 @@ async fn a_concurrent_drop_killed_half_way_drops_the_invalid_index_again() {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(
         stdout(&out).contains(
-            "DROP INDEX CONCURRENTLY public.users_lookup ... public.users_lookup is INVALID: an earlier run's drop was interrupted; dropping it again ... done in"
+            "DROP INDEX CONCURRENTLY IF EXISTS public.users_lookup ... public.users_lookup is INVALID: an earlier run's drop was interrupted; dropping it again ... done in"
         ),
         "{}",
         stdout(&out)
@@ -649,7 +649,7 @@ async fn an_enum_value_added_by_a_dead_runner_counts_as_done() {
     )
     .await;
     let step = &c.plan.phases[0].steps[0];
-    assert_eq!(step.sql, "ALTER TYPE public.mood ADD VALUE 'happy' AFTER 'ok'", "{}", planner::render_human(&c.plan));
+    assert_eq!(step.sql, "ALTER TYPE public.mood ADD VALUE IF NOT EXISTS 'happy' AFTER 'ok'", "{}", planner::render_human(&c.plan));
     let out = c.apply(&[]).await;
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     left_running(&c.db, "expand", 1).await;
@@ -657,7 +657,7 @@ async fn an_enum_value_added_by_a_dead_runner_counts_as_done() {
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(
         stdout(&out).contains(
-            "ADD VALUE 'happy' AFTER 'ok' ... public.mood has the value 'happy': an earlier run added it ... done in"
+            "ADD VALUE IF NOT EXISTS 'happy' AFTER 'ok' ... public.mood has the value 'happy': an earlier run added it ... done in"
         ),
         "{}",
         stdout(&out)
