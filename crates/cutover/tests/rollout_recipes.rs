@@ -370,6 +370,7 @@ async fn run(s: &Scenario) -> Result<Option<BTreeSet<&'static str>>, String> {
 
     let writes = writes(&current, &desired);
     let has_writes = !writes.updates.is_empty();
+    let inserts = !writes.inserts.is_empty();
     let stop = Arc::new(AtomicBool::new(false));
     let log = Arc::new(WriterLog::default());
     let writer = start_writer(&db, writes, stop.clone(), log.clone());
@@ -419,6 +420,12 @@ async fn run(s: &Scenario) -> Result<Option<BTreeSet<&'static str>>, String> {
         let again = Rollout { db: &fresh, plan_path: rollout.plan_path.clone() };
         backfill_nulled(&again, &plan).await.map_err(|e| format!("{e}\n{rendered}"))?;
         kinds.insert("backfill");
+    }
+    if has_writes {
+        kinds.insert("writer: updates");
+    }
+    if inserts {
+        kinds.insert("writer: inserts");
     }
     Ok(Some(kinds))
 }
@@ -643,10 +650,15 @@ async fn every_recipe_rolls_out_under_concurrent_writes_and_verify_catches_break
         }));
     }
     let (mut rolled_out, mut broken, mut failures) = (0, BTreeSet::new(), Vec::new());
+    let (mut updated, mut inserted) = (0, 0);
     for handle in handles {
         match handle.await.expect("scenario task") {
-            (_, Ok(Some(kinds))) => {
+            (name, Ok(Some(kinds))) => {
                 rolled_out += 1;
+                let writer: Vec<&str> = kinds.iter().filter_map(|k| k.strip_prefix("writer: ")).collect();
+                eprintln!("{name}: writer {writer:?}");
+                updated += usize::from(writer.contains(&"updates"));
+                inserted += usize::from(writer.contains(&"inserts"));
                 broken.extend(kinds);
             }
             (_, Ok(None)) => {}
@@ -656,6 +668,12 @@ async fn every_recipe_rolls_out_under_concurrent_writes_and_verify_catches_break
     assert!(failures.is_empty(), "{} scenario(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
     if only.is_none() {
         assert!(rolled_out > 40, "only {rolled_out} scenarios were rolled out");
+        // The writer finds something to write almost everywhere (not in a scenario whose
+        // tables are all new, renamed or absent): a drop here means its derivation broke.
+        assert!(
+            updated * 10 >= rolled_out * 9 && inserted * 10 >= rolled_out * 6,
+            "the writer updated in {updated} and inserted in {inserted} of {rolled_out} scenarios"
+        );
         // Every kind of postcondition the planner emits was broken somewhere, and verify
         // caught it.
         let expected = [
