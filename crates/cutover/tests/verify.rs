@@ -341,3 +341,74 @@ async fn bad_input_exits_2_with_one_sentence() {
     assert!(stderr(&out).starts_with("error: verify stopped: could not connect to "), "{}", stderr(&out));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_without_a_recipe_of_their_own_are_verified_and_each_wrong_one_named() {
+    let before = "CREATE TYPE status AS ENUM ('new', 'paid');
+CREATE TABLE orders (id bigint PRIMARY KEY, state status NOT NULL DEFAULT 'new', total integer, owner text);
+CREATE TABLE events (id bigint NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2026 (id bigint NOT NULL, at date NOT NULL);";
+    let data = "INSERT INTO orders SELECT g, 'new', g, 'u' || g FROM generate_series(1, 50) g;";
+    let after = "CREATE TYPE status AS ENUM ('new', 'paid', 'archived');
+CREATE TABLE orders (id bigint PRIMARY KEY, state status NOT NULL DEFAULT 'paid', total integer DEFAULT 0, owner text);
+CREATE TABLE events (id bigint NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE SEQUENCE invoice_numbers;
+CREATE FUNCTION order_total(o_id bigint) RETURNS integer LANGUAGE sql STABLE AS 'SELECT total FROM public.orders WHERE id = o_id';
+CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 10;
+CREATE MATERIALIZED VIEW order_counts AS SELECT state, count(*) AS n FROM orders GROUP BY state;
+CREATE STATISTICS orders_total_owner ON total, owner FROM orders;
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_orders ON orders USING (owner = current_user);";
+    let c = case(before, data, after, &[]).await;
+    for phase in c.plan.phases.iter().map(|p| p.name.as_str()).collect::<Vec<_>>() {
+        c.applied(phase).await;
+    }
+    let text = passes(&c.verify(&[]).await);
+    for line in [
+        "✓ enum public.status has the labels 'new', 'paid', 'archived' in order: 3 label(s) in order\n",
+        "✓ column public.orders.state defaults to 'paid'::public.status: defaults to 'paid'::public.status\n",
+        "✓ sequence public.invoice_numbers exists: exists\n",
+        "✓ routine public.order_total(o_id bigint) exists: exists\n",
+        "✓ view public.big_orders exists: exists\n",
+        "✓ materialized view public.order_counts exists: exists\n",
+        "✓ statistics public.orders_total_owner exists: exists\n",
+        "✓ row-level security is enabled on public.orders: enabled\n",
+        "✓ policy own_orders on public.orders exists: exists\n",
+        "✓ public.events_2026 is a partition of public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01'): attached\n",
+    ] {
+        assert!(text.contains(line), "{line}in\n{text}");
+    }
+
+    c.sql(
+        "ALTER TYPE status RENAME VALUE 'archived' TO 'old';
+ALTER TABLE orders ALTER COLUMN state SET DEFAULT 'new', ALTER COLUMN total DROP DEFAULT;
+ALTER TABLE orders DISABLE ROW LEVEL SECURITY;
+DROP POLICY own_orders ON orders;
+DROP STATISTICS orders_total_owner;
+DROP VIEW big_orders;
+DROP MATERIALIZED VIEW order_counts;
+CREATE VIEW order_counts AS SELECT 'new'::status AS state, 0::bigint AS n;
+DROP FUNCTION order_total(bigint);
+CREATE FUNCTION order_total(o_id integer) RETURNS integer LANGUAGE sql AS 'SELECT 1';
+DROP SEQUENCE invoice_numbers;
+ALTER TABLE events DETACH PARTITION events_2026;",
+    )
+    .await;
+    let text = fails(&c.verify(&[]).await);
+    for line in [
+        "✗ enum public.status has the labels 'new', 'paid', 'archived' in order: lacks the label 'archived'\n",
+        "✗ column public.orders.state defaults to 'paid'::public.status: the column defaults to 'new'::public.status instead\n",
+        "✗ column public.orders.total defaults to 0: the column has no default\n",
+        "✗ sequence public.invoice_numbers exists: missing\n",
+        "✗ routine public.order_total(o_id bigint) exists: missing\n",
+        "✗ view public.big_orders exists: missing\n",
+        "✗ materialized view public.order_counts exists: is a view, not a materialized view\n",
+        "✗ statistics public.orders_total_owner exists: missing\n",
+        "✗ row-level security is enabled on public.orders: row-level security is not enabled: its policies are not applied (pg_class.relrowsecurity is false)\n",
+        "✗ policy own_orders on public.orders exists: missing\n",
+        "✗ public.events_2026 is a partition of public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01'): is not attached: it is a table of its own\n",
+    ] {
+        assert!(text.contains(line), "{line}in\n{text}");
+    }
+}

@@ -34,6 +34,17 @@ impl Check {
                 Postcondition::Trigger { .. } => "trigger",
                 Postcondition::Filled { .. } => "backfill",
                 Postcondition::Agrees { .. } => "checksum",
+                Postcondition::View { .. } => "view",
+                Postcondition::Routine { .. } => "routine",
+                Postcondition::Type { .. } => "type",
+                Postcondition::EnumLabels { .. } => "enum",
+                Postcondition::Sequence { .. } => "sequence",
+                Postcondition::Policy { .. } => "policy",
+                Postcondition::RowSecurity { .. } => "row_security",
+                Postcondition::Statistics { .. } => "statistics",
+                Postcondition::Default { .. } => "default",
+                Postcondition::Identity { .. } => "identity",
+                Postcondition::Partition { .. } => "partition",
             },
             Check::RowCount(_) => "row_count",
         }
@@ -71,6 +82,51 @@ impl Check {
                 Postcondition::Agrees { table, old, new, .. } => {
                     format!("{}.{} agrees with {}.{}", t(table), i(new), t(table), i(old))
                 }
+                Postcondition::View { view, materialized, exists } => {
+                    let what = if *materialized { "materialized view" } else { "view" };
+                    gone(*exists, format!("{what} {}", t(view)), "exists")
+                }
+                Postcondition::Routine { routine, exists } => {
+                    gone(*exists, format!("routine {}({})", t(&routine.name), routine.identity_args), "exists")
+                }
+                Postcondition::Type { name, exists } => gone(*exists, format!("type {}", t(name)), "exists"),
+                Postcondition::EnumLabels { name, labels } => {
+                    let labels: Vec<String> = labels.iter().map(|l| quote::literal(l)).collect();
+                    format!("enum {} has the labels {} in order", t(name), labels.join(", "))
+                }
+                Postcondition::Sequence { sequence, exists } => {
+                    gone(*exists, format!("sequence {}", t(sequence)), "exists")
+                }
+                Postcondition::Policy { table, name, exists } => {
+                    gone(*exists, format!("policy {} on {}", i(name), t(table)), "exists")
+                }
+                Postcondition::RowSecurity { table, enabled } => {
+                    format!("row-level security is {} on {}", if *enabled { "enabled" } else { "disabled" }, t(table))
+                }
+                Postcondition::Statistics { statistics, exists } => {
+                    gone(*exists, format!("statistics {}", t(statistics)), "exists")
+                }
+                Postcondition::Default { table, column, default: Some(default) } => {
+                    format!("column {}.{} defaults to {default}", t(table), i(column))
+                }
+                Postcondition::Default { table, column, default: None } => {
+                    format!("column {}.{} has no default", t(table), i(column))
+                }
+                Postcondition::Identity { table, column, always } => match always {
+                    Some(always) => format!(
+                        "column {}.{} is an identity column GENERATED {}",
+                        t(table),
+                        i(column),
+                        if *always { "ALWAYS" } else { "BY DEFAULT" }
+                    ),
+                    None => format!("column {}.{} is not an identity column", t(table), i(column)),
+                },
+                Postcondition::Partition { parent, partition, bound: Some(bound) } => {
+                    format!("{} is a partition of {} {}", t(partition), t(parent), cutover_sql::bound::Bound(bound))
+                }
+                Postcondition::Partition { parent, partition, bound: None } => {
+                    format!("{} is detached from {}", t(partition), t(parent))
+                }
             },
             Check::RowCount(table) => format!("rows of {}", t(table)),
         }
@@ -87,6 +143,17 @@ enum Subject {
     Trigger(QualName, String),
     Filled(QualName, String),
     Agrees(QualName, String),
+    View(QualName),
+    Routine(cutover_schema::FunctionId),
+    Type(QualName),
+    EnumLabels(QualName),
+    Sequence(QualName),
+    Policy(QualName, String),
+    RowSecurity(QualName),
+    Statistics(QualName),
+    Default(QualName, String),
+    Identity(QualName, String),
+    Partition(QualName),
 }
 
 fn subject(p: &Postcondition) -> Subject {
@@ -98,6 +165,17 @@ fn subject(p: &Postcondition) -> Subject {
         Postcondition::Trigger { table, name, .. } => Subject::Trigger(table.clone(), name.clone()),
         Postcondition::Filled { table, column, .. } => Subject::Filled(table.clone(), column.clone()),
         Postcondition::Agrees { table, new, .. } => Subject::Agrees(table.clone(), new.clone()),
+        Postcondition::View { view, .. } => Subject::View(view.clone()),
+        Postcondition::Routine { routine, .. } => Subject::Routine(routine.clone()),
+        Postcondition::Type { name, .. } => Subject::Type(name.clone()),
+        Postcondition::EnumLabels { name, .. } => Subject::EnumLabels(name.clone()),
+        Postcondition::Sequence { sequence, .. } => Subject::Sequence(sequence.clone()),
+        Postcondition::Policy { table, name, .. } => Subject::Policy(table.clone(), name.clone()),
+        Postcondition::RowSecurity { table, .. } => Subject::RowSecurity(table.clone()),
+        Postcondition::Statistics { statistics, .. } => Subject::Statistics(statistics.clone()),
+        Postcondition::Default { table, column, .. } => Subject::Default(table.clone(), column.clone()),
+        Postcondition::Identity { table, column, .. } => Subject::Identity(table.clone(), column.clone()),
+        Postcondition::Partition { partition, .. } => Subject::Partition(partition.clone()),
     }
 }
 
@@ -110,8 +188,19 @@ fn table_of(p: &Postcondition) -> Option<&QualName> {
         | Postcondition::Constraint { table, .. }
         | Postcondition::Trigger { table, .. }
         | Postcondition::Filled { table, .. }
-        | Postcondition::Agrees { table, .. } => Some(table),
+        | Postcondition::Agrees { table, .. }
+        | Postcondition::Policy { table, .. }
+        | Postcondition::RowSecurity { table, .. }
+        | Postcondition::Default { table, .. }
+        | Postcondition::Identity { table, .. } => Some(table),
+        Postcondition::Partition { parent, .. } => Some(parent),
         Postcondition::Index { table, .. } => table.as_ref(),
+        Postcondition::View { .. }
+        | Postcondition::Routine { .. }
+        | Postcondition::Type { .. }
+        | Postcondition::EnumLabels { .. }
+        | Postcondition::Sequence { .. }
+        | Postcondition::Statistics { .. } => None,
     }
 }
 
@@ -126,6 +215,12 @@ fn columns_read(p: &Postcondition) -> Vec<Subject> {
             out
         }
         Postcondition::Agrees { table, old, new, .. } => vec![col(table, old), col(table, new)],
+        Postcondition::Default { table, column, .. } | Postcondition::Identity { table, column, .. } => {
+            vec![col(table, column)]
+        }
+        // Other objects a fact is about, which take it with them when they go.
+        Postcondition::EnumLabels { name, .. } => vec![Subject::Type(name.clone())],
+        Postcondition::Partition { partition, .. } => vec![Subject::Table(partition.clone())],
         _ => Vec::new(),
     }
 }
@@ -136,8 +231,20 @@ fn exists(p: &Postcondition) -> bool {
         | Postcondition::Column { exists, .. }
         | Postcondition::Index { exists, .. }
         | Postcondition::Constraint { exists, .. }
-        | Postcondition::Trigger { exists, .. } => *exists,
-        Postcondition::Filled { .. } | Postcondition::Agrees { .. } => true,
+        | Postcondition::Trigger { exists, .. }
+        | Postcondition::View { exists, .. }
+        | Postcondition::Routine { exists, .. }
+        | Postcondition::Type { exists, .. }
+        | Postcondition::Sequence { exists, .. }
+        | Postcondition::Policy { exists, .. }
+        | Postcondition::Statistics { exists, .. } => *exists,
+        Postcondition::Filled { .. }
+        | Postcondition::Agrees { .. }
+        | Postcondition::EnumLabels { .. }
+        | Postcondition::RowSecurity { .. }
+        | Postcondition::Default { .. }
+        | Postcondition::Identity { .. }
+        | Postcondition::Partition { .. } => true,
     }
 }
 
@@ -398,6 +505,106 @@ mod tests {
     fn a_later_mention_keeps_not_null() {
         let merged = merge(&column("c", true, Some(true)), column("c", true, None));
         assert_eq!(merged, column("c", true, Some(true)));
+    }
+
+    fn plan_of(steps: Vec<Vec<Postcondition>>) -> Plan {
+        Plan {
+            version: 1,
+            server_version_num: 150000,
+            phases: vec![Phase { name: PhaseName::Expand, steps: steps.into_iter().map(step).collect() }],
+            blockers: vec![],
+            relations: Default::default(),
+        }
+    }
+
+    #[test]
+    fn objects_without_recipes_have_their_checks_and_go_with_what_they_are_about() {
+        let t = QualName::new("public", "t");
+        let status = QualName::new("public", "status");
+        let old = QualName::new("public", "status_old");
+        let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let p = plan_of(vec![
+            // An enum replaced: renamed away, created again, the old one dropped.
+            vec![
+                Postcondition::Type { name: status.clone(), exists: false },
+                Postcondition::Type { name: old.clone(), exists: true },
+            ],
+            vec![
+                Postcondition::Type { name: status.clone(), exists: true },
+                Postcondition::EnumLabels { name: status.clone(), labels: labels(&["new", "it's done"]) },
+            ],
+            vec![Postcondition::Type { name: old.clone(), exists: false }],
+            vec![Postcondition::Default { table: t.clone(), column: "c".into(), default: Some("0".into()) }],
+            vec![Postcondition::Identity { table: t.clone(), column: "id".into(), always: Some(true) }],
+            vec![Postcondition::RowSecurity { table: t.clone(), enabled: true }],
+            vec![Postcondition::Routine {
+                routine: cutover_schema::FunctionId {
+                    name: QualName::new("app", "f"),
+                    identity_args: "x integer".into(),
+                },
+                exists: true,
+            }],
+            vec![Postcondition::View { view: QualName::new("public", "v"), materialized: true, exists: true }],
+            // The column with the default is dropped: its default check goes with it.
+            vec![column("c", false, None)],
+        ]);
+        let checks = checks(&p, &[PhaseName::Expand]);
+        assert_eq!(
+            names(&checks),
+            [
+                "type public.status exists",
+                "enum public.status has the labels 'new', 'it''s done' in order",
+                "type public.status_old is gone",
+                "column public.t.id is an identity column GENERATED ALWAYS",
+                "row-level security is enabled on public.t",
+                "routine app.f(x integer) exists",
+                "materialized view public.v exists",
+                "column public.t.c is gone",
+                "rows of public.t",
+            ]
+        );
+        let kinds: Vec<&str> = checks.iter().map(Check::kind).collect();
+        assert_eq!(
+            kinds,
+            ["type", "enum", "type", "identity", "row_security", "routine", "view", "column", "row_count"]
+        );
+        // A type that is gone takes its labels check.
+        let gone = plan_of(vec![
+            vec![Postcondition::EnumLabels { name: status.clone(), labels: labels(&["a"]) }],
+            vec![Postcondition::Type { name: status, exists: false }],
+        ]);
+        assert_eq!(names(&super::checks(&gone, &[PhaseName::Expand])), ["type public.status is gone"]);
+    }
+
+    #[test]
+    fn defaults_partitions_and_statistics_read_as_sentences() {
+        let t = QualName::new("public", "t");
+        let p = QualName::new("public", "t_2024");
+        let name = |post: Postcondition| Check::Post(post).name();
+        assert_eq!(
+            name(Postcondition::Default { table: t.clone(), column: "c".into(), default: None }),
+            "column public.t.c has no default"
+        );
+        assert_eq!(
+            name(Postcondition::Partition { parent: t.clone(), partition: p.clone(), bound: None }),
+            "public.t_2024 is detached from public.t"
+        );
+        assert_eq!(
+            name(Postcondition::Partition {
+                parent: t.clone(),
+                partition: p,
+                bound: Some(cutover_schema::PartitionBound::Default),
+            }),
+            "public.t_2024 is a partition of public.t DEFAULT"
+        );
+        assert_eq!(
+            name(Postcondition::Statistics { statistics: QualName::new("public", "s"), exists: false }),
+            "statistics public.s is gone"
+        );
+        assert_eq!(
+            name(Postcondition::Policy { table: t, name: "own rows".into(), exists: true }),
+            "policy \"own rows\" on public.t exists"
+        );
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`Field::from_heading`] names a section from its one alias table; sections with other
 //!   names are kept ([`ChangeRequest::other_sections`]), not read.
 //! - one module per field reads its section: `proposed`, `migration_type`, `downtime`,
-//!   `validation` (and `quantity` for durations in prose).
+//!   `validation` (and `quantity` for durations in prose); [`checks`] maps the validation
+//!   plan to `cutover verify`'s user and latency checks, reporting what it cannot map.
 //! - `render` is the one Markdown rendering ([`std::fmt::Display`]) of a request and of a
 //!   problem; `elicit` builds the message that asks for what is missing.
 //!
@@ -17,6 +18,7 @@
 //!
 //! Pure: no I/O, never fails and never panics, whatever the input.
 
+pub mod checks;
 mod downtime;
 mod elicit;
 mod field;

@@ -32,6 +32,75 @@ JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND t.tgname = $3 AND NOT t.tgisinternal";
 
+/// `$1`, `$2`: schema and name. One row, `true` for a materialized view, when a view of
+/// either kind exists.
+pub const VIEW: &str = "SELECT c.relkind = 'm' FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('v', 'm')";
+
+/// `$1`, `$2`, `$3`: schema, name and identity arguments (as
+/// `pg_get_function_identity_arguments` prints them under the empty search_path `BEGIN`
+/// sets). One row when the function or procedure exists.
+pub const ROUTINE: &str = "SELECT true FROM pg_catalog.pg_proc p
+JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE n.nspname = $1 AND p.proname = $2 AND pg_catalog.pg_get_function_identity_arguments(p.oid) = $3";
+
+/// `$1`, `$2`: schema and name. One row when a type of that name exists.
+pub const TYPE: &str = "SELECT true FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = $1 AND t.typname = $2";
+
+/// `$1`, `$2`: schema and name of an enum. Its labels, in their order.
+pub const ENUM_LABELS: &str = "SELECT e.enumlabel::text FROM pg_catalog.pg_enum e
+JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = $1 AND t.typname = $2
+ORDER BY e.enumsortorder";
+
+/// `$1`, `$2`: schema and name. One row when a sequence of that name exists.
+pub const SEQUENCE: &str = "SELECT true FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'S'";
+
+/// `$1`, `$2`, `$3`: schema, table, policy. One row when the policy exists.
+pub const POLICY: &str = "SELECT true FROM pg_catalog.pg_policy p
+JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND p.polname = $3";
+
+/// `$1`, `$2`: schema and table. One row with `relrowsecurity` when the table exists.
+pub const ROW_SECURITY: &str = "SELECT c.relrowsecurity FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
+
+/// `$1`, `$2`: schema and name. One row when the extended statistics object exists.
+pub const STATISTICS: &str = "SELECT true FROM pg_catalog.pg_statistic_ext s
+JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace
+WHERE n.nspname = $1 AND s.stxname = $2";
+
+/// `$1`, `$2`, `$3`: schema, table, column. One row when the column exists: its default as
+/// the catalog prints it (NULL for none; a generated column's expression is no default),
+/// and its `attidentity` (`a`, `d`, or empty).
+pub const COLUMN_DEFAULT: &str =
+    "SELECT CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END,
+a.attidentity::text
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE n.nspname = $1 AND c.relname = $2 AND a.attname = $3 AND a.attnum > 0 AND NOT a.attisdropped";
+
+/// `$1`, `$2`: schema and name of a table. One row when it exists: the schema and name of
+/// the table it is a partition of, and its bound as the server prints it (NULLs when it is
+/// not a partition).
+pub const PARTITION: &str = "SELECT pn.nspname::text, p.relname::text, pg_catalog.pg_get_expr(c.relpartbound, c.oid)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid AND c.relispartition
+LEFT JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')";
+
 /// `$1`, `$2`: schema and table. The primary key's columns, in key order.
 pub const PRIMARY_KEY: &str = "SELECT a.attname::text FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
@@ -42,8 +111,11 @@ WHERE n.nspname = $1 AND c.relname = $2 AND i.indisprimary
 ORDER BY k.ord";
 
 /// Everything verify reads runs in one read-only snapshot, and waits briefly for locks: a
-/// check never queues behind a migration's ACCESS EXCLUSIVE lock for long.
-pub const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL lock_timeout = '5s'";
+/// check never queues behind a migration's ACCESS EXCLUSIVE lock for long. The search_path
+/// is empty, as when the schema was read, so defaults and routine arguments print as the
+/// plan holds them (every name qualified); the data checks name everything qualified.
+pub const BEGIN: &str =
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL lock_timeout = '5s'; SET LOCAL search_path = ''";
 
 /// Each check runs under a savepoint, so one that fails leaves the snapshot usable.
 pub const SAVEPOINT: &str = "SAVEPOINT cutover_check";

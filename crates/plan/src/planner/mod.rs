@@ -12,6 +12,7 @@ mod columns;
 mod estimate;
 pub mod fingerprint;
 mod model;
+mod postconditions;
 mod recipes;
 mod renames;
 mod render;
@@ -204,7 +205,13 @@ pub fn plan_diff(current: &Catalog, desired: &Catalog, diff: &Diff, options: &Pl
     let mut blockers = recipes::unmatched_renames(&ctx, diff);
     for change in &diff.changes {
         match recipes::plan_change(&ctx, change) {
-            Ok(d) => drafts.push(d),
+            Ok(mut d) => {
+                // What the change leaves, for the objects whose recipes state nothing.
+                if let Some(last) = d.last_mut() {
+                    last.step.postconditions.extend(postconditions::derived(&ctx, &change.stmt));
+                }
+                drafts.push(d)
+            }
             Err(blocker) => {
                 blockers.push(*blocker);
                 drafts.push(Vec::new());

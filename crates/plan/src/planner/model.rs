@@ -3,7 +3,7 @@
 
 use crate::hazard::Hazard;
 use crate::locks::LockMode;
-use cutover_schema::QualName;
+use cutover_schema::{FunctionId, PartitionBound, QualName};
 use cutover_sql::ddl::Conversion;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -253,6 +253,70 @@ pub enum Postcondition {
         new: String,
         data_type: String,
         conversion: Conversion,
+    },
+    /// A view (or materialized view) exists as that kind, or is gone.
+    View {
+        view: QualName,
+        materialized: bool,
+        exists: bool,
+    },
+    /// A function or procedure, by name and identity arguments as
+    /// `pg_get_function_identity_arguments` prints them.
+    Routine {
+        routine: FunctionId,
+        exists: bool,
+    },
+    /// A type (enum, domain, composite) exists or is gone.
+    Type {
+        name: QualName,
+        exists: bool,
+    },
+    /// An enum has these labels, in this order (others may sit between them).
+    EnumLabels {
+        name: QualName,
+        labels: Vec<String>,
+    },
+    Sequence {
+        sequence: QualName,
+        exists: bool,
+    },
+    Policy {
+        table: QualName,
+        name: String,
+        exists: bool,
+    },
+    /// Row-level security is enabled (or disabled) on the table.
+    RowSecurity {
+        table: QualName,
+        enabled: bool,
+    },
+    /// An extended statistics object.
+    Statistics {
+        statistics: QualName,
+        exists: bool,
+    },
+    /// A column's default as the catalog prints it (`pg_get_expr` with an empty
+    /// search_path), or no default.
+    Default {
+        table: QualName,
+        column: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default: Option<String>,
+    },
+    /// A column is an identity column (`always`: GENERATED ALWAYS, else BY DEFAULT), or is
+    /// not one (`None`).
+    Identity {
+        table: QualName,
+        column: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        always: Option<bool>,
+    },
+    /// A partition is attached to `parent` with `bound`, or (`None`) is detached from it.
+    Partition {
+        parent: QualName,
+        partition: QualName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bound: Option<PartitionBound>,
     },
 }
 

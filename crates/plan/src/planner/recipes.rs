@@ -1203,10 +1203,18 @@ fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: &Column) ->
     );
     out.push(draft(Expand, why(s, "New rows get the default from now on; catalog only.")));
     let mut enforce = if col.not_null { not_null_steps(ctx, table, &col.name)? } else { Vec::new() };
-    // The NOT VALID rule goes in before the backfill: rows written from then on must comply.
-    let in_expand = enforce.iter().take_while(|d| d.phase == Expand).count();
-    out.extend(enforce.drain(..in_expand));
-    if !ctx.is_empty(table) {
+    if ctx.is_empty(table) {
+        // No row to fill: the NOT VALID rule goes in with the column.
+        let in_expand = enforce.iter().take_while(|d| d.phase == Expand).count();
+        out.extend(enforce.drain(..in_expand));
+    } else {
+        // The NOT VALID rule waits for the backfill: PostgreSQL checks it on every row an
+        // UPDATE writes, so before the backfill the running application's updates of rows
+        // still NULL would fail. New rows get the default, so none is NULL by the time it
+        // goes in.
+        for d in enforce.iter_mut().filter(|d| d.phase == Expand) {
+            d.phase = Switch;
+        }
         let batch = Stmt::BackfillBatch {
             table: table.clone(),
             column: col.name.clone(),
