@@ -234,6 +234,15 @@ pub fn write(repo: &dyn Repo, plan: &Plan, options: &Options) -> Result<Written,
     let paths = repo.paths();
     let detected = detect::detect(repo, &paths, options)?;
     let mut notes = vec![detected.reason.clone()];
+    match detected.format {
+        Format::Alembic => notes.push(
+            "Alembic runs all pending revisions in one transaction unless env.py passes transaction_per_migration=True to context.configure: set it, so that each migration's locks are released when it ends.".into(),
+        ),
+        Format::NodePgMigrate => notes.push(
+            "node-pg-migrate runs all pending migrations in one transaction by default: run it with --no-single-transaction, so that each migration's locks are released when it ends.".into(),
+        ),
+        _ => {}
+    }
     let migrations = units::migrations(plan, options, detected.format.splitting(), &base, &mut notes);
     let files = formats::render(detected.format, &detected, &migrations, options)?;
     let existing: std::collections::BTreeSet<&str> = paths.iter().map(String::as_str).collect();

@@ -124,38 +124,34 @@ pub fn migrations(
 ) -> Vec<Migration> {
     let mut out = Vec::new();
     for phase in &plan.phases {
-        let items: Vec<(Item, bool)> =
-            phase.steps.iter().enumerate().map(|(i, step)| item(phase.name, i + 1, step, options, notes)).collect();
-        // Groups of (items, outside).
-        let mut groups: Vec<(Vec<Item>, bool)> = Vec::new();
-        for (item, outside) in items {
+        // A group: its items with whether each runs outside a transaction, and whether it
+        // must stay alone. A step that scans or rewrites a table, or backfills one, gets a
+        // migration of its own, so that the transaction holding its locks that long is its
+        // own, not one that took other locks before it (an earlier step's ACCESS EXCLUSIVE
+        // lock would be held through a validation's scan).
+        let mut groups: Vec<(Vec<(Item, bool)>, bool)> = Vec::new();
+        for (i, step) in phase.steps.iter().enumerate() {
+            let alone = step.scans_table || step.rewrites_table || step.backfill.is_some();
+            let (item, outside) = item(phase.name, i + 1, step, options, notes);
             let joins = match groups.last() {
                 None => false,
+                Some((_, last_alone)) if *last_alone || alone => false,
                 Some(_) if splitting == Splitting::Mixed => true,
-                Some((_, last_outside)) if *last_outside != outside => false,
+                Some((items, _)) if items[0].1 != outside => false,
                 Some(_) => !(outside && splitting == Splitting::AloneOutside),
             };
             match groups.last_mut() {
-                Some(group) if joins => group.0.push(item),
-                _ => groups.push((vec![item], outside)),
+                Some(group) if joins => group.0.push((item, outside)),
+                _ => groups.push((vec![(item, outside)], alone)),
             }
         }
         let split = groups.len() > 1;
-        for (k, (items, outside)) in groups.into_iter().enumerate() {
+        for (k, (items, _)) in groups.into_iter().enumerate() {
             let name =
                 if split { format!("{base}_{}_{}", phase.name, k + 1) } else { format!("{base}_{}", phase.name) };
-            let per_item: Vec<bool> = if splitting == Splitting::Mixed {
-                phase.steps.iter().map(|s| !s.transactional).collect()
-            } else {
-                vec![outside; items.len()]
-            };
-            out.push(Migration {
-                phase: phase.name,
-                name,
-                transactional: if splitting == Splitting::Mixed { true } else { !outside },
-                items,
-                outside: per_item,
-            });
+            let transactional = splitting == Splitting::Mixed || !items[0].1;
+            let (items, outside): (Vec<Item>, Vec<bool>) = items.into_iter().unzip();
+            out.push(Migration { phase: phase.name, name, transactional, items, outside });
         }
     }
     out
@@ -216,7 +212,11 @@ fn item(phase: PhaseName, index: usize, step: &Step, options: &Options, notes: &
                 vec!["SELECT 1;".into()]
             }
         };
-        let item = Item { statements, doc, down: Down::Nothing, ..base };
+        // The check reads the whole table when nothing is left: give it the time of a scan at
+        // 10,000 rows a second at least (six hours for a table of unknown size).
+        let scan_ms = rows.map_or(21_600_000, |r| r / 10);
+        let statement_timeout_ms = base.statement_timeout_ms.max(scan_ms);
+        let item = Item { statements, doc, down: Down::Nothing, statement_timeout_ms, ..base };
         return (item, false);
     }
     // A small table: every batch in a loop, in one short transaction of the migration.

@@ -1,7 +1,8 @@
 //! `alembic`: `<versions>/<revision>_name.py`, chained after the single head by
 //! `down_revision`. Revision ids are derived from the migration's name and its parent, so the
-//! same plan written twice gets the same ids. Statements go to the driver as they are
-//! (`exec_driver_sql`: no bind-parameter parsing of `:name` in SQL); steps that cannot run in a
+//! same plan written twice gets the same ids. Statements go to the driver's cursor as they are
+//! (no parameters: neither SQLAlchemy's `:name` binds nor the driver's `%` placeholders are
+//! read in the SQL); steps that cannot run in a
 //! transaction run inside `op.get_context().autocommit_block()`, with their timeouts set for
 //! the session and reset after.
 
@@ -31,7 +32,9 @@ pub fn render(detected: &Detected, migrations: &[Migration]) -> Vec<NewFile> {
             None => out.push_str("down_revision = None\n"),
         }
         out.push_str("branch_labels = None\ndepends_on = None\n\n\n");
-        out.push_str("def run(sql):\n    op.get_bind().exec_driver_sql(sql)\n\n\n");
+        out.push_str(
+            "def run(sql):\n    # The DBAPI cursor, without parameters: no `:name` binds, no `%` placeholders.\n    cursor = op.get_bind().connection.cursor()\n    try:\n        cursor.execute(sql)\n    finally:\n        cursor.close()\n\n\n",
+        );
         out.push_str("def upgrade():\n");
         for (i, item) in m.items.iter().enumerate() {
             out.push_str(&format!("    # {}\n", item.label));
