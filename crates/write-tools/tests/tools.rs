@@ -8,6 +8,9 @@
 //! checks that the database converged to the target (the diff is empty) and that the rows are
 //! intact. Where the tool has a down direction, the written expand migrations are undone too.
 //!
+//! A backfill above the threshold stops the deploy until the backfill engine has run, as its
+//! migration says.
+//!
 //! sqlx and refinery are the crates' own migrators; dbmate, node-pg-migrate, Alembic and Django
 //! are installed by `scripts/migration-tools` into target/migration-tools. No test is skipped: a
 //! missing tool fails with the command that installs it.
@@ -111,6 +114,11 @@ async fn case_of(before: &str, after: &str) -> Case {
 impl Case {
     /// Writes `files` of the repository's own, then the plan in `format`.
     fn write(&self, format: Format, files: &[(&str, &str)]) -> Vec<NewFile> {
+        self.write_with(format, files, Options::default().backfill_threshold_rows)
+    }
+
+    /// Like [`Case::write`], with a backfill threshold.
+    fn write_with(&self, format: Format, files: &[(&str, &str)], backfill_threshold_rows: u64) -> Vec<NewFile> {
         for (path, text) in files {
             let path = self.repo.path().join(path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -122,6 +130,8 @@ impl Case {
             issue: Some("ENG-7".into()),
             name: Some("shop refunds".into()),
             now_unix_ms: 1_796_677_469_000,
+            backfill_threshold_rows,
+            plan_path: Some("plan.json".into()),
             ..Options::default()
         };
         let written = cutover_write::write(&repo, &self.plan, &options).expect("write");
@@ -286,6 +296,34 @@ async fn dbmate_runs_the_files_and_rolls_back() {
     // The contract migration drops data: its down direction refuses.
     let text = format!("{:?}", dbmate(&case, &["rollback"]).output().unwrap());
     assert!(text.contains("cannot be undone"), "{text}");
+}
+
+#[tokio::test]
+async fn a_large_backfill_waits_for_the_engine_between_two_dbmate_runs() {
+    let case = case().await;
+    let files = case.write_with(Format::Dbmate, &[], 10_000);
+    let backfill = files.iter().find(|f| f.path.contains("_backfill")).unwrap();
+    assert!(
+        backfill
+            .contents
+            .contains("cutover backfill run --database \"$DATABASE_URL\" --plan plan.json --step backfill.1")
+    );
+    // The first deploy stops at the backfill: the expand migrations are in, the switch is not.
+    let out = dbmate(&case, &["up"]).output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("the backfill of public.customers.loyalty_points_cutover_new is not done"), "{text}");
+    assert!(case.has_column("customers", "loyalty_points_cutover_new").await);
+    // What the migration says to run: the backfill engine (`cutover backfill run`), then deploy again.
+    let plan = serde_json::to_vec(&case.plan).unwrap();
+    let checksum = cutover_db_postgres::apply::checksum(&plan);
+    let target = cutover_db_postgres::connect::Target::parse(&case.db.url()).unwrap();
+    let file = cutover_db_postgres::apply::PlanFile { plan: &case.plan, checksum: &checksum };
+    let options = cutover_db_postgres::backfill::Options::default();
+    let done = cutover_db_postgres::backfill::run_plan(&target, file, None, &options, &mut |_, _| {}).await.unwrap();
+    assert_eq!(done.len(), 1);
+    run(&mut dbmate(&case, &["up"]));
+    case.converged().await;
 }
 
 #[tokio::test]

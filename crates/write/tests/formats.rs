@@ -225,3 +225,49 @@ fn the_same_input_gives_the_same_files() {
     let b = write(&repo(Format::Alembic), &shop_plan(), &options()).unwrap();
     assert_eq!(a, b);
 }
+
+/// A plan of one step whose SQL holds what each host language would read as something else.
+fn hostile_plan() -> Plan {
+    let sql = "COMMENT ON TABLE public.\"t\"\"`${x}`\" IS 'one\nSQL\nSQL1\n  \"\"\" \\ `${y}` %s :z #{w}';";
+    serde_json::from_value(serde_json::json!({
+        "version": 1, "server_version_num": 150000,
+        "phases": [{ "name": "expand", "steps": [{
+            "sql": sql, "transactional": true, "locks": [], "rewrites_table": false, "scans_table": false,
+            "lock_timeout_ms": 2000, "statement_timeout_ms": 30000, "hazards": [],
+            "rollback_sql": "COMMENT ON TABLE public.\"t\"\"`${x}`\" IS NULL", "estimate": null, "why": "Documentation only."
+        }]}]
+    }))
+    .unwrap()
+}
+
+#[test]
+fn rails_quotes_hostile_sql_in_a_heredoc_whose_terminator_it_does_not_contain() {
+    let written = write(&repo(Format::Rails), &hostile_plan(), &options()).unwrap();
+    insta::assert_snapshot!("rails_hostile", written.files[0].contents);
+}
+
+#[test]
+fn python_and_javascript_strings_escape_quotes_backslashes_and_interpolation() {
+    let django = write(&repo(Format::Django), &hostile_plan(), &options()).unwrap();
+    assert!(
+        django.files[0].contents.contains(
+            r#""""COMMENT ON TABLE public.\"t\"\"`${x}`\" IS 'one
+SQL
+SQL1
+  \"\"\" \\ `${y}` %s :z #{w}';""","#
+        ),
+        "{}",
+        django.files[0].contents
+    );
+    let node = write(&repo(Format::NodePgMigrate), &hostile_plan(), &options()).unwrap();
+    assert!(
+        node.files[0].contents.contains(
+            r#"pgm.sql(`COMMENT ON TABLE public."t""\`\${x}\`" IS 'one
+SQL
+SQL1
+  """ \\ \`\${y}\` %s :z #{w}';`);"#
+        ),
+        "{}",
+        node.files[0].contents
+    );
+}
