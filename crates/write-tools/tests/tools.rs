@@ -11,7 +11,8 @@
 //! A backfill above the threshold stops the deploy until the backfill engine has run, as its
 //! migration says.
 //!
-//! sqlx and refinery are the crates' own migrators; dbmate, node-pg-migrate, Alembic and Django
+//! The plain `sql` format is run by psql, file by file in order. sqlx and refinery are the
+//! crates' own migrators; dbmate, node-pg-migrate, Alembic and Django
 //! are installed by `scripts/migration-tools` into target/migration-tools. No test is skipped: a
 //! missing tool fails with the command that installs it.
 
@@ -453,4 +454,28 @@ async fn sqlx_runs_hostile_names() {
     let pool = sqlx::PgPool::connect(&case.db.url()).await.unwrap();
     migrator.run(&pool).await.expect("sqlx runs the migrations");
     case.schema_converged().await;
+}
+
+/// psql, the runner of plain SQL files: the client package that comes with the server binaries
+/// the tests already need (scripts/lib/common.sh installs them).
+fn psql() -> PathBuf {
+    let candidates = std::iter::once(PathBuf::from("/usr/bin/psql")).chain(
+        std::fs::read_dir("/usr/lib/postgresql").into_iter().flatten().flatten().map(|e| e.path().join("bin/psql")),
+    );
+    candidates.into_iter().find(|p| p.exists()).unwrap_or_else(|| {
+        panic!("psql is not installed: run `apt-get install -y postgresql-client` (scripts/test installs the server package, which brings it)")
+    })
+}
+
+#[tokio::test]
+async fn psql_runs_the_plain_sql_files_in_order() {
+    let case = case().await;
+    let files = case.write(Format::Sql, &[]);
+    for f in &files {
+        run(Command::new(psql())
+            .arg(case.db.url())
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f"])
+            .arg(case.repo.path().join(&f.path)));
+    }
+    case.converged().await;
 }
