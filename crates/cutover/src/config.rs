@@ -28,6 +28,20 @@ pub struct FileConfig {
     pub lint: LintSection,
     #[serde(default)]
     pub sandbox: SandboxSection,
+    #[serde(default)]
+    pub write: WriteSection,
+}
+
+/// `[write]`: how `cutover write` writes migrations (each overridden by its flag).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteSection {
+    /// The migration format (product.md's `write` formats); detected when unset.
+    pub format: Option<String>,
+    /// The directory of the migrations, relative to the repository.
+    pub directory: Option<String>,
+    /// Backfills of tables above this many rows run with `cutover backfill` (default 100000).
+    pub backfill_threshold_rows: Option<u64>,
 }
 
 /// `[sandbox]`: what SQL from an issue (or a schema path it names) may do on the scratch
