@@ -802,7 +802,14 @@ async fn apply_stops_with_a_sentence_when_the_server_restarts_and_the_next_run_r
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
     let err = stderr(&out);
-    assert!(err.starts_with("error: apply stopped: "), "{err}");
+    assert!(
+        err.starts_with("error: phase 2/4 backfill, step 1/1: the connection to the database was lost while `UPDATE public.orders SET quantity_cutover_new"),
+        "{err}"
+    );
+    assert!(
+        err.trim_end().ends_with("cutover.steps keeps the step's state: run the same command again to resume from it"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(stdout(&out).contains("phase 2/4 backfill, step 1/1: "), "{}", stdout(&out));
 
@@ -977,4 +984,61 @@ CREATE TABLE orders (id bigint PRIMARY KEY, status order_status NOT NULL DEFAULT
     let after = common::read(&db).await.unwrap();
     let left = cutover_plan::diff(&after, &desired, &Default::default());
     assert!(left.is_empty(), "the schema did not converge:\n{}", left.to_sql());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_whose_session_is_terminated_mid_step_stops_with_a_sentence_and_resumes() {
+    let before = "CREATE TABLE orders (id bigint PRIMARY KEY);
+INSERT INTO orders SELECT generate_series(1, 10);";
+    let after = "CREATE TABLE orders (id bigint PRIMARY KEY, note text);";
+    let db = common::db_with(before, "before.sql").await.unwrap();
+    let to = common::db_with(after, "after.sql").await.unwrap();
+    let (current, desired) = (common::read(&db).await.unwrap(), common::read(&to).await.unwrap());
+    // A long lock_timeout: the step waits for the reader below.
+    let plan = planner::plan(&current, &desired, &PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let plan_path = write_plan(dir.path(), &plan);
+    let apply = || {
+        let mut cmd = cutover();
+        cmd.args(["apply", "--database", &db.url(), "--plan", plan_path.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    };
+    let reader = db.connect().await;
+    reader.batch_execute("BEGIN; SELECT count(*) FROM orders").await.unwrap();
+    let child = apply().spawn().unwrap();
+    let observer = db.connect().await;
+    wait_for("the step to wait for the reader", async || {
+        observer
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'cutover apply' \
+                 AND datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    })
+    .await;
+    // As when the server restarts: the runner's session ends under it.
+    observer
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cutover apply' AND datname = current_database()",
+        )
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: phase 1/1 expand, step 1/1: the connection to the database was lost while `ALTER TABLE public.orders ADD COLUMN note text` ran (FATAL: terminating connection due to administrator command); cutover.steps keeps the step's state: run the same command again to resume from it\n"
+    );
+    reader.batch_execute("COMMIT").await.unwrap();
+    let out = apply().output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let after = common::read(&db).await.unwrap();
+    assert!(cutover_plan::diff(&after, &desired, &Default::default()).is_empty());
 }

@@ -150,6 +150,14 @@ pub enum ApplyError {
     /// A step failed; its state says failed (exit 1).
     #[error("{}", describe_failure(.at, .error, .sql))]
     StepFailed { at: Position, sql: String, error: String },
+    /// The session was lost while a step ran (a server restart, a terminated backend): the
+    /// step's state is kept, and the next run resumes it (exit 2, as a connection error).
+    #[error(
+        "{}: the connection to the database was lost while `{}` ran ({error}); cutover.steps keeps the step's state: run the same command again to resume from it",
+        place(.at),
+        first_line(.sql)
+    )]
+    ConnectionLost { at: Position, sql: String, error: String },
     /// The lock_timeout kept expiring (exit 1).
     #[error("{}", describe_lock_failure(.at, .sql, *.tries, *.lock_timeout_ms, .blockers))]
     LockNotAvailable { at: Position, sql: String, tries: u32, lock_timeout_ms: u64, blockers: Vec<Session> },
@@ -645,7 +653,7 @@ impl Runner<'_> {
                         let message = format!("lock_timeout expired in {tries} tries: {}", e.message);
                         let mut fail = key.to_vec();
                         fail.push(&message);
-                        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step failed"))?;
+                        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
                         return Err(ApplyError::LockNotAvailable {
                             at,
                             sql: step.sql.clone(),
@@ -659,10 +667,13 @@ impl Runner<'_> {
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
+                    if lost(self.client).await {
+                        return Err(ApplyError::ConnectionLost { at, sql: step.sql.clone(), error: e.message });
+                    }
                     let message = e.message.clone();
                     let mut fail = key.to_vec();
                     fail.push(&message);
-                    self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step failed"))?;
+                    self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
                     return Err(self.failed(at, step, e));
                 }
             }
@@ -708,12 +719,19 @@ impl Runner<'_> {
                 "the backfill was cancelled (cutover backfill cancel) at {} rows; `cutover backfill resume` lets it run again",
                 p.rows_done
             ),
+            Err(e) if lost(self.client).await => {
+                let error = match e {
+                    backfill::BackfillError::Batch { message, .. } => message,
+                    other => other.to_string(),
+                };
+                return Err(ApplyError::ConnectionLost { at, sql: step.sql.clone(), error });
+            }
             Err(backfill::BackfillError::Database(e)) => return Err(ApplyError::Database(e)),
             Err(e) => e.to_string(),
         };
         let mut fail = key.to_vec();
         fail.push(&error);
-        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step failed"))?;
+        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
         Err(ApplyError::StepFailed { at, sql: step.sql.clone(), error })
     }
 
@@ -769,6 +787,12 @@ impl Runner<'_> {
         };
         run_step_with(self.client, &drop, &RunOptions::default()).await.map(|_| ())
     }
+}
+
+/// Whether the session is gone, after an error (a terminated session reports the
+/// termination as the error of the query it ran, before the client sees it closed).
+async fn lost(client: &Client) -> bool {
+    client.is_closed() || client.simple_query("SELECT 1").await.is_err()
 }
 
 /// `wait` plus or minus a fifth, so runners that failed together do not retry together.
