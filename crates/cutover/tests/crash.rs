@@ -845,7 +845,8 @@ async fn apply_stops_with_a_sentence_when_the_server_restarts_and_the_next_run_r
 // what the kills found
 
 /// A database planned from `before` to `after` (`facts` for the planner), whose plan has a
-/// long lock_timeout, so a step waits for another session instead of timing out.
+/// long lock_timeout (unless `lock_timeout_ms`), so a step waits for another session
+/// instead of timing out.
 struct Waiting {
     db: TestDb,
     desired: cutover_schema::Catalog,
@@ -856,6 +857,15 @@ struct Waiting {
 
 impl Waiting {
     async fn new(before: &str, after: &str, facts: Option<(&str, TableFacts)>) -> Waiting {
+        Self::with_lock_timeout(before, after, facts, 600_000).await
+    }
+
+    async fn with_lock_timeout(
+        before: &str,
+        after: &str,
+        facts: Option<(&str, TableFacts)>,
+        lock_timeout_ms: u64,
+    ) -> Waiting {
         let db = common::db_with(before, "before.sql").await.unwrap();
         let to = common::db_with(after, "after.sql").await.unwrap();
         let mut current = common::read(&db).await.unwrap();
@@ -863,7 +873,7 @@ impl Waiting {
             current.facts.tables.insert(QualName::new("public", table), facts);
         }
         let desired = common::read(&to).await.unwrap();
-        let options = PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() };
+        let options = PlanOptions { lock_timeout_ms, ..PlanOptions::default() };
         let plan = planner::plan(&current, &desired, &options);
         let dir = tempfile::tempdir().unwrap();
         let plan_path = write_plan(dir.path(), &plan);
@@ -1014,6 +1024,52 @@ INSERT INTO orders SELECT generate_series(1, 10);",
         stderr(&out),
         "error: phase 1/1 expand, step 1/1: the connection to the database was lost while `ALTER TABLE public.orders ADD COLUMN note text` ran (FATAL: terminating connection due to administrator command); cutover.steps keeps the step's state: run the same command again to resume from it\n"
     );
+    reader.batch_execute("COMMIT").await.unwrap();
+    c.resumes_and_converges().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_whose_session_is_terminated_between_lock_retries_stops_with_a_sentence_and_resumes() {
+    let c = Waiting::with_lock_timeout(
+        "CREATE TABLE orders (id bigint PRIMARY KEY);
+INSERT INTO orders SELECT generate_series(1, 10);",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, note text);",
+        None,
+        100,
+    )
+    .await;
+    let reader = c.db.connect().await;
+    reader.batch_execute("BEGIN; SELECT count(*) FROM orders").await.unwrap();
+    let child = c.apply(&["--lock-retries", "5", "--lock-retry-wait-ms", "5000"]).spawn().unwrap();
+    let observer = c.db.connect().await;
+    // The first try timed out and the runner sleeps before the next: its session is idle.
+    wait_for("the runner to wait between tries", async || {
+        observer
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_stat_activity a, cutover.steps s WHERE a.application_name = 'cutover apply' \
+                 AND a.datname = current_database() AND a.state = 'idle' AND s.attempts = 1",
+                &[],
+            )
+            .await
+            .map(|r| r.get(0))
+            .unwrap_or(false)
+    })
+    .await;
+    observer
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'cutover apply%' AND datname = current_database()",
+        )
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: phase 1/1 expand, step 1/1: the connection to the database was lost while `ALTER TABLE public.orders ADD COLUMN note text` ran (recording the step's start failed: "),
+        "{err}"
+    );
+    assert!(err.trim_end().ends_with("run the same command again to resume from it"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
     reader.batch_execute("COMMIT").await.unwrap();
     c.resumes_and_converges().await;
 }

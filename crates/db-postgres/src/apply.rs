@@ -550,6 +550,11 @@ pub async fn apply(
             }
             match runner.run(at, step, state, progress).await {
                 Ok(()) => report.ran += 1,
+                // Cutover's own bookkeeping around the step lost the session.
+                Err(ApplyError::Database(e)) if lost(&client).await => {
+                    result = Err(ApplyError::ConnectionLost { at, sql: step.sql.clone(), error: e.to_string() });
+                    break 'phases;
+                }
                 Err(e) => {
                     result = Err(e);
                     break 'phases;
