@@ -515,7 +515,7 @@ async fn a_desired_schema_path_in_the_repository_is_planned() {
     let comments = h.app_comments(&issue);
     assert_eq!(comments.len(), 1);
     for sql in [
-        "ALTER TYPE public.order_status ADD VALUE 'refunded' AFTER 'shipped';",
+        "ALTER TYPE public.order_status ADD VALUE IF NOT EXISTS 'refunded' AFTER 'shipped';",
         "ALTER TABLE public.orders DROP COLUMN legacy_ref;",
     ] {
         assert!(comments[0].contains(sql), "{sql} missing from {}", comments[0]);

@@ -804,7 +804,14 @@ async fn apply_stops_with_a_sentence_when_the_server_restarts_and_the_next_run_r
     let out = child.wait_with_output().await.unwrap();
     assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
     let err = stderr(&out);
-    assert!(err.starts_with("error: apply stopped: "), "{err}");
+    assert!(
+        err.starts_with("error: phase 2/4 backfill, step 1/1: the connection to the database was lost while `UPDATE public.orders SET quantity_cutover_new"),
+        "{err}"
+    );
+    assert!(
+        err.trim_end().ends_with("cutover.steps keeps the step's state: run the same command again to resume from it"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(stdout(&out).contains("phase 2/4 backfill, step 1/1: "), "{}", stdout(&out));
 
@@ -839,127 +846,148 @@ async fn apply_stops_with_a_sentence_when_the_server_restarts_and_the_next_run_r
 // ---------------------------------------------------------------------------------------
 // what the kills found
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runner_killed_while_its_concurrent_drop_waits_is_resumed_after_the_drop_completed() {
-    // An index whose definition changes: built under a temporary name (expand), the old one
-    // dropped concurrently and the new one renamed (switch). A long lock_timeout: the drop
-    // waits for the reader below instead of timing out.
-    let before = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, total numeric);
-CREATE INDEX orders_customer_idx ON orders (customer_id);
-INSERT INTO orders SELECT g, g % 7, g FROM generate_series(1, 1000) g;";
-    let after = "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, total numeric);
-CREATE INDEX orders_customer_idx ON orders (customer_id) INCLUDE (total);";
-    let db = common::db_with(before, "before.sql").await.unwrap();
-    let to = common::db_with(after, "after.sql").await.unwrap();
-    let mut current = common::read(&db).await.unwrap();
-    current
-        .facts
-        .tables
-        .insert(QualName::new("public", "orders"), TableFacts { rows: Some(3_000_000), bytes: 400_000_000 });
-    let desired = common::read(&to).await.unwrap();
-    let plan = planner::plan(&current, &desired, &PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() });
-    let switch = plan.phase(PhaseName::Switch).expect("a switch phase");
-    assert!(switch.steps[0].sql.starts_with("DROP INDEX CONCURRENTLY IF EXISTS "), "{}", planner::render_human(&plan));
-    let dir = tempfile::tempdir().unwrap();
-    let plan_path = write_plan(dir.path(), &plan);
-    let apply = |extra: &[&str]| {
+/// A database planned from `before` to `after` (`facts` for the planner), whose plan has a
+/// long lock_timeout (unless `lock_timeout_ms`), so a step waits for another session
+/// instead of timing out.
+struct Waiting {
+    db: TestDb,
+    desired: cutover_schema::Catalog,
+    plan: Plan,
+    plan_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Waiting {
+    async fn new(before: &str, after: &str, facts: Option<(&str, TableFacts)>) -> Waiting {
+        Self::with_lock_timeout(before, after, facts, 600_000).await
+    }
+
+    async fn with_lock_timeout(
+        before: &str,
+        after: &str,
+        facts: Option<(&str, TableFacts)>,
+        lock_timeout_ms: u64,
+    ) -> Waiting {
+        let db = common::db_with(before, "before.sql").await.unwrap();
+        let to = common::db_with(after, "after.sql").await.unwrap();
+        let mut current = common::read(&db).await.unwrap();
+        if let Some((table, facts)) = facts {
+            current.facts.tables.insert(QualName::new("public", table), facts);
+        }
+        let desired = common::read(&to).await.unwrap();
+        let options = PlanOptions { lock_timeout_ms, ..PlanOptions::default() };
+        let plan = planner::plan(&current, &desired, &options);
+        let dir = tempfile::tempdir().unwrap();
+        let plan_path = write_plan(dir.path(), &plan);
+        Waiting { db, desired, plan, plan_path, _dir: dir }
+    }
+
+    fn apply(&self, extra: &[&str]) -> tokio::process::Command {
         let mut cmd = cutover();
-        cmd.args(["apply", "--database", &db.url(), "--plan", plan_path.to_str().unwrap()])
+        cmd.args(["apply", "--database", &self.db.url(), "--plan", self.plan_path.to_str().unwrap()])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         cmd
-    };
-    let out = apply(&["--phase", "expand"]).output().await.unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    }
 
-    // A reader's open transaction: the concurrent drop waits for it to end.
-    let reader = db.connect().await;
-    reader.batch_execute("BEGIN; SELECT count(*) FROM orders").await.unwrap();
-    let mut child = apply(&[]).spawn().unwrap();
-    let observer = db.connect().await;
-    wait_for("the drop to wait for the reader", async || {
+    /// Starts `apply` while `other` holds a lock (`hold` ran in its open transaction) and
+    /// waits until the runner's statement starting with `statement` waits for it. Returns
+    /// the runner and an observer session.
+    async fn blocked(&self, other: &Client, hold: &str, statement: &str) -> (tokio::process::Child, Client) {
+        other.batch_execute(&format!("BEGIN; {hold}")).await.unwrap();
+        let child = self.apply(&[]).spawn().unwrap();
+        let observer = self.db.connect().await;
+        let like = format!("{statement}%");
+        wait_for("the step to wait for the other session", async || {
+            observer
+                .query_one(
+                    "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'cutover apply' \
+                     AND datname = current_database() AND wait_event_type = 'Lock' AND query LIKE $1",
+                    &[&like],
+                )
+                .await
+                .unwrap()
+                .get(0)
+        })
+        .await;
+        (child, observer)
+    }
+
+    /// The runner is killed while its step waits; the other session ends (`release`), and
+    /// the dead runner's backend, which did not notice, completes the step: it is done but
+    /// `cutover.steps` still says running. The next run must complete the plan.
+    async fn killed_then_completed_by_its_backend(&self, hold: &str, statement: &str, release: &str) -> Client {
+        let other = self.db.connect().await;
+        let (mut child, observer) = self.blocked(&other, hold, statement).await;
+        child.kill().await.unwrap();
+        other.batch_execute(release).await.unwrap();
+        wait_gone(&observer, "cutover apply%").await;
+        let running: i64 =
+            observer.query_one("SELECT count(*) FROM cutover.steps WHERE state = 'running'", &[]).await.unwrap().get(0);
+        assert_eq!(running, 1, "the dead runner did not record its step");
         observer
-            .query_one(
-                "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'cutover apply' \
-                 AND datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DROP INDEX CONCURRENTLY%'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0)
-    })
-    .await;
-    // The runner dies; its backend goes on waiting, and drops the index once the reader ends.
-    child.kill().await.unwrap();
-    reader.batch_execute("COMMIT").await.unwrap();
-    wait_gone(&observer, "cutover apply%").await;
-    let left: bool =
-        observer.query_one("SELECT to_regclass('public.orders_customer_idx') IS NULL", &[]).await.unwrap().get(0);
-    assert!(left, "the drop completed after its runner died");
-    let state: String = observer
-        .query_one("SELECT state FROM cutover.steps WHERE phase = 'switch' AND step_index = 1", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(state, "running", "the dead runner did not record it");
+    }
 
-    let out = apply(&[]).output().await.unwrap();
+    async fn resumes_and_converges(&self) {
+        let out = self.apply(&[]).output().await.unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        let after = common::read(&self.db).await.unwrap();
+        let left = cutover_plan::diff(&after, &self.desired, &Default::default());
+        assert!(left.is_empty(), "the schema did not converge:\n{}", left.to_sql());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_while_its_concurrent_drop_waits_is_resumed_after_the_drop_completed() {
+    // An index whose definition changes: built under a temporary name (expand), the old one
+    // dropped concurrently and the new one renamed (switch).
+    let c = Waiting::new(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, total numeric);
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+INSERT INTO orders SELECT g, g % 7, g FROM generate_series(1, 1000) g;",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint, total numeric);
+CREATE INDEX orders_customer_idx ON orders (customer_id) INCLUDE (total);",
+        Some(("orders", TableFacts { rows: Some(3_000_000), bytes: 400_000_000 })),
+    )
+    .await;
+    let switch = c.plan.phase(PhaseName::Switch).expect("a switch phase");
+    assert!(
+        switch.steps[0].sql.starts_with("DROP INDEX CONCURRENTLY IF EXISTS "),
+        "{}",
+        planner::render_human(&c.plan)
+    );
+    let out = c.apply(&["--phase", "expand"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    let after = common::read(&db).await.unwrap();
-    let left = cutover_plan::diff(&after, &desired, &Default::default());
-    assert!(left.is_empty(), "the schema did not converge:\n{}", left.to_sql());
+    // A reader's open transaction: the concurrent drop waits for it to end.
+    let observer = c
+        .killed_then_completed_by_its_backend("SELECT count(*) FROM orders", "DROP INDEX CONCURRENTLY", "COMMIT")
+        .await;
+    let gone: bool =
+        observer.query_one("SELECT to_regclass('public.orders_customer_idx') IS NULL", &[]).await.unwrap().get(0);
+    assert!(gone, "the drop completed after its runner died");
+    c.resumes_and_converges().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_killed_while_its_enum_value_waits_is_resumed_after_the_value_was_added() {
-    let before = "CREATE TYPE order_status AS ENUM ('pending', 'paid');
+    let c = Waiting::new(
+        "CREATE TYPE order_status AS ENUM ('pending', 'paid');
 CREATE TABLE orders (id bigint PRIMARY KEY, status order_status NOT NULL DEFAULT 'pending');
-INSERT INTO orders SELECT g, 'paid' FROM generate_series(1, 100) g;";
-    let after = "CREATE TYPE order_status AS ENUM ('pending', 'paid', 'refunded');
-CREATE TABLE orders (id bigint PRIMARY KEY, status order_status NOT NULL DEFAULT 'pending');";
-    let db = common::db_with(before, "before.sql").await.unwrap();
-    let to = common::db_with(after, "after.sql").await.unwrap();
-    let current = common::read(&db).await.unwrap();
-    let desired = common::read(&to).await.unwrap();
-    // A long lock_timeout: the step waits for the other session below instead of timing out.
-    let plan = planner::plan(&current, &desired, &PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() });
-    let step = &plan.phases[0].steps[0];
-    assert!(!step.transactional && step.sql.contains(" ADD VALUE "), "{}", planner::render_human(&plan));
-    let dir = tempfile::tempdir().unwrap();
-    let plan_path = write_plan(dir.path(), &plan);
-    let apply = || {
-        let mut cmd = cutover();
-        cmd.args(["apply", "--database", &db.url(), "--plan", plan_path.to_str().unwrap()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
-    };
-    // Another session adding a value holds the type's lock until it rolls back.
-    let other = db.connect().await;
-    other.batch_execute("BEGIN; ALTER TYPE order_status ADD VALUE 'other'").await.unwrap();
-    let mut child = apply().spawn().unwrap();
-    let observer = db.connect().await;
-    wait_for("the step to wait for the other session", async || {
-        observer
-            .query_one(
-                "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'cutover apply' \
-                 AND datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'ALTER TYPE%'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0)
-    })
+INSERT INTO orders SELECT g, 'paid' FROM generate_series(1, 100) g;",
+        "CREATE TYPE order_status AS ENUM ('pending', 'paid', 'refunded');
+CREATE TABLE orders (id bigint PRIMARY KEY, status order_status NOT NULL DEFAULT 'pending');",
+        None,
+    )
     .await;
-    // The runner dies; its backend goes on waiting, and adds the value once the lock is free.
-    child.kill().await.unwrap();
-    other.batch_execute("ROLLBACK").await.unwrap();
-    wait_gone(&observer, "cutover apply%").await;
+    let step = &c.plan.phases[0].steps[0];
+    assert!(!step.transactional && step.sql.contains(" ADD VALUE "), "{}", planner::render_human(&c.plan));
+    // Another session adding a value holds the type's lock until it rolls back.
+    let observer = c
+        .killed_then_completed_by_its_backend("ALTER TYPE order_status ADD VALUE 'other'", "ALTER TYPE", "ROLLBACK")
+        .await;
     let labels: Vec<String> = observer
         .query(
             "SELECT enumlabel::text FROM pg_enum WHERE enumtypid = 'order_status'::regtype ORDER BY enumsortorder",
@@ -971,12 +999,79 @@ CREATE TABLE orders (id bigint PRIMARY KEY, status order_status NOT NULL DEFAULT
         .map(|r| r.get(0))
         .collect();
     assert_eq!(labels, ["pending", "paid", "refunded"], "the value was added after its runner died");
-    let state: String = observer.query_one("SELECT state FROM cutover.steps", &[]).await.unwrap().get(0);
-    assert_eq!(state, "running", "the dead runner did not record it");
+    c.resumes_and_converges().await;
+}
 
-    let out = apply().output().await.unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
-    let after = common::read(&db).await.unwrap();
-    let left = cutover_plan::diff(&after, &desired, &Default::default());
-    assert!(left.is_empty(), "the schema did not converge:\n{}", left.to_sql());
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_whose_session_is_terminated_mid_step_stops_with_a_sentence_and_resumes() {
+    let c = Waiting::new(
+        "CREATE TABLE orders (id bigint PRIMARY KEY);
+INSERT INTO orders SELECT generate_series(1, 10);",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, note text);",
+        None,
+    )
+    .await;
+    let reader = c.db.connect().await;
+    let (child, observer) = c.blocked(&reader, "SELECT count(*) FROM orders", "ALTER TABLE").await;
+    // As when the server restarts: the runner's session ends under it.
+    observer
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cutover apply' AND datname = current_database()",
+        )
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: phase 1/1 expand, step 1/1: the connection to the database was lost while `ALTER TABLE public.orders ADD COLUMN note text` ran (FATAL: terminating connection due to administrator command); cutover.steps keeps the step's state: run the same command again to resume from it\n"
+    );
+    reader.batch_execute("COMMIT").await.unwrap();
+    c.resumes_and_converges().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_whose_session_is_terminated_between_lock_retries_stops_with_a_sentence_and_resumes() {
+    let c = Waiting::with_lock_timeout(
+        "CREATE TABLE orders (id bigint PRIMARY KEY);
+INSERT INTO orders SELECT generate_series(1, 10);",
+        "CREATE TABLE orders (id bigint PRIMARY KEY, note text);",
+        None,
+        100,
+    )
+    .await;
+    let reader = c.db.connect().await;
+    reader.batch_execute("BEGIN; SELECT count(*) FROM orders").await.unwrap();
+    let child = c.apply(&["--lock-retries", "5", "--lock-retry-wait-ms", "5000"]).spawn().unwrap();
+    let observer = c.db.connect().await;
+    // The first try timed out and the runner sleeps before the next: its session is idle.
+    wait_for("the runner to wait between tries", async || {
+        observer
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_stat_activity a, cutover.steps s WHERE a.application_name = 'cutover apply' \
+                 AND a.datname = current_database() AND a.state = 'idle' AND s.attempts = 1",
+                &[],
+            )
+            .await
+            .map(|r| r.get(0))
+            .unwrap_or(false)
+    })
+    .await;
+    observer
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'cutover apply%' AND datname = current_database()",
+        )
+        .await
+        .unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: phase 1/1 expand, step 1/1: the connection to the database was lost while `ALTER TABLE public.orders ADD COLUMN note text` ran (recording the step's start failed: "),
+        "{err}"
+    );
+    assert!(err.trim_end().ends_with("run the same command again to resume from it"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    reader.batch_execute("COMMIT").await.unwrap();
+    c.resumes_and_converges().await;
 }

@@ -157,6 +157,14 @@ pub enum ApplyError {
     /// A step failed; its state says failed (exit 1).
     #[error("{}", describe_failure(.at, .error, .sql))]
     StepFailed { at: Position, sql: String, error: String },
+    /// The session was lost while a step ran (a server restart, a terminated backend): the
+    /// step's state is kept, and the next run resumes it (exit 2, as a connection error).
+    #[error(
+        "{}: the connection to the database was lost while `{}` ran ({error}); cutover.steps keeps the step's state: run the same command again to resume from it",
+        place(.at),
+        first_line(.sql)
+    )]
+    ConnectionLost { at: Position, sql: String, error: String },
     /// The lock_timeout kept expiring (exit 1).
     #[error("{}", describe_lock_failure(.at, .sql, *.tries, *.lock_timeout_ms, .blockers))]
     LockNotAvailable { at: Position, sql: String, tries: u32, lock_timeout_ms: u64, blockers: Vec<Session> },
@@ -549,6 +557,11 @@ pub async fn apply(
             }
             match runner.run(at, step, state, progress).await {
                 Ok(()) => report.ran += 1,
+                // Cutover's own bookkeeping around the step lost the session.
+                Err(ApplyError::Database(e)) if lost(&client).await => {
+                    result = Err(ApplyError::ConnectionLost { at, sql: step.sql.clone(), error: e.to_string() });
+                    break 'phases;
+                }
                 Err(e) => {
                     result = Err(e);
                     break 'phases;
@@ -682,7 +695,7 @@ impl Runner<'_> {
                         let message = format!("lock_timeout expired in {tries} tries: {}", e.message);
                         let mut fail = key.to_vec();
                         fail.push(&message);
-                        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step failed"))?;
+                        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
                         return Err(ApplyError::LockNotAvailable {
                             at,
                             sql: step.sql.clone(),
@@ -696,10 +709,13 @@ impl Runner<'_> {
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {
+                    if lost(self.client).await {
+                        return Err(ApplyError::ConnectionLost { at, sql: step.sql.clone(), error: e.message });
+                    }
                     let message = e.message.clone();
                     let mut fail = key.to_vec();
                     fail.push(&message);
-                    self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step failed"))?;
+                    self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
                     return Err(self.failed(at, step, e));
                 }
             }
@@ -741,12 +757,19 @@ impl Runner<'_> {
                 "the backfill was cancelled (cutover backfill cancel) at {} rows; `cutover backfill resume` lets it run again",
                 p.rows_done
             ),
+            Err(e) if lost(self.client).await => {
+                let error = match e {
+                    backfill::BackfillError::Batch { message, .. } => message,
+                    other => other.to_string(),
+                };
+                return Err(ApplyError::ConnectionLost { at, sql: step.sql.clone(), error });
+            }
             Err(backfill::BackfillError::Database(e)) => return Err(ApplyError::Database(e)),
             Err(e) => e.to_string(),
         };
         let mut fail = key.to_vec();
         fail.push(&error);
-        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step failed"))?;
+        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
         Err(ApplyError::StepFailed { at, sql: step.sql.clone(), error })
     }
 
@@ -849,6 +872,12 @@ enum Found {
     /// Begun and interrupted: what it left needs finishing (see [`Event::Interrupted`]).
     Interrupted,
     NotDone,
+}
+
+/// Whether the session is gone, after an error (a terminated session reports the
+/// termination as the error of the query it ran, before the client sees it closed).
+async fn lost(client: &Client) -> bool {
+    client.is_closed() || client.simple_query("SELECT 1").await.is_err()
 }
 
 /// `wait` plus or minus a fifth, so runners that failed together do not retry together.

@@ -1,7 +1,7 @@
 //! `cutover apply`: runs a plan on a live database, resumably (see
 //! `cutover_db_postgres::apply`). Exit 0 when every selected step is done, 1 when a step
 //! failed (its state says so; running the command again resumes), 2 when the run was refused
-//! or could not start.
+//! or could not start, or lost its connection (running the command again resumes).
 
 use super::Outcome;
 use super::backfill::Bar;
