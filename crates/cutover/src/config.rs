@@ -28,6 +28,36 @@ pub struct FileConfig {
     pub lint: LintSection,
     #[serde(default)]
     pub sandbox: SandboxSection,
+    #[serde(default)]
+    pub github: GitHubSection,
+}
+
+/// `[github]`: where approved plans become pull requests. Credentials come only from the
+/// environment (`GITHUB_TOKEN`, or `GITHUB_APP_ID` + `GITHUB_APP_PRIVATE_KEY`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubSection {
+    /// `owner/name`; without it no pull request is opened.
+    pub repository: Option<String>,
+    /// The branch pull requests go into (default: the repository's default branch).
+    pub base: Option<String>,
+    /// The migrations directory, when it should not be detected.
+    pub directory: Option<String>,
+    /// The migration format (`sql`, `golang-migrate`, ...), when it should not be detected.
+    pub format: Option<String>,
+    /// `GITHUB_API_URL` wins; default `https://api.github.com`.
+    pub api_url: Option<String>,
+}
+
+/// GitHub, resolved: the repository, and the credentials from the environment.
+#[derive(Debug)]
+pub struct GitHubConfig {
+    pub api_url: String,
+    pub credentials: cutover_github::Credentials,
+    pub repo: cutover_github::Repo,
+    pub base: Option<String>,
+    pub directory: Option<String>,
+    pub format: Option<String>,
 }
 
 /// `[sandbox]`: what SQL from an issue (or a schema path it names) may do on the scratch
@@ -119,6 +149,7 @@ pub struct AgentConfig {
     pub mention_handles: Vec<String>,
     pub sandbox: SandboxPolicy,
     pub planning_budget: Duration,
+    pub github: Option<GitHubConfig>,
 }
 
 /// Reads the file (when given, or `cutover.toml` when present) and the environment.
@@ -179,6 +210,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         Some(days) => days,
         None => 7,
     };
+    let github = github(file.github, &env)?;
     Ok(AgentConfig {
         api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         credentials,
@@ -193,7 +225,44 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         mention_handles: file.linear.mention_handles,
         sandbox,
         planning_budget,
+        github,
     })
+}
+
+/// `[github]` and the `GITHUB_*` environment. A repository without credentials (or the
+/// reverse) is an error, not a silent "no pull requests".
+fn github(section: GitHubSection, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<GitHubConfig>> {
+    let credentials = match (env("GITHUB_TOKEN"), env("GITHUB_APP_ID"), env("GITHUB_APP_PRIVATE_KEY")) {
+        (_, Some(id), Some(key)) => Some(cutover_github::Credentials::app(&id, &key)?),
+        (_, Some(_), None) => bail!("GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY is not"),
+        (_, None, Some(_)) => bail!("GITHUB_APP_PRIVATE_KEY is set but GITHUB_APP_ID is not"),
+        (Some(token), None, None) => Some(cutover_github::Credentials::Token(token)),
+        (None, None, None) => None,
+    };
+    let (repository, credentials) = match (section.repository, credentials) {
+        (None, None) => return Ok(None),
+        (Some(repository), Some(credentials)) => (repository, credentials),
+        (Some(_), None) => bail!(
+            "[github] repository is set but there are no GitHub credentials: set GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
+        ),
+        (None, Some(_)) => bail!(
+            "GitHub credentials are set but not the repository: set [github] repository = \"owner/name\" in cutover.toml"
+        ),
+    };
+    let repo = cutover_github::Repo::parse(&repository).context("[github] repository")?;
+    if let Some(base) = &section.base {
+        cutover_github::check_branch(base).context("[github] base")?;
+    }
+    Ok(Some(GitHubConfig {
+        api_url: env("GITHUB_API_URL")
+            .or(section.api_url)
+            .unwrap_or_else(|| cutover_github::DEFAULT_API_URL.to_string()),
+        credentials,
+        repo,
+        base: section.base,
+        directory: section.directory,
+        format: section.format,
+    }))
 }
 
 /// Scratch databases are created, and request SQL run, on the dev server: never on the

@@ -619,7 +619,9 @@ fn run_repo(
                     Some(date) => match chrono::DateTime::parse_from_rfc3339(date) {
                         Ok(t) => t.timestamp(),
                         Err(_) => {
-                            return Err(invalid(format!("For 'properties/{key}/date', \"{date}\" is not a date-time.")));
+                            return Err(invalid(format!(
+                                "For 'properties/{key}/date', \"{date}\" is not a date-time."
+                            )));
                         }
                     },
                     None => now,
