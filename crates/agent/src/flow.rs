@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::messages::{self, APPROVE, MANAGED_LABELS, REQUEST_CHANGES};
 use crate::planning::{PlanningConfig, plan_request};
-use crate::pull_request;
+use crate::pull_request::{self, PrepareError};
 use crate::writes::Write;
 
 /// Where a flow stands.
@@ -379,17 +379,19 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
     out.push("label-issue", Write::AddLabels { issue_id: issue.id.clone(), label_names: labels.clone() });
     let mut pull = None;
     if let Some(target) = &ctx.github {
-        match pull_request::read_repository(target).await {
-            Ok(snapshot) => {
-                let (push, pr) = pull_request::decide(target, &snapshot, &issue, &plan, flow.session_id.as_deref());
+        match pull_request::prepare(target, &issue, &plan, flow.session_id.as_deref()).await {
+            Ok((push, pr)) => {
                 out.push("push-branch", push);
                 pull = Some(pr);
             }
-            Err(err) if err.is_retryable() => return Err(JobError::Retry(err.to_string())),
+            Err(PrepareError::GitHub(err)) if err.is_retryable() => return Err(JobError::Retry(err.to_string())),
             // The rollout goes on without the pull request; the requester is told why.
             Err(err) => {
-                eprintln!("cutover: reading {} for {} failed: {err}", target.repo, issue.identifier);
-                let body = messages::repository_unreadable(&target.repo.full_name(), &err);
+                eprintln!(
+                    "cutover: preparing the pull request of {} in {} failed: {err}",
+                    issue.identifier, target.repo
+                );
+                let body = messages::no_pull_request(&target.repo.full_name(), &err);
                 out.say("pull-request-failed", flow, ActivityContent::Error { body });
             }
         }

@@ -239,7 +239,12 @@ pub fn commit_message(title: &str, plan: &Plan) -> String {
 /// The pull request's body: the summary, `Part of <identifier>` (Linear's non-closing magic
 /// words: the PR links to the issue without closing it), the files, the review checklist, the
 /// application impact, and every phase in the plan's one Markdown rendering.
-pub fn pull_request_body(identifier: &str, plan: &Plan, files: &[cutover_github::publish::File]) -> String {
+pub fn pull_request_body(
+    identifier: &str,
+    plan: &Plan,
+    files: &[cutover_github::publish::File],
+    notes: &[String],
+) -> String {
     let steps: Vec<_> = plan.steps().collect();
     let phases: Vec<String> = plan.phases.iter().map(|p| p.name.to_string()).collect();
     let mut body = format!(
@@ -251,6 +256,13 @@ pub fn pull_request_body(identifier: &str, plan: &Plan, files: &[cutover_github:
     body.push_str("\n## Files\n\n");
     for file in files {
         body.push_str(&format!("- {}\n", markdown::inline_code(&file.path)));
+    }
+    if !notes.is_empty() {
+        body.push('\n');
+        for note in notes {
+            // Sentences from cutover-write, which may hold names from the repository.
+            body.push_str(&format!("> {}\n", cutover_plan::markdown::text(&markdown::clip(note, 500))));
+        }
     }
     let breaking: Vec<(usize, &Phase, &cutover_plan::planner::Step)> = plan
         .phases
@@ -314,12 +326,20 @@ pub fn pull_request_body(identifier: &str, plan: &Plan, files: &[cutover_github:
     body
 }
 
-/// The base branch of the configured repository could not be read: the rollout goes on
-/// without a pull request. GitHub's message is quoted.
-pub fn repository_unreadable(repo: &str, err: &cutover_github::GitHubError) -> String {
-    format!(
-        "I could not read the GitHub repository {} to open the pull request, so the plan's sub-issues are created without one. GitHub says:\n\n{}\n\nCheck `[github] repository` in cutover.toml and the token's access (GITHUB_TOKEN, or the GitHub App's installation), then reply here to try again.",
-        markdown::inline_code(repo),
-        markdown::fenced(&err.to_string(), "text")
-    )
+/// No pull request could be prepared (the repository could not be read, or the migrations
+/// cannot be written into it): the rollout goes on without one. The reason is quoted.
+pub fn no_pull_request(repo: &str, err: &crate::pull_request::PrepareError) -> String {
+    use crate::pull_request::PrepareError;
+    match err {
+        PrepareError::GitHub(err) => format!(
+            "I could not read the GitHub repository {} to open the pull request, so the plan's sub-issues are created without one. GitHub says:\n\n{}\n\nCheck `[github] repository` in cutover.toml and the token's access (GITHUB_TOKEN, or the GitHub App's installation), then reply here to try again.",
+            markdown::inline_code(repo),
+            markdown::fenced(&err.to_string(), "text")
+        ),
+        PrepareError::Files(problem) => format!(
+            "I could not write the migration files for {}, so the plan's sub-issues are created without a pull request:\n\n{}\n\nSet `[write] format` or `[write] directory` in cutover.toml if the repository's migrations were not recognised, then reply here to try again.",
+            markdown::inline_code(repo),
+            markdown::fenced(&problem.to_string(), "text")
+        ),
+    }
 }

@@ -1,25 +1,38 @@
 //! The pull request of an approved plan: which repository, what files, which branch, and the
 //! two outbox writes that make it ([`Write::PushBranch`], [`Write::PullRequest`]).
 //!
-//! Decided in the approval job (reads only: the base branch and its tree), sent by the outbox
-//! (`writes.rs`), each send repeatable: the branch's commit has a date fixed here, so making it
-//! again gives the same commit, and the pull request is looked up by its head branch before one
-//! is opened (`cutover_github::publish`).
+//! Decided in the approval job (reads only: the base branch, its tree, and the files
+//! `cutover-write` asks for), sent by the outbox (`writes.rs`), each send repeatable: the
+//! branch's commit has a date fixed here, so making it again gives the same commit, and the
+//! pull request is looked up by its head branch before one is opened
+//! (`cutover_github::publish`).
 //!
-//! **The seam for migration files** is [`migration_files`]: today it commits the plan itself
-//! (`cutover/<issue>.plan.json`, what `cutover apply --plan` runs); rendering the plan into the
-//! repository's own migration format belongs to `cutover-write`, which is called from there.
+//! The files are `cutover-write`'s migrations in the repository's own format, plus the plan
+//! itself (`cutover/<issue>.plan.json`, what `cutover apply` and `cutover backfill` run).
+//! `cutover-write` reads the repository through a synchronous view; [`render`] runs it
+//! against the files fetched so far, fetches what it asked for and was missing, and runs it
+//! again (at most [`MAX_PASSES`] times, [`MAX_FETCHED`] files of at most [`MAX_FILE_BYTES`]).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cutover_github::publish::File;
 use cutover_github::{GitHubClient, GitHubError, Repo};
 use cutover_linear::types::Issue;
 use cutover_plan::planner::Plan;
+use cutover_write::{Format, Problem};
 
 use crate::writes::Write;
 
 /// Cutover's commits are made, and recognised, under this name and email.
 pub const AUTHOR_NAME: &str = "Cutover";
 pub const AUTHOR_EMAIL: &str = "cutover@users.noreply.github.com";
+
+/// How many times `cutover-write` is run while it asks for files not fetched yet.
+pub const MAX_PASSES: usize = 6;
+/// The most files fetched for one approval, and the largest one read.
+pub const MAX_FETCHED: usize = 200;
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// Where pull requests go: `[github]` in cutover.toml and the `GITHUB_*` environment.
 #[derive(Debug, Clone)]
@@ -28,26 +41,51 @@ pub struct GitHubTarget {
     pub repo: Repo,
     /// The branch pull requests go into; the repository's default branch when unset.
     pub base: Option<String>,
-    /// The migrations directory, when not detected from the repository.
-    pub directory: Option<String>,
-    /// The migration format, when not detected from the repository.
-    pub format: Option<String>,
+    pub write: WriteSettings,
 }
 
-/// The base branch as read for one approval: its name, its head commit and every path in it.
+/// `[write]` in cutover.toml: what `cutover-write` is told rather than left to detect.
+#[derive(Debug, Clone)]
+pub struct WriteSettings {
+    pub format: Option<Format>,
+    pub directory: Option<String>,
+    pub backfill_threshold_rows: u64,
+}
+
+impl Default for WriteSettings {
+    fn default() -> Self {
+        WriteSettings {
+            format: None,
+            directory: None,
+            backfill_threshold_rows: cutover_write::DEFAULT_BACKFILL_THRESHOLD_ROWS,
+        }
+    }
+}
+
+/// The base branch as read for one approval: its name, its head commit and its files
+/// (path, blob id, size).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoSnapshot {
     pub base: String,
     pub base_commit: String,
-    pub paths: Vec<String>,
+    pub files: Vec<(String, String, u64)>,
 }
 
-/// What the files are named after.
-#[derive(Debug, Clone)]
-pub struct FileOptions<'a> {
-    pub identifier: &'a str,
-    pub directory: Option<&'a str>,
-    pub format: Option<&'a str>,
+/// Why no pull request can be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+    /// `cutover-write` cannot write this plan into this repository.
+    #[error("{0}")]
+    Files(Problem),
+}
+
+/// The files of the pull request and what `cutover-write` said about them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub files: Vec<File>,
+    pub notes: Vec<String>,
 }
 
 /// Reads the base branch (the configured one, else the default branch) and its tree.
@@ -63,16 +101,89 @@ pub async fn read_repository(target: &GitHubTarget) -> Result<RepoSnapshot, GitH
         .ok_or_else(|| GitHubError::NotFound(format!("branch {base} of {}", target.repo)))?;
     let tree = target.client.commit(&target.repo, &base_commit).await?.tree.sha;
     let tree = target.client.tree(&target.repo, &tree).await?;
-    let paths = tree.tree.into_iter().filter(|e| e.kind == "blob").map(|e| e.path).collect();
-    Ok(RepoSnapshot { base, base_commit, paths })
+    let files =
+        tree.tree.into_iter().filter(|e| e.kind == "blob").map(|e| (e.path, e.sha, e.size.unwrap_or(0))).collect();
+    Ok(RepoSnapshot { base, base_commit, files })
 }
 
-/// The seam: the files the pull request commits for `plan`. See the module documentation.
-pub fn migration_files(plan: &Plan, _repo: &RepoSnapshot, options: &FileOptions<'_>) -> Vec<File> {
-    let name = slug(options.identifier);
+/// `cutover-write`'s view of the base branch: the tree's paths, and the files fetched so far.
+/// A file not fetched yet is recorded as missing (and reads as absent in the last pass).
+struct View<'a> {
+    paths: Vec<String>,
+    fetched: &'a BTreeMap<String, Option<String>>,
+    missing: RefCell<BTreeSet<String>>,
+}
+
+impl cutover_write::Repo for View<'_> {
+    fn paths(&self) -> Vec<String> {
+        self.paths.clone()
+    }
+
+    fn read(&self, path: &str) -> Option<String> {
+        match self.fetched.get(path) {
+            Some(text) => text.clone(),
+            None => {
+                if self.paths.iter().any(|p| p == path) {
+                    self.missing.borrow_mut().insert(path.to_string());
+                }
+                None
+            }
+        }
+    }
+}
+
+/// The path of the plan file committed next to the migrations.
+pub fn plan_path(identifier: &str) -> String {
+    format!("cutover/{}.plan.json", slug(identifier))
+}
+
+/// The files for `plan`: `cutover-write`'s migrations for the repository as read, then the
+/// plan file.
+pub async fn render(
+    target: &GitHubTarget,
+    repo: &RepoSnapshot,
+    plan: &Plan,
+    issue: &Issue,
+    now_unix_ms: i64,
+) -> Result<Rendered, PrepareError> {
+    let plan_file = plan_path(&issue.identifier);
+    let options = cutover_write::Options {
+        format: target.write.format,
+        directory: target.write.directory.clone(),
+        name: Some(issue.title.clone()),
+        issue: Some(issue.identifier.clone()),
+        backfill_threshold_rows: target.write.backfill_threshold_rows,
+        now_unix_ms,
+        plan_path: Some(plan_file.clone()),
+    };
+    let paths: Vec<String> = repo.files.iter().map(|(p, _, _)| p.clone()).collect();
+    let mut fetched: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut pass = 0;
+    let written = loop {
+        pass += 1;
+        let view = View { paths: paths.clone(), fetched: &fetched, missing: RefCell::default() };
+        let result = cutover_write::write(&view, plan, &options);
+        let missing = view.missing.into_inner();
+        if missing.is_empty() || pass >= MAX_PASSES || fetched.len() >= MAX_FETCHED {
+            break result.map_err(PrepareError::Files)?;
+        }
+        for path in missing {
+            let text = match repo.files.iter().find(|(p, _, _)| *p == path) {
+                Some((_, sha, size)) if *size <= MAX_FILE_BYTES && fetched.len() < MAX_FETCHED => {
+                    String::from_utf8(target.client.blob(&target.repo, sha).await?).ok()
+                }
+                _ => None,
+            };
+            fetched.insert(path, text);
+        }
+    };
+    let mut files: Vec<File> = written.files.into_iter().map(|f| File { path: f.path, content: f.contents }).collect();
     let mut content = serde_json::to_string_pretty(plan).unwrap_or_default();
     content.push('\n');
-    vec![File { path: format!("cutover/{name}.plan.json"), content }]
+    files.push(File { path: plan_file, content });
+    let mut notes = written.notes;
+    notes.insert(0, format!("Migrations in the {} format, in {}/.", written.format, written.directory));
+    Ok(Rendered { files, notes })
 }
 
 /// `ENG-123` → `eng-123`: lowercase ASCII letters, digits and `-` (an identifier is Linear's,
@@ -110,41 +221,38 @@ pub fn title(issue: &Issue) -> String {
     title
 }
 
-/// The two writes for an approved plan, decided now: the branch with its one commit, then the
-/// pull request, which attaches itself to the issue and to `sub_issue_ids` (filled in by the
-/// caller once the sub-issues' ids are chosen) and links itself in the session.
-pub fn decide(
+/// Reads the repository, renders the files and decides the two writes for an approved plan:
+/// the branch with its one commit, then the pull request, which attaches itself to the issue
+/// and to `sub_issue_ids` (filled in by the caller once the sub-issues' ids are chosen) and
+/// links itself in the session.
+pub async fn prepare(
     target: &GitHubTarget,
-    repo: &RepoSnapshot,
     issue: &Issue,
     plan: &Plan,
     session_id: Option<&str>,
-) -> (Write, Write) {
+) -> Result<(Write, Write), PrepareError> {
+    let repo = read_repository(target).await?;
+    let now = chrono::Utc::now();
+    let rendered = render(target, &repo, plan, issue, now.timestamp_millis()).await?;
     let branch = branch_for(issue);
-    let options = FileOptions {
-        identifier: &issue.identifier,
-        directory: target.directory.as_deref(),
-        format: target.format.as_deref(),
-    };
-    let files = migration_files(plan, repo, &options);
     let push = Write::PushBranch {
         repo: target.repo.full_name(),
         base: repo.base.clone(),
         branch: branch.clone(),
         message: crate::messages::commit_message(&title(issue), plan),
-        files: files.clone(),
+        files: rendered.files.clone(),
         // Fixed now: the commit made again after a crash is the same commit.
-        date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        date: now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
     };
     let pull = Write::PullRequest {
         repo: target.repo.full_name(),
         base: repo.base.clone(),
         branch,
         title: title(issue),
-        body: crate::messages::pull_request_body(&issue.identifier, plan, &files),
+        body: crate::messages::pull_request_body(&issue.identifier, plan, &rendered.files, &rendered.notes),
         issue_id: issue.id.clone(),
         session_id: session_id.map(str::to_string),
         sub_issue_ids: Vec::new(),
     };
-    (push, pull)
+    Ok((push, pull))
 }

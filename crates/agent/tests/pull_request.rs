@@ -6,7 +6,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use cutover_agent::pull_request::{AUTHOR_EMAIL, GitHubTarget};
+use cutover_agent::pull_request::{AUTHOR_EMAIL, GitHubTarget, WriteSettings};
 use cutover_agent::worker::{run_one_job, send_one};
 use cutover_agent::writes::{Sent, Write, send};
 use cutover_agent::{FlowContext, FlowState, Intake, PlanningConfig, Stage, Wakeup, WorkerSettings, drain};
@@ -50,6 +50,10 @@ fn fast_settings(name: &str) -> WorkerSettings {
 
 impl Harness {
     async fn new(repo: &str) -> Harness {
+        Harness::with_files(repo, &[("README.md", "# shop\n"), ("db/migrations/0001_create_shop.sql", SHOP)]).await
+    }
+
+    async fn with_files(repo: &str, files: &[(&str, &str)]) -> Harness {
         let db = TestDb::new().await;
         let client = db.connect().await;
         apply_sql(&client, "shop.sql".as_ref(), SHOP).await.expect("shop schema");
@@ -57,7 +61,7 @@ impl Harness {
         client.batch_execute("ANALYZE").await.expect("analyze");
         let linear = FakeLinear::start(Workspace::acme()).await.expect("fake linear");
         let github = FakeGitHub::start().await.expect("fake github");
-        github.add_repo(REPO, "main", &[("README.md", "# shop\n"), ("db/schema.sql", SHOP)]);
+        github.add_repo(REPO, "main", files);
         let mut config = ClientConfig::new(linear.url(), Credentials::OAuthToken(linear.oauth_token()));
         config.base_backoff = Duration::from_millis(5);
         config.max_backoff = Duration::from_millis(100);
@@ -77,8 +81,7 @@ impl Harness {
                 client: GitHubClient::new(gh).unwrap(),
                 repo: Repo::parse(repo).unwrap(),
                 base: None,
-                directory: None,
-                format: None,
+                write: WriteSettings::default(),
             }),
         };
         let intake = Intake {
@@ -162,11 +165,39 @@ async fn an_approved_plan_becomes_one_commit_and_a_pull_request_attached_to_the_
             .message
             .starts_with("ENG-1: Refunds and bigger balances\n\nMigration planned by Cutover: 4 phase(s)")
     );
-    // The files: the base's, plus the plan `cutover apply` runs (the seam for migration files).
+    // The files: the base's, the migrations numbered after the last one there (plain SQL, as
+    // the repository has), and the plan `cutover apply` runs.
     let files = h.github.files(REPO, &branch);
-    assert_eq!(files.keys().collect::<Vec<_>>(), ["README.md", "cutover/eng-1.plan.json", "db/schema.sql"]);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "README.md",
+            "cutover/eng-1.plan.json",
+            "db/migrations/0001_create_shop.sql",
+            "db/migrations/0002_eng_1_refunds_and_bigger_balances_expand_1.sql",
+            "db/migrations/0003_eng_1_refunds_and_bigger_balances_expand_2.sql",
+            "db/migrations/0004_eng_1_refunds_and_bigger_balances_expand_3.sql",
+            "db/migrations/0005_eng_1_refunds_and_bigger_balances_expand_4.sql",
+            "db/migrations/0006_eng_1_refunds_and_bigger_balances_backfill.sql",
+            "db/migrations/0007_eng_1_refunds_and_bigger_balances_switch.sql",
+            "db/migrations/0008_eng_1_refunds_and_bigger_balances_contract.sql",
+        ]
+    );
     let committed: cutover_plan::planner::Plan = serde_json::from_str(&files["cutover/eng-1.plan.json"]).unwrap();
     assert_eq!(committed, plan);
+    // The same files `cutover write` makes from the same repository.
+    let base = h.github.files(REPO, "main");
+    let options = cutover_write::Options {
+        name: Some("Refunds and bigger balances".into()),
+        issue: Some("ENG-1".into()),
+        plan_path: Some("cutover/eng-1.plan.json".into()),
+        ..cutover_write::Options::default()
+    };
+    let written = cutover_write::write(&cutover_write::MemoryRepo::new(base), &plan, &options).unwrap();
+    for file in &written.files {
+        assert_eq!(files[&file.path], file.contents, "{}", file.path);
+    }
 
     // One pull request: title with the identifier; body with the summary, magic words,
     // checklist, application impact and the plan's one Markdown rendering.
@@ -179,7 +210,8 @@ async fn an_approved_plan_becomes_one_commit_and_a_pull_request_attached_to_the_
     );
     assert!(pull.body.starts_with("Part of ENG-1\n\n## Summary\n\nThe migration Cutover planned for ENG-1 and a person approved: 4 phase(s) (expand → backfill → switch → contract), 14 step(s)."), "{}", pull.body);
     for needle in [
-        "## Files\n\n- `cutover/eng-1.plan.json`\n",
+        "## Files\n\n- `db/migrations/0002_eng_1_refunds_and_bigger_balances_expand_1.sql`\n",
+        "- `cutover/eng-1.plan.json`\n\n> Migrations in the sql format, in db/migrations/.\n",
         "## Review checklist\n\n- [ ] The SQL of every step below is what the issue asks for",
         "- [ ] Update application queries and ORM models (see **Application impact**), and deploy that version everywhere, before the switch phase.\n- [ ] Phase 3 of 4, switch:",
         "- [ ] Phase 4 of 4, contract: `cutover apply --database $CUTOVER_DATABASE_URL --plan cutover/eng-1.plan.json --phase contract`, then `cutover verify`.",
@@ -244,7 +276,13 @@ async fn running_the_writes_again_changes_nothing_and_a_new_decision_updates_the
         .collect();
     // Blobs and the tree are content-addressed (made again, the same ids); no commit, no ref
     // move, no pull request opened or edited.
-    assert_eq!(again, ["POST /git/blobs", "POST /git/trees"]);
+    let files = match serde_json::from_value(github_items[0].op.clone()).unwrap() {
+        Write::PushBranch { files, .. } => files.len(),
+        other => panic!("{other:?}"),
+    };
+    let mut expected = vec!["POST /git/blobs".to_string(); files];
+    expected.push("POST /git/trees".into());
+    assert_eq!(again, expected);
 
     // A new decision for the same issue (another run of the approval with a new date and a
     // changed plan): the same branch moves to a new single commit, the same PR is updated.
@@ -252,9 +290,9 @@ async fn running_the_writes_again_changes_nothing_and_a_new_decision_updates_the
     let mut plan = flow.plan.unwrap();
     plan.phases.pop();
     let target = h.ctx.github.as_ref().unwrap();
-    let snapshot = cutover_agent::pull_request::read_repository(target).await.unwrap();
     let linear_issue = h.ctx.client.issue(&issue.id).await.unwrap();
-    let (push, pull) = cutover_agent::pull_request::decide(target, &snapshot, &linear_issue, &plan, Some(&session));
+    let (push, pull) =
+        cutover_agent::pull_request::prepare(target, &linear_issue, &plan, Some(&session)).await.unwrap();
     for (n, write) in [push, pull].into_iter().enumerate() {
         let op = serde_json::to_value(&write).unwrap();
         h.ctx
@@ -379,4 +417,36 @@ async fn a_repository_cutover_cannot_read_is_reported_and_the_rollout_goes_on() 
     assert_eq!(parent.children.len(), 4);
     assert!(h.github.pulls(REPO).is_empty());
     assert_eq!(h.linear.agent_session(&session).unwrap().status, "complete");
+}
+
+#[tokio::test]
+async fn the_repositorys_own_format_is_detected_from_files_fetched_on_demand() {
+    let dbmate = "-- migrate:up\nCREATE TABLE t (id int);\n\n-- migrate:down\nDROP TABLE t;\n";
+    let h = Harness::with_files(
+        REPO,
+        &[("README.md", "# shop\n"), ("db/migrations/20240101000000_init.sql", dbmate), ("big/blob.bin", "x")],
+    )
+    .await;
+    let issue = h.file();
+    let session = h.planned(&issue).await;
+    let event = h.linear.prompt(&session, "Approve plan", None).unwrap();
+    h.deliver(&event).await;
+    drain(&h.ctx, &h.settings).await.unwrap();
+    let branch = h.linear.issue(&issue.identifier).unwrap().branch_name;
+    let files = h.github.files(REPO, &branch);
+    let new: Vec<&String> = files.keys().filter(|p| p.starts_with("db/migrations/") && !p.contains("_init")).collect();
+    assert!(!new.is_empty());
+    for path in &new {
+        assert!(files[*path].contains("-- migrate:up"), "{path} is not a dbmate migration:\n{}", files[*path]);
+    }
+    // Only what cutover-write asked for was read: the existing migration, not every file.
+    let blobs: Vec<String> = h
+        .github
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/git/blobs/"))
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(!blobs.is_empty() && blobs.len() <= 2, "{blobs:?}");
+    assert_eq!(h.github.pulls(REPO).len(), 1);
 }

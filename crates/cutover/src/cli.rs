@@ -17,6 +17,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Check SQL migrations for statements that are unsafe on a live database.
     Lint(LintArgs),
+    /// Write a plan (`plan --format json`) as migration files in the repository's framework.
+    Write(WriteArgs),
     /// Run a plan (`plan --format json`) on a database, phase by phase, resumably.
     Apply(ApplyArgs),
     /// Check on a database that a plan's completed phases left what they promise, and run
@@ -31,6 +33,38 @@ pub enum Command {
     /// The whole agent loop on embedded defaults: a throwaway PostgreSQL, a local Linear
     /// workspace, the SQLite store; no accounts needed.
     Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The plan, as `cutover plan --format json` wrote it.
+    #[arg(long, value_name = "PLAN.json")]
+    pub plan: std::path::PathBuf,
+    /// The repository to write into.
+    #[arg(long, value_name = "DIR")]
+    pub repo: std::path::PathBuf,
+    /// The migration format: sql, golang-migrate, dbmate, flyway, sqlx, refinery, alembic,
+    /// django, rails, prisma, node-pg-migrate (default: [write] format of the config, else
+    /// detected from the repository's files).
+    #[arg(long, value_name = "NAME")]
+    pub format: Option<String>,
+    /// What the change is called; the migrations are named after it (and the issue).
+    #[arg(long, value_name = "SLUG")]
+    pub name: Option<String>,
+    /// The Linear issue the change is for (ENG-123): names start with eng_123_.
+    #[arg(long, value_name = "ID")]
+    pub issue: Option<String>,
+    /// The directory of the migrations, relative to the repository (default: found from its
+    /// files, else the format's usual place).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<String>,
+    /// Backfills of tables with more rows than this (by the plan's estimate) are left to
+    /// `cutover backfill run` instead of running inside a migration (default 100000).
+    #[arg(long, value_name = "ROWS")]
+    pub backfill_threshold: Option<u64>,
+    /// Configuration file (default: cutover.toml in the repository, when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

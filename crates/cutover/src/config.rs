@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub sandbox: SandboxSection,
     #[serde(default)]
     pub github: GitHubSection,
+    #[serde(default)]
+    pub write: WriteSection,
 }
 
 /// `[github]`: where approved plans become pull requests. Credentials come only from the
@@ -41,10 +43,6 @@ pub struct GitHubSection {
     pub repository: Option<String>,
     /// The branch pull requests go into (default: the repository's default branch).
     pub base: Option<String>,
-    /// The migrations directory, when it should not be detected.
-    pub directory: Option<String>,
-    /// The migration format (`sql`, `golang-migrate`, ...), when it should not be detected.
-    pub format: Option<String>,
     /// `GITHUB_API_URL` wins; default `https://api.github.com`.
     pub api_url: Option<String>,
 }
@@ -56,8 +54,23 @@ pub struct GitHubConfig {
     pub credentials: cutover_github::Credentials,
     pub repo: cutover_github::Repo,
     pub base: Option<String>,
+    /// From `[write]`: the migration format and directory (detected when unset), and the
+    /// backfill size above which `cutover backfill` runs it.
+    pub format: Option<cutover_write::Format>,
     pub directory: Option<String>,
+    pub backfill_threshold_rows: Option<u64>,
+}
+
+/// `[write]`: how `cutover write` writes migrations (each overridden by its flag).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteSection {
+    /// The migration format (product.md's `write` formats); detected when unset.
     pub format: Option<String>,
+    /// The directory of the migrations, relative to the repository.
+    pub directory: Option<String>,
+    /// Backfills of tables above this many rows run with `cutover backfill` (default 100000).
+    pub backfill_threshold_rows: Option<u64>,
 }
 
 /// `[sandbox]`: what SQL from an issue (or a schema path it names) may do on the scratch
@@ -210,7 +223,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         Some(days) => days,
         None => 7,
     };
-    let github = github(file.github, &env)?;
+    let github = github(file.github, &file.write, &env)?;
     Ok(AgentConfig {
         api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         credentials,
@@ -231,7 +244,11 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
 
 /// `[github]` and the `GITHUB_*` environment. A repository without credentials (or the
 /// reverse) is an error, not a silent "no pull requests".
-fn github(section: GitHubSection, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<GitHubConfig>> {
+fn github(
+    section: GitHubSection,
+    write: &WriteSection,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<GitHubConfig>> {
     let credentials = match (env("GITHUB_TOKEN"), env("GITHUB_APP_ID"), env("GITHUB_APP_PRIVATE_KEY")) {
         (_, Some(id), Some(key)) => Some(cutover_github::Credentials::app(&id, &key)?),
         (_, Some(_), None) => bail!("GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY is not"),
@@ -253,6 +270,13 @@ fn github(section: GitHubSection, env: &dyn Fn(&str) -> Option<String>) -> anyho
     if let Some(base) = &section.base {
         cutover_github::check_branch(base).context("[github] base")?;
     }
+    let format = match &write.format {
+        Some(name) => Some(cutover_write::Format::parse(name).ok_or_else(|| {
+            let names: Vec<&str> = cutover_write::Format::ALL.iter().map(|f| f.name()).collect();
+            anyhow::anyhow!("[write] format is \"{name}\", not one of {}", names.join(", "))
+        })?),
+        None => None,
+    };
     Ok(Some(GitHubConfig {
         api_url: env("GITHUB_API_URL")
             .or(section.api_url)
@@ -260,8 +284,9 @@ fn github(section: GitHubSection, env: &dyn Fn(&str) -> Option<String>) -> anyho
         credentials,
         repo,
         base: section.base,
-        directory: section.directory,
-        format: section.format,
+        format,
+        directory: write.directory.clone(),
+        backfill_threshold_rows: write.backfill_threshold_rows,
     }))
 }
 

@@ -6,6 +6,7 @@
 //! - [`quote`] quotes identifiers and literals.
 //! - [`sandbox`] the role, ownership transfer and extension guard of a scratch sandbox.
 //! - [`bound`] reads, renders and checks partition bounds.
+//! - [`migration`] what `cutover write` wraps around steps in framework migrations.
 //! - [`split`] splits SQL text into statements with their positions, like psql.
 //! - [`ddl`] holds the typed DDL statements the diff and the planner produce, and their one
 //!   rendering ([`std::fmt::Display`]).
@@ -16,6 +17,7 @@ pub mod apply;
 pub mod backfill;
 pub mod bound;
 pub mod ddl;
+pub mod migration;
 pub mod quote;
 pub mod sandbox;
 pub mod split;

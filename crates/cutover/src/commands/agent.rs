@@ -4,7 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use cutover_agent::pull_request::GitHubTarget;
+use cutover_agent::pull_request::{GitHubTarget, WriteSettings};
 use cutover_agent::writes::Write;
 use cutover_agent::{
     FlowContext, Intake, Loops, PlanningConfig, PruneSettings, Wakeup, WorkerSettings, drain, job_for, system_clock,
@@ -57,8 +57,13 @@ async fn wire(args: &AgentArgs, store_override: Option<&str>) -> anyhow::Result<
                 client,
                 repo: github.repo.clone(),
                 base: github.base.clone(),
-                directory: github.directory.clone(),
-                format: github.format.clone(),
+                write: WriteSettings {
+                    format: github.format,
+                    directory: github.directory.clone(),
+                    backfill_threshold_rows: github
+                        .backfill_threshold_rows
+                        .unwrap_or(cutover_write::DEFAULT_BACKFILL_THRESHOLD_ROWS),
+                },
             })
         }
         None => None,

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use anyhow::Context;
-use cutover_agent::pull_request::GitHubTarget;
+use cutover_agent::pull_request::{GitHubTarget, WriteSettings};
 use cutover_agent::writes::Write;
 use cutover_agent::{FlowContext, Intake, PlanningConfig, Wakeup, WorkerSettings, drain, system_clock};
 use cutover_db_postgres::scratch::DevServer;
@@ -84,9 +84,14 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     github.add_repo(
         GITHUB_REPO,
         "main",
-        &[("README.md", "# shop\n\nThe shop's application and its database schema.\n"), ("db/schema.sql", SHOP_SCHEMA)],
+        &[
+            ("README.md", "# shop\n\nThe shop's application and its database schema.\n"),
+            ("db/migrations/0001_create_shop.sql", SHOP_SCHEMA),
+        ],
     );
-    println!("• GitHub (a local server, no account): repository {GITHUB_REPO}, default branch main.");
+    println!(
+        "• GitHub (a local server, no account): repository {GITHUB_REPO}, default branch main, with db/migrations/0001_create_shop.sql."
+    );
     let github_client = GitHubClient::new(cutover_github::ClientConfig::new(
         github.url(),
         cutover_github::Credentials::Token(github.token()),
@@ -100,8 +105,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
             client: github_client,
             repo: cutover_github::Repo::parse(GITHUB_REPO)?,
             base: None,
-            directory: None,
-            format: None,
+            write: WriteSettings::default(),
         }),
     };
     let secret = uuid::Uuid::new_v4().to_string();

@@ -8,6 +8,7 @@ mod diff;
 mod lint;
 mod plan;
 mod verify;
+mod write;
 
 use crate::cli::{Cli, Command, SourceArgs};
 use anyhow::Context;
@@ -40,6 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Diff(args) => diff::run(args).await,
         Command::Plan(args) => plan::run(args).await,
         Command::Lint(args) => lint::run(args).await,
+        Command::Write(args) => write::run(args),
         Command::Apply(args) => apply::run(args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Backfill(args) => backfill::run(args).await,
