@@ -242,28 +242,22 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
     })
 }
 
-/// `[github]` and the `GITHUB_*` environment. A repository without credentials (or the
-/// reverse) is an error, not a silent "no pull requests".
+/// `[github]` and the `GITHUB_*` environment. Pull requests are opened only for a configured
+/// repository (a `GITHUB_TOKEN` exported for other tools opens nothing); a repository without
+/// credentials is an error, not a silent "no pull requests".
 fn github(
     section: GitHubSection,
     write: &WriteSection,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<GitHubConfig>> {
+    let Some(repository) = section.repository else { return Ok(None) };
     let credentials = match (env("GITHUB_TOKEN"), env("GITHUB_APP_ID"), env("GITHUB_APP_PRIVATE_KEY")) {
-        (_, Some(id), Some(key)) => Some(cutover_github::Credentials::app(&id, &key)?),
+        (_, Some(id), Some(key)) => cutover_github::Credentials::app(&id, &key)?,
         (_, Some(_), None) => bail!("GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY is not"),
         (_, None, Some(_)) => bail!("GITHUB_APP_PRIVATE_KEY is set but GITHUB_APP_ID is not"),
-        (Some(token), None, None) => Some(cutover_github::Credentials::Token(token)),
-        (None, None, None) => None,
-    };
-    let (repository, credentials) = match (section.repository, credentials) {
-        (None, None) => return Ok(None),
-        (Some(repository), Some(credentials)) => (repository, credentials),
-        (Some(_), None) => bail!(
+        (Some(token), None, None) => cutover_github::Credentials::Token(token),
+        (None, None, None) => bail!(
             "[github] repository is set but there are no GitHub credentials: set GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
-        ),
-        (None, Some(_)) => bail!(
-            "GitHub credentials are set but not the repository: set [github] repository = \"owner/name\" in cutover.toml"
         ),
     };
     let repo = cutover_github::Repo::parse(&repository).context("[github] repository")?;
