@@ -134,9 +134,12 @@ impl GitHubClient {
             .map_err(|e| GitHubError::Decode { what: format!("blob {sha}"), message: e.to_string() })
     }
 
+    /// Blobs, trees and commits (with the dates given) are named by their content: making one
+    /// again makes nothing new, so these three are retried here when an answer is lost.
     pub async fn create_blob(&self, repo: &Repo, content: &[u8]) -> Result<String, GitHubError> {
         let body = json!({ "content": STANDARD.encode(content), "encoding": "base64" });
-        let created: ShaRef = self.call(Method::POST, repo, &format!("{}/git/blobs", repo.path()), Some(&body)).await?;
+        let path = format!("{}/git/blobs", repo.path());
+        let created: ShaRef = self.call_idempotent(Method::POST, repo, &path, Some(&body)).await?;
         Ok(created.sha)
     }
 
@@ -152,7 +155,7 @@ impl GitHubClient {
             .map(|(path, sha)| json!({ "path": path, "mode": "100644", "type": "blob", "sha": sha }))
             .collect();
         let body = json!({ "base_tree": base_tree, "tree": entries });
-        self.call(Method::POST, repo, &format!("{}/git/trees", repo.path()), Some(&body)).await
+        self.call_idempotent(Method::POST, repo, &format!("{}/git/trees", repo.path()), Some(&body)).await
     }
 
     pub async fn create_commit(

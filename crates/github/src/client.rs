@@ -106,6 +106,20 @@ impl GitHubClient {
         decode(path, value)
     }
 
+    /// A write whose repetition makes nothing new (a blob, a tree, a commit with fixed dates:
+    /// git objects are named by their content): retried here like a read when its answer is
+    /// lost.
+    pub(crate) async fn call_idempotent<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        repo: &Repo,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<T, GitHubError> {
+        let value = self.run_with(method, As::Repo(repo), path, body, true).await?;
+        decode(path, value)
+    }
+
     /// Like [`call`](Self::call), with a 404 as `None`.
     pub(crate) async fn find<T: DeserializeOwned>(&self, repo: &Repo, path: &str) -> Result<Option<T>, GitHubError> {
         match self.run(Method::GET, As::Repo(repo), path, None).await {
@@ -116,7 +130,18 @@ impl GitHubClient {
     }
 
     async fn run(&self, method: Method, who: As<'_>, path: &str, body: Option<&Value>) -> Result<Value, GitHubError> {
-        let is_read = method == Method::GET;
+        self.run_with(method, who, path, body, false).await
+    }
+
+    async fn run_with(
+        &self,
+        method: Method,
+        who: As<'_>,
+        path: &str,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Result<Value, GitHubError> {
+        let is_read = method == Method::GET || idempotent;
         let mut attempt = 0;
         let mut fresh_token = false;
         loop {
