@@ -434,6 +434,19 @@ async fn pull_request(
     sub_issue_ids: &[String],
 ) -> Result<Value, Failure> {
     let repo = Repo::parse(repo).map_err(Failure::GitHub)?;
+    // Only from a branch holding Cutover's commit: when the push was refused (someone else's
+    // commits are on the branch), no pull request is opened from their work.
+    let head = github
+        .branch_head(&repo, branch)
+        .await
+        .map_err(Failure::GitHub)?
+        .ok_or_else(|| Failure::GitHub(GitHubError::NotFound(format!("branch {branch} of {repo}"))))?;
+    let commit = github.commit(&repo, &head).await.map_err(Failure::GitHub)?;
+    if commit.author.as_ref().is_none_or(|a| a.email != crate::pull_request::AUTHOR_EMAIL) {
+        return Err(Failure::GitHub(GitHubError::Conflict(format!(
+            "branch {branch} of {repo} does not hold Cutover's commit; no pull request is opened from it"
+        ))));
+    }
     let (pull, created) = upsert_pull(github, &repo, branch, base, title, body).await.map_err(Failure::GitHub)?;
     let label = format!("{}#{}", repo.full_name(), pull.number);
     for issue in std::iter::once(issue_id).chain(sub_issue_ids.iter().map(String::as_str)) {

@@ -450,3 +450,40 @@ async fn the_repositorys_own_format_is_detected_from_files_fetched_on_demand() {
     assert!(!blobs.is_empty() && blobs.len() <= 2, "{blobs:?}");
     assert_eq!(h.github.pulls(REPO).len(), 1);
 }
+
+#[tokio::test]
+async fn a_branch_someone_else_pushed_to_is_left_alone_and_reported() {
+    let h = Harness::new(REPO).await;
+    let issue = h.file();
+    let session = h.planned(&issue).await;
+    let branch = h.linear.issue(&issue.identifier).unwrap().branch_name;
+    h.github.push_file(REPO, "main", "app/x.py", "x = 1\n", "Unrelated");
+    let main = h.github.branches(REPO)["main"].clone();
+    h.github.push_file(REPO, &branch, "app/models.py", "email = Column()\n", "Start on ENG-1 by hand");
+    let before = h.github.branches(REPO)[&branch].clone();
+    assert_ne!(before, main);
+    let event = h.linear.prompt(&session, "Approve plan", None).unwrap();
+    h.deliver(&event).await;
+    drain(&h.ctx, &h.settings).await.unwrap();
+    assert_eq!(h.github.branches(REPO)[&branch], before, "their commit is kept");
+    assert!(h.github.pulls(REPO).is_empty(), "no pull request from their work");
+    let errors: Vec<String> = h
+        .linear
+        .agent_session(&session)
+        .unwrap()
+        .activities
+        .into_iter()
+        .filter(|a| a.kind == "error")
+        .filter_map(|a| a.body)
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        errors[0],
+        format!(
+            "Cutover could not push branch {branch} to GitHub acme/shop: one commit with 8 file(s): GitHub reported a conflict: branch {branch} of acme/shop has commits Cutover did not make; it is left as it is."
+        )
+    );
+    assert!(errors[1].contains("does not hold Cutover's commit; no pull request is opened from it"), "{}", errors[1]);
+    // The rollout itself goes on.
+    assert_eq!(h.linear.issue(&issue.identifier).unwrap().children.len(), 4);
+}

@@ -56,14 +56,24 @@ pub struct RateLimit {
     pub reset: Option<u64>,
 }
 
-/// A cheap-to-clone GitHub REST client.
-#[derive(Debug, Clone)]
+/// A cheap-to-clone GitHub REST client. Its `Debug` shows neither credentials nor the
+/// installation tokens it holds.
+#[derive(Clone)]
 pub struct GitHubClient {
     http: reqwest::Client,
     config: Arc<ClientConfig>,
     limits: Arc<Mutex<RateLimit>>,
     /// Installation tokens by repository (`owner/name`), with their expiry (epoch seconds).
     tokens: Arc<tokio::sync::Mutex<HashMap<String, (String, u64)>>>,
+}
+
+impl std::fmt::Debug for GitHubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHubClient")
+            .field("api_url", &self.config.api_url)
+            .field("credentials", &self.config.credentials)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Who a request is sent as.

@@ -182,6 +182,8 @@ async fn github_app_credentials_make_one_installation_token_and_renew_it_when_re
     client.repository(&repo).await.unwrap();
     client.branch_head(&repo, "main").await.unwrap();
     assert_eq!(fake.installation_tokens_issued(), 1, "cached");
+    let shown = format!("{client:?}");
+    assert!(!shown.contains("ghs_") && !shown.contains("PRIVATE KEY"), "{shown}");
     let paths: Vec<String> =
         fake.requests().iter().take(2).map(|r| format!("{} {} {}", r.method, r.path, r.status)).collect();
     assert_eq!(paths[0], "GET /repos/acme/shop/installation 200");
