@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::messages::{self, APPROVE, MANAGED_LABELS, REQUEST_CHANGES};
 use crate::planning::{PlanningConfig, plan_request};
+use crate::pull_request::{self, PrepareError};
 use crate::writes::Write;
 
 /// Where a flow stands.
@@ -89,6 +90,8 @@ pub struct FlowContext {
     pub planning: PlanningConfig,
     /// Wakes the outbox loop when writes are queued.
     pub outbox_wakeup: crate::worker::Wakeup,
+    /// Where approved plans become pull requests; `None` when GitHub is not configured.
+    pub github: Option<crate::pull_request::GitHubTarget>,
 }
 
 /// Collects one job's writes in order.
@@ -374,6 +377,26 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
         );
     }
     out.push("label-issue", Write::AddLabels { issue_id: issue.id.clone(), label_names: labels.clone() });
+    let mut pull = None;
+    if let Some(target) = &ctx.github {
+        match pull_request::prepare(target, &issue, &plan, flow.session_id.as_deref()).await {
+            Ok((push, pr)) => {
+                out.push("push-branch", push);
+                pull = Some(pr);
+            }
+            Err(PrepareError::GitHub(err)) if err.is_retryable() => return Err(JobError::Retry(err.to_string())),
+            // The rollout goes on without the pull request; the requester is told why.
+            Err(err) => {
+                eprintln!(
+                    "cutover: preparing the pull request of {} in {} failed: {err}",
+                    issue.identifier, target.repo
+                );
+                let body = messages::no_pull_request(&target.repo.full_name(), &err);
+                out.say("pull-request-failed", flow, ActivityContent::Error { body });
+            }
+        }
+    }
+    let mut sub_issues = Vec::new();
     let mut previous: Option<String> = None;
     for (index, phase) in plan.phases.iter().enumerate() {
         let phase_labels = messages::labels_for_phase(&plan, index, &request);
@@ -387,9 +410,16 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
                 label_names: phase_labels,
             },
         );
+        sub_issues.push(id.clone());
         if let Some(before) = previous.replace(id.clone()) {
             out.push(&format!("blocks-{}", phase.name), Write::Blocks { issue_id: before, related_issue_id: id });
         }
+    }
+    if let Some(mut pr) = pull {
+        if let Write::PullRequest { sub_issue_ids, .. } = &mut pr {
+            *sub_issue_ids = sub_issues;
+        }
+        out.push("pull-request", pr);
     }
     out.push(
         "approved",

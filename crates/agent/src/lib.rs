@@ -8,6 +8,7 @@ pub mod intake;
 pub mod markdown;
 pub mod messages;
 pub mod planning;
+pub mod pull_request;
 pub mod reconcile;
 pub mod server;
 pub mod worker;

@@ -225,3 +225,122 @@ pub fn stopped() -> String {
 pub fn already_approved(identifier: &str) -> String {
     format!("The plan for {identifier} is approved and its phase sub-issues exist; run each phase from its sub-issue.")
 }
+
+/// The commit message of the pull request's one commit.
+pub fn commit_message(title: &str, plan: &Plan) -> String {
+    let phases: Vec<String> = plan.phases.iter().map(|p| p.name.to_string()).collect();
+    format!(
+        "{title}\n\nMigration planned by Cutover: {} phase(s) ({}), {} step(s).\n",
+        plan.phases.len(),
+        phases.join(" → "),
+        plan.steps().count()
+    )
+}
+
+/// The pull request's body: the summary, `Part of <identifier>` (Linear's non-closing magic
+/// words: the PR links to the issue without closing it), the files, the review checklist, the
+/// application impact, and every phase in the plan's one Markdown rendering.
+pub fn pull_request_body(
+    identifier: &str,
+    plan: &Plan,
+    files: &[cutover_github::publish::File],
+    notes: &[String],
+) -> String {
+    let steps: Vec<_> = plan.steps().collect();
+    let phases: Vec<String> = plan.phases.iter().map(|p| p.name.to_string()).collect();
+    let mut body = format!(
+        "Part of {identifier}\n\n## Summary\n\nThe migration Cutover planned for {identifier} and a person approved: {} phase(s) ({}), {} step(s). Each phase is its own deploy, in this order; its sub-issue in Linear says when it may run.\n",
+        plan.phases.len(),
+        phases.join(" → "),
+        steps.len()
+    );
+    body.push_str("\n## Files\n\n");
+    for file in files {
+        body.push_str(&format!("- {}\n", markdown::inline_code(&file.path)));
+    }
+    if !notes.is_empty() {
+        body.push('\n');
+        for note in notes {
+            // Sentences from cutover-write, which may hold names from the repository.
+            body.push_str(&format!("> {}\n", cutover_plan::markdown::text(&markdown::clip(note, 500))));
+        }
+    }
+    let breaking: Vec<(usize, &Phase, &cutover_plan::planner::Step)> = plan
+        .phases
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.steps.iter().map(move |s| (i, p, s)))
+        .filter(|(_, _, s)| {
+            s.hazards.iter().any(|h| matches!(h.code, HazardCode::BreaksRunningCode | HazardCode::DataLoss))
+        })
+        .collect();
+    body.push_str("\n## Review checklist\n\n");
+    body.push_str(
+        "- [ ] The SQL of every step below is what the issue asks for, and each step's rollback undoes it.\n",
+    );
+    body.push_str("- [ ] The lock_timeout and statement_timeout of each step suit this database's traffic.\n");
+    let first_breaking = breaking.first().map(|(i, _, _)| *i);
+    let plan_file = files.iter().find(|f| f.path.ends_with(".plan.json")).map_or("plan.json", |f| f.path.as_str());
+    for (index, phase) in plan.phases.iter().enumerate() {
+        if Some(index) == first_breaking {
+            body.push_str(&format!(
+                "- [ ] Update application queries and ORM models (see **Application impact**), and deploy that version everywhere, before the {} phase.\n",
+                phase.name
+            ));
+        }
+        body.push_str(&format!(
+            "- [ ] Phase {} of {}, {}: {}, then `cutover verify`.\n",
+            index + 1,
+            plan.phases.len(),
+            phase.name,
+            markdown::inline_code(&format!(
+                "cutover apply --database $CUTOVER_DATABASE_URL --plan {plan_file} --phase {}",
+                phase.name
+            ))
+        ));
+    }
+    if steps.iter().any(|(_, s)| s.rollback_sql.is_none()) {
+        body.push_str("- [ ] A fresh backup exists before the steps that cannot be undone.\n");
+    }
+    body.push_str("\n## Application impact\n\n");
+    if breaking.is_empty() {
+        body.push_str("No step removes or narrows anything the running application may use.\n");
+    } else {
+        body.push_str("What the application must stop using before these steps run:\n\n");
+        for (_, phase, step) in &breaking {
+            let first = step.sql.lines().next().unwrap_or("");
+            for hazard in
+                step.hazards.iter().filter(|h| matches!(h.code, HazardCode::BreaksRunningCode | HazardCode::DataLoss))
+            {
+                body.push_str(&format!(
+                    "- {} phase, {}: {}\n",
+                    phase.name,
+                    markdown::inline_code(first),
+                    markdown::clip(&hazard.message, 300)
+                ));
+            }
+        }
+    }
+    body.push_str("\n## Phases\n\n");
+    body.push_str(&render_markdown(plan, Flavor::GitHub));
+    body.push_str("\n---\n_Opened by Cutover. Edits to this branch by hand are kept: Cutover does not push over commits it did not make._\n");
+    body
+}
+
+/// No pull request could be prepared (the repository could not be read, or the migrations
+/// cannot be written into it): the rollout goes on without one. The reason is quoted.
+pub fn no_pull_request(repo: &str, err: &crate::pull_request::PrepareError) -> String {
+    use crate::pull_request::PrepareError;
+    match err {
+        PrepareError::GitHub(err) => format!(
+            "I could not read the GitHub repository {} to open the pull request, so the plan's sub-issues are created without one. GitHub says:\n\n{}\n\nCheck `[github] repository` in cutover.toml and the token's access (GITHUB_TOKEN, or the GitHub App's installation), then reply here to try again.",
+            markdown::inline_code(repo),
+            markdown::fenced(&err.to_string(), "text")
+        ),
+        PrepareError::Files(problem) => format!(
+            "I could not write the migration files for {}, so the plan's sub-issues are created without a pull request:\n\n{}\n\nSet `[write] format` or `[write] directory` in cutover.toml if the repository's migrations were not recognised, then reply here to try again.",
+            markdown::inline_code(repo),
+            markdown::fenced(&problem.to_string(), "text")
+        ),
+    }
+}

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cutover_github::GitHubClient;
 use cutover_jobs::{Job, Lease, NewJob, OutboxItem, Store, StoreError};
 use cutover_linear::types::ActivityContent;
 use cutover_linear::{LinearClient, Trigger};
@@ -259,9 +260,20 @@ async fn report_failure(store: &Store, job: &Job, reason: &str) -> Result<(), St
 }
 
 /// Claims and sends one outbox write; false when none was due.
-pub async fn send_one(client: &LinearClient, store: &Store, settings: &WorkerSettings) -> Result<bool, StoreError> {
-    let (client, base, cap) = (client.clone(), settings.outbox_retry_base, settings.outbox_retry_cap);
-    process_one_write(store, settings, move |item| async move { send(&client, &item, base, cap).await }).await
+pub async fn send_one(
+    client: &LinearClient,
+    github: Option<&GitHubClient>,
+    store: &Store,
+    settings: &WorkerSettings,
+) -> Result<bool, StoreError> {
+    let (client, github) = (client.clone(), github.cloned());
+    let (base, cap) = (settings.outbox_retry_base, settings.outbox_retry_cap);
+    process_one_write(
+        store,
+        settings,
+        move |item| async move { send(&client, github.as_ref(), &item, base, cap).await },
+    )
+    .await
 }
 
 /// Claims one write and runs `sender` on it under the job runner's rules (see the module);
@@ -381,11 +393,17 @@ pub async fn job_loop_with<H, F>(
 }
 
 /// The outbox loop.
-pub async fn outbox_loop(client: LinearClient, store: Store, settings: WorkerSettings, wakeup: Wakeup) {
+pub async fn outbox_loop(
+    client: LinearClient,
+    github: Option<GitHubClient>,
+    store: Store,
+    settings: WorkerSettings,
+    wakeup: Wakeup,
+) {
     let (base, cap) = (settings.outbox_retry_base, settings.outbox_retry_cap);
     let sender = move |item: OutboxItem| {
-        let client = client.clone();
-        async move { send(&client, &item, base, cap).await }
+        let (client, github) = (client.clone(), github.clone());
+        async move { send(&client, github.as_ref(), &item, base, cap).await }
     };
     outbox_loop_with(store, settings, wakeup, sender).await
 }
@@ -448,7 +466,8 @@ pub async fn drain(ctx: &FlowContext, settings: &WorkerSettings) -> Result<(), S
         while run_one_job(ctx, settings).await? {
             worked = true;
         }
-        while send_one(&ctx.client, &ctx.store, settings).await? {
+        let github = ctx.github.as_ref().map(|g| &g.client);
+        while send_one(&ctx.client, github, &ctx.store, settings).await? {
             worked = true;
         }
         if !worked {

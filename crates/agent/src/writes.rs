@@ -1,8 +1,11 @@
-//! The writes Cutover makes to Linear, as outbox entries: serializable, replayable, and each
-//! either idempotent by nature or created under an id chosen when it was queued.
+//! The writes Cutover makes to Linear and GitHub, as outbox entries: serializable, replayable,
+//! and each either idempotent by nature, created under an id chosen when it was queued, or
+//! (GitHub) looking first for what it makes.
 
 use std::time::Duration;
 
+use cutover_github::publish::{Push, push_branch, upsert_pull};
+use cutover_github::{GitHubClient, GitHubError, Repo, Signature};
 use cutover_jobs::OutboxItem;
 use cutover_linear::types::*;
 use cutover_linear::{CreatedKind, LinearClient, LinearError, label_colour};
@@ -64,6 +67,29 @@ pub enum Write {
         team_id: String,
         phases: Vec<String>,
         label_names: Vec<String>,
+    },
+    /// One commit with `files` on top of `base`, on `branch` of the GitHub repository `repo`
+    /// (`owner/name`). `date` was fixed when the write was decided, so the commit made again
+    /// after a crash or a lost response is the same commit (`cutover_github::publish`).
+    PushBranch {
+        repo: String,
+        base: String,
+        branch: String,
+        message: String,
+        files: Vec<cutover_github::publish::File>,
+        date: String,
+    },
+    /// The pull request from `branch` (found by its head before one is opened), attached to the
+    /// issue and to `sub_issue_ids` in Linear and linked in the agent session.
+    PullRequest {
+        repo: String,
+        base: String,
+        branch: String,
+        title: String,
+        body: String,
+        issue_id: String,
+        session_id: Option<String>,
+        sub_issue_ids: Vec<String>,
     },
 }
 
@@ -132,6 +158,12 @@ impl Write {
             Write::SubIssue { parent_id, title, .. } => format!("create sub-issue of {parent_id}: \"{title}\""),
             Write::Blocks { issue_id, related_issue_id } => format!("relate: {issue_id} blocks {related_issue_id}"),
             Write::Approved { issue_id, .. } => format!("final response on {issue_id}: the plan is approved"),
+            Write::PushBranch { repo, branch, files, .. } => {
+                format!("push branch {branch} to GitHub {repo}: one commit with {} file(s)", files.len())
+            }
+            Write::PullRequest { repo, branch, base, title, .. } => {
+                format!("open or update the pull request {branch} → {base} in GitHub {repo}: \"{title}\"")
+            }
         }
     }
 
@@ -140,6 +172,7 @@ impl Write {
         match self {
             Write::Comment { body, .. } => Some(body),
             Write::SubIssue { description, .. } => Some(description),
+            Write::PullRequest { body, .. } => Some(body),
             Write::Activity {
                 content:
                     ActivityContent::Elicitation { body }
@@ -160,7 +193,11 @@ impl Write {
             Write::EnsureLabel { .. } => Some(CreatedKind::Label),
             Write::Approved { session_id: Some(_), .. } => Some(CreatedKind::Activity),
             Write::Approved { session_id: None, .. } => Some(CreatedKind::Comment),
-            Write::MoveIssue { .. } | Write::AddLabels { .. } => None,
+            // Each looks for what it makes first, on every attempt (see `send_github`).
+            Write::MoveIssue { .. }
+            | Write::AddLabels { .. }
+            | Write::PushBranch { .. }
+            | Write::PullRequest { .. } => None,
         }
     }
 }
@@ -171,12 +208,28 @@ pub fn backoff(base: Duration, cap: Duration, attempts: i64, hint: Option<Durati
     hint.map_or(doubled, |h| h.max(doubled).min(cap.max(h)))
 }
 
-/// Sends one outbox item.
-pub async fn send(client: &LinearClient, item: &OutboxItem, base: Duration, cap: Duration) -> Sent {
+/// Sends one outbox item. GitHub writes need `github` (`None`: GitHub is not configured, and
+/// they fail saying so).
+pub async fn send(
+    client: &LinearClient,
+    github: Option<&GitHubClient>,
+    item: &OutboxItem,
+    base: Duration,
+    cap: Duration,
+) -> Sent {
     let write: Write = match serde_json::from_value(item.op.clone()) {
         Ok(write) => write,
         Err(e) => return Sent::Failed(format!("unreadable outbox entry: {e}")),
     };
+    if matches!(write, Write::PushBranch { .. } | Write::PullRequest { .. }) {
+        let Some(github) = github else {
+            return Sent::Failed(
+                "GitHub is not configured (GITHUB_TOKEN or GITHUB_APP_ID, and [github] repository in cutover.toml)"
+                    .into(),
+            );
+        };
+        return send_github(client, github, &write, base, cap, item.attempts).await;
+    }
     // An earlier attempt may have created the entity before its response was lost.
     if item.attempts > 1
         && let Some(kind) = write.created_kind()
@@ -287,7 +340,129 @@ async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, 
             client.relation_create(&input).await.map(created)
         }
         Write::Approved { .. } => unreachable!("written above"),
+        Write::PushBranch { .. } | Write::PullRequest { .. } => unreachable!("sent by send_github"),
     }
+}
+
+/// Either side of a GitHub write can fail.
+enum Failure {
+    GitHub(GitHubError),
+    Linear(LinearError),
+}
+
+/// Sends a GitHub write. Both are safe to repeat on every attempt: `push_branch` makes the
+/// same objects again and leaves a branch that already holds them; `upsert_pull` finds the
+/// open pull request by its head branch before opening one; Linear keys attachments by issue
+/// and URL, and the session's external URLs by URL.
+async fn send_github(
+    linear: &LinearClient,
+    github: &GitHubClient,
+    write: &Write,
+    base: Duration,
+    cap: Duration,
+    attempts: i64,
+) -> Sent {
+    let result = match write {
+        Write::PushBranch { repo, base: base_branch, branch, message, files, date } => {
+            push(github, repo, base_branch, branch, message, files, date).await.map_err(Failure::GitHub)
+        }
+        Write::PullRequest { repo, base: base_branch, branch, title, body, issue_id, session_id, sub_issue_ids } => {
+            pull_request(
+                linear,
+                github,
+                repo,
+                base_branch,
+                branch,
+                title,
+                body,
+                issue_id,
+                session_id.as_deref(),
+                sub_issue_ids,
+            )
+            .await
+        }
+        _ => unreachable!("only GitHub writes come here"),
+    };
+    match result {
+        Ok(value) => Sent::Done(value),
+        Err(Failure::Linear(err)) => classify(err, base, cap, attempts),
+        Err(Failure::GitHub(err)) => {
+            let hint = match &err {
+                GitHubError::RateLimited { retry_after } => Some(*retry_after),
+                _ => None,
+            };
+            if err.is_retryable() || err.may_have_applied() {
+                Sent::Retry(backoff(base, cap, attempts, hint), err.to_string())
+            } else {
+                Sent::Failed(err.to_string())
+            }
+        }
+    }
+}
+
+async fn push(
+    github: &GitHubClient,
+    repo: &str,
+    base: &str,
+    branch: &str,
+    message: &str,
+    files: &[cutover_github::publish::File],
+    date: &str,
+) -> Result<Value, GitHubError> {
+    let repo = Repo::parse(repo)?;
+    let author = Signature {
+        name: crate::pull_request::AUTHOR_NAME.into(),
+        email: crate::pull_request::AUTHOR_EMAIL.into(),
+        date: date.to_string(),
+    };
+    let push = Push { base, branch, message, files, author: &author };
+    let pushed = push_branch(github, &repo, &push).await?;
+    Ok(json!({ "commit": pushed.commit, "base_commit": pushed.base_commit, "moved": pushed.moved }))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pull_request(
+    linear: &LinearClient,
+    github: &GitHubClient,
+    repo: &str,
+    base: &str,
+    branch: &str,
+    title: &str,
+    body: &str,
+    issue_id: &str,
+    session_id: Option<&str>,
+    sub_issue_ids: &[String],
+) -> Result<Value, Failure> {
+    let repo = Repo::parse(repo).map_err(Failure::GitHub)?;
+    // Only from a branch holding Cutover's commit: when the push was refused (someone else's
+    // commits are on the branch), no pull request is opened from their work.
+    let head = github
+        .branch_head(&repo, branch)
+        .await
+        .map_err(Failure::GitHub)?
+        .ok_or_else(|| Failure::GitHub(GitHubError::NotFound(format!("branch {branch} of {repo}"))))?;
+    let commit = github.commit(&repo, &head).await.map_err(Failure::GitHub)?;
+    if commit.author.as_ref().is_none_or(|a| a.email != crate::pull_request::AUTHOR_EMAIL) {
+        return Err(Failure::GitHub(GitHubError::Conflict(format!(
+            "branch {branch} of {repo} does not hold Cutover's commit; no pull request is opened from it"
+        ))));
+    }
+    let (pull, created) = upsert_pull(github, &repo, branch, base, title, body).await.map_err(Failure::GitHub)?;
+    let label = format!("{}#{}", repo.full_name(), pull.number);
+    for issue in std::iter::once(issue_id).chain(sub_issue_ids.iter().map(String::as_str)) {
+        linear.attachment_link_github_pr(issue, &pull.html_url, title).await.map_err(Failure::Linear)?;
+    }
+    if let Some(session_id) = session_id {
+        let input = AgentSessionUpdateInput {
+            added_external_urls: Some(vec![ExternalUrl {
+                label: format!("Pull request {label}"),
+                url: pull.html_url.clone(),
+            }]),
+            plan: None,
+        };
+        linear.session_update(session_id, &input).await.map_err(Failure::Linear)?;
+    }
+    Ok(json!({ "number": pull.number, "url": pull.html_url, "created": created }))
 }
 
 /// The team's label of that name, else the workspace's.

@@ -278,6 +278,7 @@ async fn suite() {
         store: store.clone(),
         planning,
         outbox_wakeup: Wakeup::default(),
+        github: None,
     };
     let intake = Intake {
         store,

@@ -73,6 +73,7 @@ impl Harness {
             store: store.clone(),
             planning: PlanningConfig::new(db.url(), dev_server(), ".".into()),
             outbox_wakeup: Wakeup::default(),
+            github: None,
         };
         let intake = Intake {
             store,
@@ -388,9 +389,9 @@ async fn a_worker_killed_mid_flow_leaves_nothing_lost_or_doubled() {
     let job = h.ctx.store.claim_job(&dying.name, dying.lease).await.unwrap().expect("job");
     cutover_agent::flow::run_job(&h.ctx, &job).await.expect("decided");
     // It also sent two writes, the second of which landed but was never marked done.
-    assert!(send_one(&h.ctx.client, &h.ctx.store, &dying).await.unwrap());
+    assert!(send_one(&h.ctx.client, None, &h.ctx.store, &dying).await.unwrap());
     let item = h.ctx.store.outbox_claim(&dying.name, dying.lease).await.unwrap().expect("a write");
-    let sent = cutover_agent::writes::send(&h.ctx.client, &item, Duration::ZERO, Duration::ZERO).await;
+    let sent = cutover_agent::writes::send(&h.ctx.client, None, &item, Duration::ZERO, Duration::ZERO).await;
     assert!(matches!(sent, cutover_agent::writes::Sent::Done(_)), "{sent:?}");
     // (worker A is gone)
     tokio::time::sleep(Duration::from_millis(250)).await;

@@ -65,6 +65,7 @@ async fn measure(n: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, Stri
         store: store.clone(),
         planning: PlanningConfig::new(production.target.connection_string(), dev.clone(), ".".into()),
         outbox_wakeup: Wakeup::default(),
+        github: None,
     };
     let jobs = Wakeup::default();
     let secret = "bench-secret";
@@ -85,7 +86,7 @@ async fn measure(n: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, Stri
     tokio::spawn(async move { axum::serve(listener, cutover_agent::server::router(intake, Default::default())).await });
     let settings = WorkerSettings { poll: Duration::from_millis(200), ..WorkerSettings::default() };
     tokio::spawn(cutover_agent::job_loop(ctx.clone(), settings.clone(), jobs));
-    tokio::spawn(cutover_agent::outbox_loop(linear, store, settings, ctx.outbox_wakeup.clone()));
+    tokio::spawn(cutover_agent::outbox_loop(linear, None, store, settings, ctx.outbox_wakeup.clone()));
 
     let (mut first, mut plan) = (Vec::new(), Vec::new());
     let app = fake.app_user_id();

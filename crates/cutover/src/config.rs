@@ -29,7 +29,36 @@ pub struct FileConfig {
     #[serde(default)]
     pub sandbox: SandboxSection,
     #[serde(default)]
+    pub github: GitHubSection,
+    #[serde(default)]
     pub write: WriteSection,
+}
+
+/// `[github]`: where approved plans become pull requests. Credentials come only from the
+/// environment (`GITHUB_TOKEN`, or `GITHUB_APP_ID` + `GITHUB_APP_PRIVATE_KEY`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHubSection {
+    /// `owner/name`; without it no pull request is opened.
+    pub repository: Option<String>,
+    /// The branch pull requests go into (default: the repository's default branch).
+    pub base: Option<String>,
+    /// `GITHUB_API_URL` wins; default `https://api.github.com`.
+    pub api_url: Option<String>,
+}
+
+/// GitHub, resolved: the repository, and the credentials from the environment.
+#[derive(Debug)]
+pub struct GitHubConfig {
+    pub api_url: String,
+    pub credentials: cutover_github::Credentials,
+    pub repo: cutover_github::Repo,
+    pub base: Option<String>,
+    /// From `[write]`: the migration format and directory (detected when unset), and the
+    /// backfill size above which `cutover backfill` runs it.
+    pub format: Option<cutover_write::Format>,
+    pub directory: Option<String>,
+    pub backfill_threshold_rows: Option<u64>,
 }
 
 /// `[write]`: how `cutover write` writes migrations (each overridden by its flag).
@@ -133,6 +162,7 @@ pub struct AgentConfig {
     pub mention_handles: Vec<String>,
     pub sandbox: SandboxPolicy,
     pub planning_budget: Duration,
+    pub github: Option<GitHubConfig>,
 }
 
 /// Reads the file (when given, or `cutover.toml` when present) and the environment.
@@ -193,6 +223,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         Some(days) => days,
         None => 7,
     };
+    let github = github(file.github, &file.write, &env)?;
     Ok(AgentConfig {
         api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         credentials,
@@ -207,7 +238,50 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         mention_handles: file.linear.mention_handles,
         sandbox,
         planning_budget,
+        github,
     })
+}
+
+/// `[github]` and the `GITHUB_*` environment. Pull requests are opened only for a configured
+/// repository (a `GITHUB_TOKEN` exported for other tools opens nothing); a repository without
+/// credentials is an error, not a silent "no pull requests".
+fn github(
+    section: GitHubSection,
+    write: &WriteSection,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<GitHubConfig>> {
+    let Some(repository) = section.repository else { return Ok(None) };
+    let credentials = match (env("GITHUB_TOKEN"), env("GITHUB_APP_ID"), env("GITHUB_APP_PRIVATE_KEY")) {
+        (_, Some(id), Some(key)) => cutover_github::Credentials::app(&id, &key)?,
+        (_, Some(_), None) => bail!("GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY is not"),
+        (_, None, Some(_)) => bail!("GITHUB_APP_PRIVATE_KEY is set but GITHUB_APP_ID is not"),
+        (Some(token), None, None) => cutover_github::Credentials::Token(token),
+        (None, None, None) => bail!(
+            "[github] repository is set but there are no GitHub credentials: set GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"
+        ),
+    };
+    let repo = cutover_github::Repo::parse(&repository).context("[github] repository")?;
+    if let Some(base) = &section.base {
+        cutover_github::check_branch(base).context("[github] base")?;
+    }
+    let format = match &write.format {
+        Some(name) => Some(cutover_write::Format::parse(name).ok_or_else(|| {
+            let names: Vec<&str> = cutover_write::Format::ALL.iter().map(|f| f.name()).collect();
+            anyhow::anyhow!("[write] format is \"{name}\", not one of {}", names.join(", "))
+        })?),
+        None => None,
+    };
+    Ok(Some(GitHubConfig {
+        api_url: env("GITHUB_API_URL")
+            .or(section.api_url)
+            .unwrap_or_else(|| cutover_github::DEFAULT_API_URL.to_string()),
+        credentials,
+        repo,
+        base: section.base,
+        format,
+        directory: write.directory.clone(),
+        backfill_threshold_rows: write.backfill_threshold_rows,
+    }))
 }
 
 /// Scratch databases are created, and request SQL run, on the dev server: never on the

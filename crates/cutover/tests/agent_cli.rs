@@ -24,6 +24,10 @@ fn cutover(args: &[&str]) -> Command {
         "CUTOVER_PRUNE_AFTER_DAYS",
         "CUTOVER_STORE",
         "CUTOVER_DEV_URL",
+        "GITHUB_TOKEN",
+        "GITHUB_APP_ID",
+        "GITHUB_APP_PRIVATE_KEY",
+        "GITHUB_API_URL",
     ] {
         cmd.env_remove(var);
     }
@@ -243,6 +247,15 @@ async fn demo_runs_the_whole_loop_with_nothing_set_up() {
         "  ✓ relate: ENG-4 blocks ENG-5",
         "ENG-1 is \"In Progress\", labelled schema-change, zero-downtime, backfill, high-risk, data-integrity.",
         "Agent session: 4 activities, status complete.",
+        "  ✓ push branch priya/eng-1-refunds-bigger-loyalty-balances-order-history-index to GitHub acme/shop: one commit with 8 file(s)",
+        "  ✓ open or update the pull request priya/eng-1-refunds-bigger-loyalty-balances-order-history-index → main in GitHub acme/shop: \"ENG-1: Refunds, bigger loyalty balances, order history index\"",
+        "ENG-1 links the pull request https://github.com/acme/shop/pull/1 (ENG-1: Refunds, bigger loyalty balances, order history index).",
+        "  link: Pull request acme/shop#1 https://github.com/acme/shop/pull/1",
+        "Pull request #1 https://github.com/acme/shop/pull/1 (priya/eng-1-refunds-bigger-loyalty-balances-order-history-index → main, 1 commit):",
+        "  + db/migrations/0002_eng_1_refunds_bigger_loyalty_balances_order_history_index_expand_1.sql (10 lines)",
+        "    │ Part of ENG-1",
+        "    │ ## Review checklist",
+        "    │ ## Application impact",
     ] {
         assert!(stdout.lines().any(|l| l == line), "missing {line:?} in:\n{stdout}");
     }
@@ -389,4 +402,137 @@ async fn serve_refuses_credentials_of_another_organization_than_the_configured_o
             s.fake.organization_id()
         )
     );
+}
+
+#[tokio::test]
+async fn github_settings_are_checked_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cutover.toml");
+    let live = "postgresql://app@localhost:5432/shop";
+    let run = |toml: &str, env: &[(&str, &str)]| {
+        std::fs::write(&config, toml).unwrap();
+        let mut cmd = cutover(&["serve", "--config", config.to_str().unwrap()]);
+        cmd.env("LINEAR_API_KEY", "k").env("CUTOVER_DATABASE_URL", live);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output()
+    };
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 6] = [
+        (
+            "[github]\nrepository = \"acme/shop\"\n",
+            &[],
+            "error: [github] repository is set but there are no GitHub credentials: set GITHUB_TOKEN, or GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY\n",
+        ),
+        (
+            "[github]\nrepository = \"acme/shop\"\n",
+            &[("GITHUB_APP_ID", "12")],
+            "error: GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY is not\n",
+        ),
+        (
+            "[github]\nrepository = \"acme/shop\"\n",
+            &[("GITHUB_APP_ID", "12"), ("GITHUB_APP_PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n")],
+            "error: GitHub credentials are unusable: GITHUB_APP_PRIVATE_KEY is not a PEM private key\n",
+        ),
+        (
+            "[github]\nrepository = \"acme/../shop\"\n",
+            &[("GITHUB_TOKEN", "ghp_x")],
+            "error: [github] repository: \"acme/../shop\" is not a GitHub repository (owner/name)\n",
+        ),
+        (
+            "[github]\nrepository = \"acme/shop\"\nbase = \"main..x\"\n",
+            &[("GITHUB_TOKEN", "ghp_x")],
+            "error: [github] base: \"main..x\" is not a usable branch name: it contains .., // or @{\n",
+        ),
+        (
+            "[github]\nrepository = \"acme/shop\"\n[write]\nformat = \"liquibase\"\n",
+            &[("GITHUB_TOKEN", "ghp_x")],
+            "error: [write] format is \"liquibase\", not one of sql, golang-migrate, dbmate, flyway, sqlx, refinery, alembic, django, rails, prisma, node-pg-migrate\n",
+        ),
+    ];
+    for (toml, env, expected) in cases {
+        let out = run(toml, env).await.unwrap();
+        assert_eq!((out.status.code(), text(&out.stderr)), (Some(2), expected.to_string()), "{toml}");
+        // The token is never echoed.
+        assert!(!text(&out.stderr).contains("ghp_x"));
+    }
+}
+
+/// `cutover serve` with a GitHub repository, SIGKILLed while it pushes the branch, with 30% of
+/// GitHub's answers failing (half of them after the request was applied), then restarted on
+/// the same store: exactly one branch, one commit and one pull request, attached once.
+#[tokio::test]
+async fn serve_killed_while_it_opens_the_pull_request_opens_exactly_one() {
+    use cutover_github_fake::{Failure as GitHubFailure, FakeGitHub};
+    use cutover_linear_fake::{DeliveryConfig, deliver};
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let s = setup().await;
+    let github = FakeGitHub::start().await.unwrap();
+    github.add_repo("acme/shop", "main", &[("db/migrations/0001_shop.sql", SHOP)]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let config = dir.path().join("cutover.toml");
+    std::fs::write(&config, "[github]\nrepository = \"acme/shop\"\n").unwrap();
+    let start = || async {
+        let mut child = cutover(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            &store,
+            "--dev-url",
+            admin_url(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .env("LINEAR_API_URL", s.fake.url())
+        .env("LINEAR_OAUTH_TOKEN", s.fake.oauth_token())
+        .env("LINEAR_WEBHOOK_SECRET", "serve-secret")
+        .env("CUTOVER_DATABASE_URL", s.db.url())
+        .env("GITHUB_API_URL", github.url())
+        .env("GITHUB_TOKEN", github.token())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next_line().await.unwrap().expect("serve printed its address");
+            if let Some(rest) = line.strip_prefix("cutover: serving Linear webhooks on ") {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        (child, url)
+    };
+    let (mut first, url) = start().await;
+    let (session, event) = s.fake.delegate_to_app("ENG-1").unwrap();
+    assert!(deliver(&url, "serve-secret", "AgentSessionEvent", &event, &DeliveryConfig::default()).await.delivered());
+    wait_for("the approval question", || {
+        s.fake.agent_session(&session).is_some_and(|v| v.activities.iter().any(|a| a.kind == "elicitation"))
+    })
+    .await;
+    github.set_failure_rate(0.3, 11, vec![GitHubFailure::ServerError, GitHubFailure::LostResponse]);
+    let event = s.fake.prompt(&session, "Approve plan", None).unwrap();
+    assert!(deliver(&url, "serve-secret", "AgentSessionEvent", &event, &DeliveryConfig::default()).await.delivered());
+    // Killed once it has started writing to GitHub (SIGKILL: no cleanup at all).
+    wait_for("the first write to GitHub", || github.requests().iter().any(|r| r.method == "POST")).await;
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+
+    let (_second, _) = start().await;
+    wait_for("the final response", || {
+        s.fake.agent_session(&session).is_some_and(|v| v.activities.iter().any(|a| a.kind == "response"))
+    })
+    .await;
+    github.clear_failures();
+    assert!(github.requests().iter().any(|r| r.fault.is_some()), "no fault was injected");
+    let branch = s.fake.issue("ENG-1").unwrap().branch_name;
+    assert_eq!(github.branches("acme/shop").len(), 2, "{:?}", github.branches("acme/shop"));
+    assert_eq!(github.commits_ahead("acme/shop", &branch, "main").len(), 1);
+    assert_eq!(github.commit_objects("acme/shop"), 2, "the seed and the one commit");
+    assert_eq!(github.pulls("acme/shop").len(), 1);
+    assert_eq!(s.fake.attachments("ENG-1").len(), 1);
+    assert!(github.files("acme/shop", &branch).contains_key("db/migrations/0002_eng_1_refunds_expand_1.sql"));
 }

@@ -160,6 +160,20 @@ impl LinearClient {
         payload("AgentSessionUpdate", data, "agentSessionUpdate", "agentSession")
     }
 
+    /// Attaches a GitHub pull request to an issue through the workspace's GitHub integration
+    /// (Linear then follows the PR's state). Idempotent: Linear keys attachments by issue and
+    /// URL, so linking the same PR again returns the existing attachment.
+    pub async fn attachment_link_github_pr(
+        &self,
+        issue_id: &str,
+        url: &str,
+        title: &str,
+    ) -> Result<Created, LinearError> {
+        let variables = json!({ "issueId": issue_id, "url": url, "title": title });
+        let data: Value = self.run("AttachmentLinkGitHubPR", &variables).await?;
+        payload("AttachmentLinkGitHubPR", data, "attachmentLinkGitHubPR", "attachment")
+    }
+
     /// Whether an entity created with a client-chosen id exists: `Ok(None)` when Linear says
     /// "Entity not found". Used before retrying a create whose response was lost.
     pub async fn find_created(&self, kind: CreatedKind, id: &str) -> Result<Option<Created>, LinearError> {

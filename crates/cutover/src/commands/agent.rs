@@ -4,6 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
+use cutover_agent::pull_request::{GitHubTarget, WriteSettings};
 use cutover_agent::writes::Write;
 use cutover_agent::{
     FlowContext, Intake, Loops, PlanningConfig, PruneSettings, Wakeup, WorkerSettings, drain, job_for, system_clock,
@@ -45,7 +46,29 @@ async fn wire(args: &AgentArgs, store_override: Option<&str>) -> anyhow::Result<
         sandbox: config.sandbox.clone(),
         budget: config.planning_budget,
     };
-    Ok(Wired { config, ctx: FlowContext { client, store, planning, outbox_wakeup: Wakeup::default() } })
+    let github = match &config.github {
+        Some(github) => {
+            let client = cutover_github::GitHubClient::new(cutover_github::ClientConfig::new(
+                github.api_url.clone(),
+                github.credentials.clone(),
+            ))
+            .context("could not set up the GitHub client")?;
+            Some(GitHubTarget {
+                client,
+                repo: github.repo.clone(),
+                base: github.base.clone(),
+                write: WriteSettings {
+                    format: github.format,
+                    directory: github.directory.clone(),
+                    backfill_threshold_rows: github
+                        .backfill_threshold_rows
+                        .unwrap_or(cutover_write::DEFAULT_BACKFILL_THRESHOLD_ROWS),
+                },
+            })
+        }
+        None => None,
+    };
+    Ok(Wired { config, ctx: FlowContext { client, store, planning, outbox_wakeup: Wakeup::default(), github } })
 }
 
 fn redact(url: &str) -> String {
@@ -74,7 +97,8 @@ pub async fn issue(args: IssueArgs) -> anyhow::Result<Outcome> {
             let _ = ctx.store.finish_job(&job).await?;
         }
         let items = ctx.store.outbox_items(&issue.id).await?;
-        println!("Dry run for {}: {} write(s) to Linear would be made, in this order.", issue.identifier, items.len());
+        let to = if ctx.github.is_some() { "Linear and GitHub" } else { "Linear" };
+        println!("Dry run for {}: {} write(s) to {to} would be made, in this order.", issue.identifier, items.len());
         for (n, item) in items.iter().enumerate() {
             let write: Write = serde_json::from_value(item.op.clone())?;
             println!("\n{}. {}", n + 1, write.describe().replace(&issue.id, &issue.identifier));
@@ -172,6 +196,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         "outbox",
         cutover_agent::outbox_loop(
             wired.ctx.client.clone(),
+            wired.ctx.github.as_ref().map(|g| g.client.clone()),
             wired.ctx.store.clone(),
             settings,
             wired.ctx.outbox_wakeup.clone(),

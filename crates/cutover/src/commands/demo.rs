@@ -3,16 +3,21 @@
 //! Linear workspace (the same fake the end-to-end tests use) holds the bundled example issue;
 //! the job store is SQLite in a temp directory. The issue is delegated to Cutover by a signed
 //! webhook to the real intake, the real workers plan it and write to Linear over HTTP, and the
-//! demo approves the plan the way a person would, in the agent session.
+//! demo approves the plan the way a person would, in the agent session. A local GitHub (the
+//! fake the tests use) holds the shop's repository; on approval Cutover pushes a branch with
+//! one commit and opens the pull request there, through the real GitHub client and outbox.
 
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use anyhow::Context;
+use cutover_agent::pull_request::{GitHubTarget, WriteSettings};
 use cutover_agent::writes::Write;
 use cutover_agent::{FlowContext, Intake, PlanningConfig, Wakeup, WorkerSettings, drain, system_clock};
 use cutover_db_postgres::scratch::DevServer;
 use cutover_db_postgres::source::apply_sql;
+use cutover_github::GitHubClient;
+use cutover_github_fake::FakeGitHub;
 use cutover_jobs::{OutboxState, Store};
 use cutover_linear::webhook::{Identity, WebhookSecret};
 use cutover_linear::{ClientConfig, Credentials, LinearClient};
@@ -24,6 +29,7 @@ use crate::cli::DemoArgs;
 const SHOP_SCHEMA: &str = include_str!("../../../../examples/shop/before.sql");
 const SHOP_DATA: &str = include_str!("../../../../examples/demo/data.sql");
 const ISSUE: &str = include_str!("../../../../examples/demo/issue.md");
+const GITHUB_REPO: &str = "acme/shop";
 const ISSUE_TITLE: &str = "Refunds, bigger loyalty balances, order history index";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<Outcome> {
@@ -74,11 +80,33 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
 
     let client = LinearClient::new(ClientConfig::new(fake.url(), Credentials::OAuthToken(fake.oauth_token())))?;
     let viewer = client.viewer().await.context("asking the local Linear who Cutover is")?;
+    let github = FakeGitHub::start().await.context("could not start the local GitHub")?;
+    github.add_repo(
+        GITHUB_REPO,
+        "main",
+        &[
+            ("README.md", "# shop\n\nThe shop's application and its database schema.\n"),
+            ("db/migrations/0001_create_shop.sql", SHOP_SCHEMA),
+        ],
+    );
+    println!(
+        "• GitHub (a local server, no account): repository {GITHUB_REPO}, default branch main, with db/migrations/0001_create_shop.sql."
+    );
+    let github_client = GitHubClient::new(cutover_github::ClientConfig::new(
+        github.url(),
+        cutover_github::Credentials::Token(github.token()),
+    ))?;
     let ctx = FlowContext {
         client: client.clone(),
         store: store.clone(),
         planning: PlanningConfig::new(database_url, dev.clone(), ".".into()),
         outbox_wakeup: Wakeup::default(),
+        github: Some(GitHubTarget {
+            client: github_client,
+            repo: cutover_github::Repo::parse(GITHUB_REPO)?,
+            base: None,
+            write: WriteSettings::default(),
+        }),
     };
     let secret = uuid::Uuid::new_v4().to_string();
     let intake = Intake {
@@ -125,8 +153,39 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     for relation in fake.relations() {
         println!("  {} blocks {}", relation.issue, relation.related_issue);
     }
+    for attachment in fake.attachments(&issue.identifier) {
+        println!("{} links the pull request {} ({}).", parent.identifier, attachment.url, attachment.title);
+    }
     if let Some(session) = fake.agent_session(&session_id) {
         println!("Agent session: {} activities, status {}.", session.activities.len(), session.status);
+        for (label, url) in &session.external_links {
+            println!("  link: {label} {url}");
+        }
+    }
+    let pulls = github.pulls(GITHUB_REPO);
+    println!("\n── On GitHub now ──");
+    for pull in &pulls {
+        let commits = github.commits_ahead(GITHUB_REPO, &pull.head, &pull.base);
+        println!(
+            "Pull request #{} {} ({} → {}, {} commit):",
+            pull.number,
+            pull.html_url,
+            pull.head,
+            pull.base,
+            commits.len()
+        );
+        println!("  \"{}\"", pull.title);
+        let base_files = github.files(GITHUB_REPO, &pull.base);
+        for (path, content) in github.files(GITHUB_REPO, &pull.head) {
+            if base_files.get(&path) != Some(&content) {
+                println!("  + {path} ({} lines)", content.lines().count());
+            }
+        }
+        println!();
+        // The body up to the plan, which is printed in full above.
+        for line in pull.body.lines().take_while(|l| *l != "## Phases") {
+            println!("    │ {line}");
+        }
     }
     let stats = store.stats().await?;
     anyhow::ensure!(stats.outbox_failed == 0 && stats.jobs_failed == 0, "some writes failed: {stats:?}");
@@ -136,6 +195,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
         complete && !parent.children.is_empty(),
         "the demo did not reach an approved plan with its sub-issues (see Cutover's messages above)"
     );
+    anyhow::ensure!(pulls.len() == 1, "the demo did not open its pull request (see Cutover's messages above)");
     Ok(Outcome::Success)
 }
 
@@ -145,7 +205,7 @@ async fn print_writes(store: &Store, fake: &FakeLinear, flow: &str, shown: usize
     // Writes name issues by id; people know them by identifier.
     let issues = fake.issues();
     let readable = |text: String| issues.iter().fold(text, |t, i| t.replace(&i.id, &i.identifier));
-    println!("Cutover → Linear:");
+    println!("Cutover → Linear and GitHub:");
     for item in items.iter().skip(shown) {
         let write: Write = serde_json::from_value(item.op.clone())?;
         let mark = if item.state == OutboxState::Done { "✓" } else { "✗" };
