@@ -245,6 +245,7 @@ pub fn pull_request_body(
     plan: &Plan,
     files: &[cutover_github::publish::File],
     notes: &[String],
+    impact: &cutover_impact::Impact,
 ) -> String {
     let steps: Vec<_> = plan.steps().collect();
     let phases: Vec<String> = plan.phases.iter().map(|p| p.name.to_string()).collect();
@@ -282,7 +283,11 @@ pub fn pull_request_body(
     let first_breaking = breaking.first().map(|(i, _, _)| *i);
     let plan_file = files.iter().find(|f| f.path.ends_with(".plan.json")).map_or("plan.json", |f| f.path.as_str());
     for (index, phase) in plan.phases.iter().enumerate() {
-        if Some(index) == first_breaking {
+        // What the repository must change before this phase, found in it (cutover-impact);
+        // without such changes, the steps that break running code say where.
+        if let Some(item) = cutover_impact::render::markdown_before(impact, phase.name) {
+            body.push_str(&item);
+        } else if impact.changes.is_empty() && Some(index) == first_breaking {
             body.push_str(&format!(
                 "- [ ] Update application queries and ORM models (see **Application impact**), and deploy that version everywhere, before the {} phase.\n",
                 phase.name
@@ -303,6 +308,29 @@ pub fn pull_request_body(
         body.push_str("- [ ] A fresh backup exists before the steps that cannot be undone.\n");
     }
     body.push_str("\n## Application impact\n\n");
+    if !impact.changes.is_empty() {
+        body.push_str(
+            "Where the repository names what the plan drops, renames or retypes is listed in the review checklist, before the phase that needs the application changed.\n",
+        );
+        if !impact.edits.is_empty() {
+            body.push_str("\nModel files updated in this pull request:\n\n");
+            for edit in &impact.edits {
+                body.push_str(&format!(
+                    "- {}: {}\n",
+                    markdown::inline_code(&edit.file),
+                    cutover_plan::markdown::text(&markdown::clip(&edit.summary.join("; "), 500))
+                ));
+            }
+        }
+        if !impact.skipped.is_empty() {
+            body.push_str(&format!(
+                "\nNot searched: {} file(s) (too large, or past the first {} files).\n",
+                impact.skipped.len(),
+                crate::pull_request::MAX_IMPACT_FILES
+            ));
+        }
+        body.push('\n');
+    }
     if breaking.is_empty() {
         body.push_str("No step removes or narrows anything the running application may use.\n");
     } else {

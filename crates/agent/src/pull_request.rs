@@ -86,6 +86,7 @@ pub enum PrepareError {
 pub struct Rendered {
     pub files: Vec<File>,
     pub notes: Vec<String>,
+    pub impact: cutover_impact::Impact,
 }
 
 /// Reads the base branch (the configured one, else the default branch) and its tree.
@@ -137,8 +138,13 @@ pub fn plan_path(identifier: &str) -> String {
     format!("cutover/{}.plan.json", slug(identifier))
 }
 
-/// The files for `plan`: `cutover-write`'s migrations for the repository as read, then the
-/// plan file.
+/// The most files read from the repository to find what the application must change
+/// (`cutover-impact`), beyond those `cutover-write` read.
+pub const MAX_IMPACT_FILES: usize = 300;
+
+/// The files for `plan`: `cutover-write`'s migrations for the repository as read, the plan
+/// file, and the model files `cutover-impact` updates (Prisma schema, Diesel `schema.rs`,
+/// Django model fields); with what the application must change.
 pub async fn render(
     target: &GitHubTarget,
     repo: &RepoSnapshot,
@@ -183,7 +189,51 @@ pub async fn render(
     files.push(File { path: plan_file, content });
     let mut notes = written.notes;
     notes.insert(0, format!("Migrations in the {} format, in {}/.", written.format, written.directory));
-    Ok(Rendered { files, notes })
+    let impact = application_impact(target, repo, plan, &mut fetched).await?;
+    for edit in &impact.edits {
+        if !files.iter().any(|f| f.path == edit.file) {
+            files.push(File { path: edit.file.clone(), content: edit.text.clone() });
+        }
+    }
+    Ok(Rendered { files, notes, impact })
+}
+
+/// What the plan's dropped, renamed and retyped tables and columns affect in the repository:
+/// the source files `cutover-impact` reads (by extension, outside dependency and build
+/// directories, at most [`MAX_IMPACT_FILES`] of at most [`MAX_FILE_BYTES`]), fetched unless
+/// `cutover-write` fetched them already. Nothing is fetched when the plan changes nothing
+/// the application can name.
+async fn application_impact(
+    target: &GitHubTarget,
+    repo: &RepoSnapshot,
+    plan: &Plan,
+    fetched: &mut BTreeMap<String, Option<String>>,
+) -> Result<cutover_impact::Impact, GitHubError> {
+    let limits = cutover_impact::Limits { max_files: MAX_IMPACT_FILES, max_file_bytes: MAX_FILE_BYTES as usize };
+    if cutover_impact::affected(plan).is_empty() {
+        return Ok(cutover_impact::analyze(plan, &[], limits));
+    }
+    let mut sources = Vec::new();
+    for (path, sha, size) in &repo.files {
+        if !cutover_impact::wanted(path) || cutover_impact::in_skipped_dir(path) || *size > MAX_FILE_BYTES {
+            continue;
+        }
+        if sources.len() == MAX_IMPACT_FILES {
+            break;
+        }
+        let text = match fetched.get(path) {
+            Some(text) => text.clone(),
+            None => {
+                let text = String::from_utf8(target.client.blob(&target.repo, sha).await?).ok();
+                fetched.insert(path.clone(), text.clone());
+                text
+            }
+        };
+        if let Some(text) = text {
+            sources.push(cutover_impact::SourceFile { path: path.clone(), text });
+        }
+    }
+    Ok(cutover_impact::analyze(plan, &sources, limits))
 }
 
 /// `ENG-123` → `eng-123`: lowercase ASCII letters, digits and `-` (an identifier is Linear's,
@@ -249,7 +299,13 @@ pub async fn prepare(
         base: repo.base.clone(),
         branch,
         title: title(issue),
-        body: crate::messages::pull_request_body(&issue.identifier, plan, &rendered.files, &rendered.notes),
+        body: crate::messages::pull_request_body(
+            &issue.identifier,
+            plan,
+            &rendered.files,
+            &rendered.notes,
+            &rendered.impact,
+        ),
         issue_id: issue.id.clone(),
         session_id: session_id.map(str::to_string),
         sub_issue_ids: Vec::new(),

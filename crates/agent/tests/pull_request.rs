@@ -180,8 +180,10 @@ async fn an_approved_plan_becomes_one_commit_and_a_pull_request_attached_to_the_
             "db/migrations/0004_eng_1_refunds_and_bigger_balances_expand_3.sql",
             "db/migrations/0005_eng_1_refunds_and_bigger_balances_expand_4.sql",
             "db/migrations/0006_eng_1_refunds_and_bigger_balances_backfill.sql",
-            "db/migrations/0007_eng_1_refunds_and_bigger_balances_switch.sql",
-            "db/migrations/0008_eng_1_refunds_and_bigger_balances_contract.sql",
+            "db/migrations/0007_eng_1_refunds_and_bigger_balances_switch_1.sql",
+            "db/migrations/0008_eng_1_refunds_and_bigger_balances_switch_2.sql",
+            "db/migrations/0009_eng_1_refunds_and_bigger_balances_switch_3.sql",
+            "db/migrations/0010_eng_1_refunds_and_bigger_balances_contract.sql",
         ]
     );
     let committed: cutover_plan::planner::Plan = serde_json::from_str(&files["cutover/eng-1.plan.json"]).unwrap();
@@ -213,9 +215,10 @@ async fn an_approved_plan_becomes_one_commit_and_a_pull_request_attached_to_the_
         "## Files\n\n- `db/migrations/0002_eng_1_refunds_and_bigger_balances_expand_1.sql`\n",
         "- `cutover/eng-1.plan.json`\n\n> Migrations in the sql format, in db/migrations/.\n",
         "## Review checklist\n\n- [ ] The SQL of every step below is what the issue asks for",
-        "- [ ] Update application queries and ORM models (see **Application impact**), and deploy that version everywhere, before the switch phase.\n- [ ] Phase 3 of 4, switch:",
+        "- [ ] **Update application queries and ORM models** (after the backfill phase, before the switch phase)\n  - column public.customers.loyalty_points changes type from integer to bigint: nothing found in the repository\n- [ ] Phase 3 of 4, switch:",
+        "- [ ] **Update application queries and ORM models** (after the switch phase, before the contract phase)\n  - column public.orders.legacy_ref is dropped: nothing found in the repository\n- [ ] Phase 4 of 4, contract:",
         "- [ ] Phase 4 of 4, contract: `cutover apply --database $CUTOVER_DATABASE_URL --plan cutover/eng-1.plan.json --phase contract`, then `cutover verify`.",
-        "## Application impact\n\nWhat the application must stop using before these steps run:\n",
+        "## Application impact\n\nWhere the repository names what the plan drops, renames or retypes is listed in the review checklist, before the phase that needs the application changed.\n\nWhat the application must stop using before these steps run:\n",
         "- contract phase, `ALTER TABLE public.orders DROP COLUMN legacy_ref`: drops column public.orders.legacy_ref and its data\n",
     ] {
         assert!(pull.body.contains(needle), "{needle:?} missing from:\n{}", pull.body);
@@ -240,6 +243,55 @@ async fn an_approved_plan_becomes_one_commit_and_a_pull_request_attached_to_the_
     let pr = writes.iter().find(|(w, _)| matches!(w, Write::PullRequest { .. })).unwrap();
     assert_eq!(pr.1.as_ref().unwrap()["url"], "https://github.com/acme/shop/pull/1");
     assert_eq!(pr.1.as_ref().unwrap()["created"], true);
+}
+
+/// The application code that names what the plan drops or retypes is found in the
+/// repository (read through GitHub's API) and listed in the checklist before the phase that
+/// needs it; a declarative model (Django's) is updated in the same commit.
+#[tokio::test]
+async fn the_application_code_the_plan_affects_is_listed_and_django_models_are_updated() {
+    let models = "from django.db import models\n\n\nclass Order(models.Model):\n    total_cents = models.IntegerField()\n    legacy_ref = models.TextField(null=True)\n\n    class Meta:\n        db_table = \"orders\"\n";
+    let queries = "def find(cursor, ref):\n    cursor.execute(\"SELECT id FROM orders WHERE legacy_ref = %s\", [ref])\n    return cursor.fetchone()\n";
+    let h = Harness::with_files(
+        REPO,
+        &[
+            ("README.md", "# shop\n"),
+            ("db/migrations/0001_create_shop.sql", SHOP),
+            ("shop/models.py", models),
+            ("shop/queries.py", queries),
+            ("node_modules/pg/lib/query.js", "const q = \"SELECT legacy_ref FROM orders\";\n"),
+        ],
+    )
+    .await;
+    let issue = h.file();
+    let session = h.planned(&issue).await;
+    let event = h.linear.prompt(&session, "Approve plan", None).unwrap();
+    h.deliver(&event).await;
+    drain(&h.ctx, &h.settings).await.unwrap();
+
+    let branch = h.linear.issue(&issue.identifier).unwrap().branch_name;
+    let files = h.github.files(REPO, &branch);
+    // The model loses the dropped field in the same commit; the query is left to a person.
+    assert_eq!(
+        files["shop/models.py"],
+        "from django.db import models\n\n\nclass Order(models.Model):\n    total_cents = models.IntegerField()\n\n    class Meta:\n        db_table = \"orders\"\n"
+    );
+    assert_eq!(files["shop/queries.py"], queries);
+    let pulls = h.github.pulls(REPO);
+    let body = &pulls[0].body;
+    let item = body
+        .split(
+            "- [ ] **Update application queries and ORM models** (after the switch phase, before the contract phase)\n",
+        )
+        .nth(1)
+        .unwrap_or_else(|| panic!("no contract item in:\n{body}"));
+    let item: Vec<&str> = item.lines().take_while(|l| l.starts_with("  ")).collect();
+    assert_eq!(item.len(), 3, "{body}");
+    assert_eq!(item[0], "  - column public.orders.legacy_ref is dropped: 2 references, 1 updated in this pull request");
+    assert!(item.iter().any(|l| l.starts_with("    - [x] `shop/models.py:6`")), "{body}");
+    assert!(item.iter().any(|l| l.starts_with("    - [ ] `shop/queries.py:2`")), "{body}");
+    assert!(!body.contains("node_modules"), "dependencies are not searched:\n{body}");
+    assert!(body.contains("Model files updated in this pull request:\n\n- `shop/models.py`: "), "{body}");
 }
 
 #[tokio::test]
@@ -483,7 +535,7 @@ async fn a_branch_someone_else_pushed_to_is_left_alone_and_reported() {
     assert_eq!(
         errors[0],
         format!(
-            "Cutover could not push branch {branch} to GitHub acme/shop: one commit with 8 file(s): GitHub reported a conflict: branch {branch} of acme/shop has commits Cutover did not make; it is left as it is."
+            "Cutover could not push branch {branch} to GitHub acme/shop: one commit with 10 file(s): GitHub reported a conflict: branch {branch} of acme/shop has commits Cutover did not make; it is left as it is."
         )
     );
     assert!(errors[1].contains("does not hold Cutover's commit; no pull request is opened from it"), "{}", errors[1]);

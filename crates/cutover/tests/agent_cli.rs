@@ -247,7 +247,7 @@ async fn demo_runs_the_whole_loop_with_nothing_set_up() {
         "  ✓ relate: ENG-4 blocks ENG-5",
         "ENG-1 is \"In Progress\", labelled schema-change, zero-downtime, backfill, high-risk, data-integrity.",
         "Agent session: 4 activities, status complete.",
-        "  ✓ push branch priya/eng-1-refunds-bigger-loyalty-balances-order-history-index to GitHub acme/shop: one commit with 8 file(s)",
+        "  ✓ push branch priya/eng-1-refunds-bigger-loyalty-balances-order-history-index to GitHub acme/shop: one commit with 10 file(s)",
         "  ✓ open or update the pull request priya/eng-1-refunds-bigger-loyalty-balances-order-history-index → main in GitHub acme/shop: \"ENG-1: Refunds, bigger loyalty balances, order history index\"",
         "ENG-1 links the pull request https://github.com/acme/shop/pull/1 (ENG-1: Refunds, bigger loyalty balances, order history index).",
         "  link: Pull request acme/shop#1 https://github.com/acme/shop/pull/1",

@@ -34,6 +34,30 @@ use serde::Serialize;
 pub use changes::affected;
 pub use edit::Edit;
 
+/// Directories a reader of a repository never reads: version control, dependencies, build
+/// output.
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".git",
+    ".hg",
+    ".svn",
+    "node_modules",
+    "target",
+    "vendor",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "dist",
+    "build",
+    ".tox",
+];
+
+/// Whether a repository path (`/`-separated) lies in one of [`SKIPPED_DIRS`].
+pub fn in_skipped_dir(path: &str) -> bool {
+    let mut parts: Vec<&str> = path.split('/').collect();
+    parts.pop();
+    parts.iter().any(|p| SKIPPED_DIRS.contains(p))
+}
+
 /// Whether the analysis reads a file of this path (its language or model format is known):
 /// readers of a repository skip the others.
 pub fn wanted(path: &str) -> bool {

@@ -15,22 +15,6 @@ use cutover_plan::planner::Plan;
 use super::Outcome;
 use crate::cli::{ImpactArgs, ImpactFormat};
 
-/// Directories never read: version control, dependencies, build output.
-const SKIPPED_DIRS: &[&str] = &[
-    ".git",
-    ".hg",
-    ".svn",
-    "node_modules",
-    "target",
-    "vendor",
-    ".venv",
-    "venv",
-    "__pycache__",
-    "dist",
-    "build",
-    ".tox",
-];
-
 /// Deeper than this, a tree is not a source tree.
 const MAX_DEPTH: usize = 32;
 
@@ -107,7 +91,7 @@ fn read_repository(root: &Path, limits: Limits) -> anyhow::Result<(Vec<SourceFil
             let name = entry.file_name().to_string_lossy().into_owned();
             let rel = relative(root, &path);
             if file_type.is_dir() {
-                if !SKIPPED_DIRS.contains(&name.as_str()) && depth < MAX_DEPTH {
+                if !cutover_impact::SKIPPED_DIRS.contains(&name.as_str()) && depth < MAX_DEPTH {
                     stack.push((path, depth + 1));
                 }
                 continue;
