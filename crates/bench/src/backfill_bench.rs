@@ -102,6 +102,8 @@ struct Run {
     rows_total: i64,
     wal_bytes: i64,
     checkpoints: i64,
+    /// Autovacuums and autoanalyzes of the table that finished during the run.
+    autovacuums: i64,
     /// Each batch: its time (from the end of the one before) and its rows.
     batches: Vec<(f64, u64)>,
     lock_timeouts: u64,
@@ -181,6 +183,17 @@ async fn bench(o: &Options, admin_url: &str, own_server: bool) -> anyhow::Result
         let run = run_one(o, &admin, version_num, method, with_load, PlanFile { plan: &plan, checksum: &sum }, &spec)
             .await
             .with_context(|| format!("{method:?}{}", if with_load { " under load" } else { "" }))?;
+        if method == Method::Idle {
+            eprintln!(
+                "the load alone: {}",
+                run.load
+                    .as_ref()
+                    .map(|l| format!("p50 {:.1} ms p99 {:.1} ms max {:.0} ms", l.p50_ms, l.p99_ms, l.max_ms))
+                    .unwrap_or_default()
+            );
+            runs.push((with_load, run));
+            continue;
+        }
         eprintln!(
             "{method:?}{}: {:.1} s, {:.0} rows/s, {} of {} rows right{}",
             if with_load { " under load" } else { "" },
@@ -305,6 +318,18 @@ async fn plan_and_expand(
     Ok((plan, sum, spec))
 }
 
+async fn vacuums(client: &Client) -> anyhow::Result<i64> {
+    // The statistics are read as of the start of a transaction; a fresh snapshot each time.
+    client.batch_execute("SELECT pg_catalog.pg_stat_clear_snapshot()").await?;
+    let row = client
+        .query_one(
+            "SELECT (autovacuum_count + autoanalyze_count)::bigint FROM pg_catalog.pg_stat_user_tables WHERE relid = 'public.accounts'::regclass",
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
 async fn wal_and_checkpoints(client: &Client) -> anyhow::Result<(String, i64)> {
     let row = client
         .query_one(
@@ -333,6 +358,12 @@ async fn run_one(
     let target = admin.with_dbname(RUN_DB);
     let db = target.connect().await?;
     db.batch_execute("CHECKPOINT").await?;
+    // The copy and the checkpoint leave dirty pages in the OS cache; written back during the
+    // run, they would slow whichever run they fall in.
+    let synced = tokio::process::Command::new("sync").status().await?;
+    if !synced.success() {
+        bail!("sync failed");
+    }
     // Read the table once (the OS cache holds the copy; this puts both runs on the same
     // footing for shared_buffers).
     db.batch_execute("SELECT pg_catalog.count(*) FROM public.accounts").await?;
@@ -353,15 +384,20 @@ async fn run_one(
     } else {
         None
     };
+    let vacuums_before = vacuums(&db).await?;
     let started = Instant::now();
     let mut batches = Vec::new();
     let mut lock_timeouts = 0;
+    let mut engine_started = None;
     match method {
         Method::Backfill => {
             let options = backfill::Options { progress_every: 1, ..backfill::Options::default() };
             let mut last = (Instant::now(), 0u64);
             let mut events = |_: &backfill::StepRef<'_>, event: Event<'_>| match event {
-                Event::Started { .. } => last = (Instant::now(), 0),
+                Event::Started { .. } => {
+                    last = (Instant::now(), 0);
+                    engine_started = Some(last.0);
+                }
                 Event::Batch(p) => {
                     let now = Instant::now();
                     batches.push(((now - last.0).as_secs_f64() * 1000.0, p.rows_done - last.1));
@@ -390,14 +426,29 @@ async fn run_one(
     }
     let ended = Instant::now();
     let seconds = (ended - started).as_secs_f64();
+    if method == Method::Backfill {
+        // Where the time outside the batches went: before the first (connecting, the runner
+        // lock, the state table) and after the last (the final look for keys, the end).
+        let in_batches: f64 = batches.iter().map(|b| b.0).sum::<f64>() / 1000.0;
+        let before = engine_started.map(|t| (t - started).as_secs_f64()).unwrap_or_default();
+        eprintln!(
+            "  engine: {before:.2} s before the first batch, {in_batches:.1} s in {} batches, {:.2} s after the last",
+            batches.len(),
+            seconds - before - in_batches
+        );
+    }
     let load = match load {
         Some(l) => Some(l.finish(started, ended).await?),
         None => None,
     };
     let loadavg_after = loadavg();
+    let autovacuums = vacuums(&db).await? - vacuums_before;
     let (lsn_after, checkpoints_after) = wal_and_checkpoints(&db).await?;
     let wal_bytes: i64 = db
-        .query_one("SELECT pg_catalog.pg_wal_lsn_diff($1::text::pg_lsn, $2::text::pg_lsn)::bigint", &[&lsn_after, &lsn_before])
+        .query_one(
+            "SELECT pg_catalog.pg_wal_lsn_diff($1::text::pg_lsn, $2::text::pg_lsn)::bigint",
+            &[&lsn_after, &lsn_before],
+        )
         .await?
         .get(0);
     let check = format!(
@@ -419,6 +470,7 @@ async fn run_one(
         rows_total,
         wal_bytes,
         checkpoints: checkpoints_after - checkpoints_before,
+        autovacuums,
         batches,
         lock_timeouts,
         load,
@@ -502,8 +554,8 @@ fn render(
     writeln!(s, "- Reproduce: `cargo build{flag} -p cutover -p cutover-bench && {command} --write docs/benchmarks.md` (this run: the {profile} build of `cutover-bench` and `cutover`)\n")
         .unwrap();
 
-    writeln!(s, "| run | wall time | rows/s | WAL | checkpoints | batches | load average before → after |").unwrap();
-    writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: | --- |").unwrap();
+    writeln!(s, "| run | wall time | rows/s | WAL | checkpoints | autovacuums and autoanalyzes of the table | batches | load average before → after |").unwrap();
+    writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |").unwrap();
     for (with_load, r) in runs {
         let name = match (r.method, with_load) {
             (Method::Backfill, false) => "backfill (engine)",
@@ -512,14 +564,19 @@ fn render(
             (Method::Update, true) => "one UPDATE, under load",
             (Method::Idle, _) => continue,
         };
-        let right = if r.rows_right == r.rows_total { String::new() } else { format!(" ({} rows wrong!)", r.rows_total - r.rows_right) };
+        let right = if r.rows_right == r.rows_total {
+            String::new()
+        } else {
+            format!(" ({} rows wrong!)", r.rows_total - r.rows_right)
+        };
         writeln!(
             s,
-            "| {name}{right} | {:.1} s | {} | {} | {} | {} | {} → {} |",
+            "| {name}{right} | {:.1} s | {} | {} | {} | {} | {} | {} → {} |",
             r.seconds,
             thousands(o.rows as f64 / r.seconds),
             mib(r.wal_bytes),
             r.checkpoints,
+            r.autovacuums,
             if r.method == Method::Backfill { thousands(r.batches.len() as f64) } else { "1".into() },
             r.loadavg_before,
             r.loadavg_after
@@ -538,7 +595,8 @@ fn render(
     }
     if !o.no_load {
         writeln!(s, "### Writes during the fill\n").unwrap();
-        writeln!(s, "| during | writes | failed | p50 | p99 | max | longest lock wait of a write | of the filler |").unwrap();
+        writeln!(s, "| during | writes | failed | p50 | p99 | max | longest lock wait of a write | of the filler |")
+            .unwrap();
         writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").unwrap();
         for method in [Method::Idle, Method::Backfill, Method::Update] {
             if let Some(l) = find(method, true).and_then(|r| r.load.as_ref()) {

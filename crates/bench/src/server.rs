@@ -85,7 +85,11 @@ impl Server {
         } else {
             Command::new(&path)
         };
-        cmd.args(args).stdin(Stdio::null()).env_clear().env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").env("LC_ALL", "C");
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .env_clear()
+            .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("LC_ALL", "C");
         let out = cmd.output().with_context(|| format!("running {program}"))?;
         if !out.status.success() {
             bail!(
