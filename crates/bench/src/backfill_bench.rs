@@ -45,6 +45,10 @@ struct Options {
     write: Option<PathBuf>,
     /// Leave out the runs under load.
     no_load: bool,
+    /// Only these runs (for investigation; the report is then partial).
+    only: Option<Vec<String>>,
+    /// The engine's target batch time.
+    target_batch_ms: u64,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Options> {
@@ -60,6 +64,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
         cutover: sibling,
         write: None,
         no_load: false,
+        only: None,
+        target_batch_ms: 200,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -75,6 +81,8 @@ fn parse(args: &[String]) -> anyhow::Result<Options> {
             "--cutover" => o.cutover = value()?.into(),
             "--write" => o.write = Some(value()?.into()),
             "--no-load" => o.no_load = true,
+            "--only" => o.only = Some(value()?.split(',').map(str::to_string).collect()),
+            "--target-batch-ms" => o.target_batch_ms = value()?.parse()?,
             other => bail!("unknown flag {other}"),
         }
     }
@@ -178,6 +186,12 @@ async fn bench(o: &Options, admin_url: &str, own_server: bool) -> anyhow::Result
     if !o.no_load {
         variants.extend([(Method::Idle, true), (Method::Backfill, true), (Method::Update, true)]);
     }
+    if let Some(only) = &o.only {
+        variants.retain(|(method, with_load)| {
+            let name = format!("{}{}", format!("{method:?}").to_lowercase(), if *with_load { "-load" } else { "" });
+            only.contains(&name)
+        });
+    }
     let mut runs = Vec::new();
     for (method, with_load) in variants {
         let run = run_one(o, &admin, version_num, method, with_load, PlanFile { plan: &plan, checksum: &sum }, &spec)
@@ -203,7 +217,10 @@ async fn bench(o: &Options, admin_url: &str, own_server: bool) -> anyhow::Result
             run.rows_total,
             run.load
                 .as_ref()
-                .map(|l| format!(", writes p50 {:.1} ms p99 {:.1} ms max {:.0} ms", l.p50_ms, l.p99_ms, l.max_ms))
+                .map(|l| format!(
+                    ", writes p50 {:.1} ms p99 {:.1} ms max {:.0} ms; longest lock wait of a write {:.0} ms; service time p99: INSERT {:.1} ms, UPDATE {:.1} ms",
+                    l.p50_ms, l.p99_ms, l.max_ms, l.writer_lock_wait_ms, l.insert_service_p99_ms, l.update_service_p99_ms
+                ))
                 .unwrap_or_default()
         );
         runs.push((with_load, run));
@@ -391,7 +408,8 @@ async fn run_one(
     let mut engine_started = None;
     match method {
         Method::Backfill => {
-            let options = backfill::Options { progress_every: 1, ..backfill::Options::default() };
+            let mut options = backfill::Options { progress_every: 1, ..backfill::Options::default() };
+            options.limits.target = Duration::from_millis(o.target_batch_ms);
             let mut last = (Instant::now(), 0u64);
             let mut events = |_: &backfill::StepRef<'_>, event: Event<'_>| match event {
                 Event::Started { .. } => {
@@ -535,9 +553,9 @@ fn render(
         spec.column, spec.expression
     )
     .unwrap();
-    writeln!(s, "- Every run starts from a fresh copy of that database (`CREATE DATABASE ... TEMPLATE ... STRATEGY = FILE_COPY`: the same pages in the same order), then `CHECKPOINT` and one sequential read of the table; autovacuum is on, as in production. The backfill is the plan's step run by the engine (`backfill::run_plan`, what `cutover backfill run` runs, default options: 200 ms target batch time, 100..50,000 rows per batch); the other is one `UPDATE accounts SET {} = {}`. Rows are checked afterwards: every row's new column equals the expression.", quote::ident(&spec.column), spec.expression).unwrap();
+    writeln!(s, "- Every run starts from a fresh copy of that database (`CREATE DATABASE ... TEMPLATE ... STRATEGY = FILE_COPY`: the same pages in the same order), then `CHECKPOINT` and one sequential read of the table; autovacuum is on, as in production. The backfill is the plan's step run by the engine (`backfill::run_plan`, what `cutover backfill run` runs, default options but for the progress events: {} ms target batch time, 100..50,000 rows per batch); the other is one `UPDATE accounts SET {} = {}`. Rows are checked afterwards: every row's new column equals the expression.", o.target_batch_ms, quote::ident(&spec.column), spec.expression).unwrap();
     if !o.no_load {
-        writeln!(s, "- Load: {} writes/s open-loop from {} connections ({}% INSERTs of new ids, the rest single-row UPDATEs of uniformly random ids); latency is measured from each write's scheduled time, so writes queued behind a blocked one count their wait. Lock waits are sampled from `pg_locks.waitstart` every 20 ms (a lower bound). Only writes scheduled while the backfill or the UPDATE ran are counted.", o.rate, o.connections, o.insert_percent).unwrap();
+        writeln!(s, "- Load: {} writes/s open-loop from {} connections ({}% INSERTs of new ids, the rest single-row UPDATEs of uniformly random ids); latency is measured from each write's scheduled time, so writes queued behind a blocked one count their wait; the service time is from sending the write to its answer (INSERTs of new ids never wait on the filler's row locks, UPDATEs may). Lock waits are sampled from `pg_locks.waitstart` every 20 ms (a lower bound). Only writes scheduled while the backfill or the UPDATE ran are counted.", o.rate, o.connections, o.insert_percent).unwrap();
     }
     // The profile this binary was built with: the client only waits on the server, but say
     // which one was measured.
@@ -550,6 +568,9 @@ fn render(
         ));
     } else {
         command.push_str(" --no-load");
+    }
+    if o.target_batch_ms != 200 {
+        command.push_str(&format!(" --target-batch-ms {}", o.target_batch_ms));
     }
     writeln!(s, "- Reproduce: `cargo build{flag} -p cutover -p cutover-bench && {command} --write docs/benchmarks.md` (this run: the {profile} build of `cutover-bench` and `cutover`)\n")
         .unwrap();
@@ -595,14 +616,13 @@ fn render(
     }
     if !o.no_load {
         writeln!(s, "### Writes during the fill\n").unwrap();
-        writeln!(s, "| during | writes | failed | p50 | p99 | max | longest lock wait of a write | of the filler |")
-            .unwrap();
-        writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").unwrap();
+        writeln!(s, "| during | writes | failed | p50 | p99 | max | longest lock wait of a write | of the filler | p99 service time: INSERT | UPDATE |").unwrap();
+        writeln!(s, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |").unwrap();
         for method in [Method::Idle, Method::Backfill, Method::Update] {
             if let Some(l) = find(method, true).and_then(|r| r.load.as_ref()) {
                 writeln!(
                     s,
-                    "| {} | {} | {} | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms |",
+                    "| {} | {} | {} | {:.1} ms | {:.1} ms | {:.0} ms | {:.0} ms | {:.0} ms | {:.1} ms | {:.1} ms |",
                     match method {
                         Method::Backfill => "the backfill".to_string(),
                         Method::Update => "the UPDATE".to_string(),
@@ -614,7 +634,9 @@ fn render(
                     l.p99_ms,
                     l.max_ms,
                     l.writer_lock_wait_ms,
-                    l.other_lock_wait_ms
+                    l.other_lock_wait_ms,
+                    l.insert_service_p99_ms,
+                    l.update_service_p99_ms
                 )
                 .unwrap();
             }

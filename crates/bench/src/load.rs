@@ -28,6 +28,9 @@ pub struct Config {
 struct Write {
     scheduled: Duration,
     latency: Duration,
+    /// From the moment it was sent: without the wait behind earlier writes of its connection.
+    service: Duration,
+    insert: bool,
     ok: bool,
 }
 
@@ -53,6 +56,18 @@ pub struct Stats {
     /// session (the backfill or the UPDATE), in ms; sampled, so a lower bound.
     pub writer_lock_wait_ms: f64,
     pub other_lock_wait_ms: f64,
+    /// p99 of the service time (from sending to the answer) of the INSERTs, which never wait
+    /// on the filler's row locks, and of the UPDATEs, which may.
+    pub insert_service_p99_ms: f64,
+    pub update_service_p99_ms: f64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
 }
 
 /// A small xorshift generator: the load needs spread, not cryptographic randomness.
@@ -104,7 +119,9 @@ impl Load {
                         break;
                     }
                     let r = rng.next();
-                    let result = if (r % 100) < config.insert_percent as u64 {
+                    let sent = Instant::now();
+                    let is_insert = (r % 100) < config.insert_percent as u64;
+                    let result = if is_insert {
                         let id = next_id.fetch_add(1, Ordering::Relaxed);
                         let amount = ((r >> 8) % 100_000) as i32;
                         client.execute(&insert, &[&id, &amount]).await
@@ -113,7 +130,13 @@ impl Load {
                         client.execute(&update, &[&id]).await
                     };
                     let latency = start.elapsed().saturating_sub(scheduled);
-                    out.push(Write { scheduled, latency, ok: result.is_ok() });
+                    out.push(Write {
+                        scheduled,
+                        latency,
+                        service: sent.elapsed(),
+                        insert: is_insert,
+                        ok: result.is_ok(),
+                    });
                     i += n as u64;
                 }
                 Ok(out)
@@ -160,20 +183,17 @@ impl Load {
         }
         self.sampler_stop.store(true, Ordering::Relaxed);
         let waits = self.sampler.await??;
-        let mut latencies: Vec<f64> = writes
-            .iter()
-            .filter(|w| w.scheduled >= from && w.scheduled < until)
-            .map(|w| w.latency.as_secs_f64() * 1000.0)
-            .collect();
+        let window: Vec<&Write> = writes.iter().filter(|w| w.scheduled >= from && w.scheduled < until).collect();
+        let mut latencies: Vec<f64> = window.iter().map(|w| w.latency.as_secs_f64() * 1000.0).collect();
+        let service_p99 = |insert: bool| {
+            let mut v: Vec<f64> =
+                window.iter().filter(|w| w.insert == insert).map(|w| w.service.as_secs_f64() * 1000.0).collect();
+            v.sort_by(f64::total_cmp);
+            percentile(&v, 0.99)
+        };
         let failed = writes.iter().filter(|w| w.scheduled >= from && w.scheduled < until && !w.ok).count();
         latencies.sort_by(f64::total_cmp);
-        let pct = |p: f64| -> f64 {
-            if latencies.is_empty() {
-                return 0.0;
-            }
-            let i = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len()) - 1;
-            latencies[i]
-        };
+        let pct = |p: f64| percentile(&latencies, p);
         let longest = |writer: bool| {
             waits.iter().filter(|(pid, _)| self.pids.contains(pid) == writer).map(|(_, ms)| *ms).fold(0.0, f64::max)
         };
@@ -185,6 +205,8 @@ impl Load {
             max_ms: latencies.last().copied().unwrap_or(0.0),
             writer_lock_wait_ms: longest(true),
             other_lock_wait_ms: longest(false),
+            insert_service_p99_ms: service_p99(true),
+            update_service_p99_ms: service_p99(false),
         })
     }
 }
