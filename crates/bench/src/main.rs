@@ -6,15 +6,20 @@
 //! target/release/cutover-bench schema-engine [--tables 5000] [--runs 3] [--migra PATH] [--write docs/benchmarks.md]
 //! target/release/cutover-bench agent-latency [--deliveries 100] [--write docs/benchmarks.md]
 //! target/release/cutover-bench lint [--statements 20000] [--squawk PATH] [--write docs/benchmarks.md]
+//! target/release/cutover-bench backfill [--rows 10000000] [--rate 300] [--connections 4] [--no-load] [--write docs/benchmarks.md]
 //! ```
 //!
-//! The database server is `CUTOVER_BENCH_DATABASE_URL`, or the one the tests use.
+//! The database server is `CUTOVER_BENCH_DATABASE_URL`, or the one the tests use; `backfill`
+//! starts its own throwaway server (or takes `--database URL`).
 
 mod agent_latency;
+mod backfill_bench;
 mod lint_bench;
+mod load;
 mod measure;
 mod report;
 mod schema_engine;
+mod server;
 
 use std::process::ExitCode;
 
@@ -30,8 +35,9 @@ fn main() -> ExitCode {
         Some("schema-engine") => schema_engine::main(&args[1..]),
         Some("agent-latency") => agent_latency::main(&args[1..]),
         Some("lint") => lint_bench::main(&args[1..]),
+        Some("backfill") => backfill_bench::main(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]\n       cutover-bench lint [--statements N] [--runs N] [--squawk PATH] [--write FILE]"
+            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]\n       cutover-bench lint [--statements N] [--runs N] [--squawk PATH] [--write FILE]\n       cutover-bench backfill [--rows N] [--rate N] [--connections N] [--insert-percent N] [--no-load] [--database URL] [--write FILE]"
         )),
     };
     match result {
