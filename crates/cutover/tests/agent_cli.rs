@@ -247,17 +247,22 @@ async fn demo_runs_the_whole_loop_with_nothing_set_up() {
         "  ✓ relate: ENG-4 blocks ENG-5",
         "ENG-1 is \"In Progress\", labelled schema-change, zero-downtime, backfill, high-risk, data-integrity.",
         "Agent session: 4 activities, status complete.",
-        "  ✓ push branch priya/eng-1-refunds-bigger-loyalty-balances-order-history-index to GitHub acme/shop: one commit with 10 file(s)",
         "  ✓ open or update the pull request priya/eng-1-refunds-bigger-loyalty-balances-order-history-index → main in GitHub acme/shop: \"ENG-1: Refunds, bigger loyalty balances, order history index\"",
         "ENG-1 links the pull request https://github.com/acme/shop/pull/1 (ENG-1: Refunds, bigger loyalty balances, order history index).",
         "  link: Pull request acme/shop#1 https://github.com/acme/shop/pull/1",
         "Pull request #1 https://github.com/acme/shop/pull/1 (priya/eng-1-refunds-bigger-loyalty-balances-order-history-index → main, 1 commit):",
-        "  + db/migrations/0002_eng_1_refunds_bigger_loyalty_balances_order_history_index_expand_1.sql (10 lines)",
         "    │ Part of ENG-1",
         "    │ ## Review checklist",
         "    │ ## Application impact",
     ] {
         assert!(stdout.lines().any(|l| l == line), "missing {line:?} in:\n{stdout}");
+    }
+    // How many files depends on the plan and the writer; the branch and the numbering do not.
+    for prefix in [
+        "  ✓ push branch priya/eng-1-refunds-bigger-loyalty-balances-order-history-index to GitHub acme/shop: one commit with ",
+        "  + db/migrations/0002_eng_1_refunds_bigger_loyalty_balances_order_history_index_expand_1.sql (",
+    ] {
+        assert!(stdout.lines().any(|l| l.starts_with(prefix)), "missing {prefix:?} in:\n{stdout}");
     }
     assert!(!stdout.contains('✗'), "{stdout}");
 }
