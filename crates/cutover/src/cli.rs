@@ -366,6 +366,11 @@ pub struct BackfillTuning {
     /// (pg_stat_activity.backend_xmin); default: ignore them.
     #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_transaction_age_s: Option<u64>,
+    /// The longest the application's writes may wait on a batch's row locks: a batch that kept
+    /// a write waiting longer (asked in pg_locks before it commits) makes batches aim shorter,
+    /// until writes stop waiting; 0: ignore such waits.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub max_writer_wait_ms: u64,
     /// SQL run before each batch; when it returns true, wait a second and ask again.
     #[arg(long, value_name = "SQL")]
     pub wait_query: Option<String>,

@@ -911,3 +911,74 @@ async fn on_a_terminal_apply_draws_a_bar_for_a_backfill_step() {
     assert!(text.contains(" (3000 rows in 10 batches)"), "{text:?}");
     assert!(!text.contains("... 300 of ~3,000 rows"), "no progress lines on a terminal: {text:?}");
 }
+
+/// Writes that wait on a batch's row locks longer than `--max-writer-wait-ms` make the
+/// batches aim shorter: a writer locks a row at the start of the batch in flight again and
+/// again (as an application's UPDATE would), the engine sees it waiting before each commit,
+/// says so and shortens its batches; every row is still filled exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_kept_waiting_by_a_batch_make_the_batches_shorter() {
+    let c = case(
+        &slow_table(1500, 0.002),
+        &plan(key(&[("id", "bigint")]), "new", "slow_double(old)", Some("old IS NOT NULL")),
+    )
+    .await;
+    let child = c
+        .command(
+            "run",
+            &[
+                "--format",
+                "json",
+                "--target-batch-ms",
+                "400",
+                "--min-batch",
+                "10",
+                "--max-writer-wait-ms",
+                "100",
+                "--progress-every",
+                "1",
+            ],
+        )
+        .spawn()
+        .unwrap();
+    let writer = c.db.connect().await;
+    let run = tokio::spawn(async move { child.wait_with_output().await.unwrap() });
+    let mut writes = 0;
+    while !run.is_finished() {
+        // A row the batch in flight locked early on: this write waits for its commit.
+        let next: Option<i64> = writer
+            .query_opt(
+                "SELECT coalesce((cursor->>0)::bigint, 0) + 2 FROM cutover.backfills WHERE state = 'running'",
+                &[],
+            )
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.get(0));
+        if let Some(id) = next {
+            writer.query("SELECT 1 FROM t WHERE id = $1 FOR UPDATE", &[&id]).await.unwrap();
+            writes += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let out = run.await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(writes > 0);
+    let events: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let waited: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "writers_waited").collect();
+    assert!(!waited.is_empty(), "no writers_waited event in:\n{}", stdout(&out));
+    for e in &waited {
+        assert!(e["longest_wait_ms"].as_u64().unwrap() > 100, "{e}");
+        // Four fifths of the bound.
+        assert_eq!(e["target_batch_ms"].as_u64(), Some(80), "{e}");
+        assert!(e["writers"].as_u64().unwrap() >= 1, "{e}");
+    }
+    let first = waited[0]["batch_size"].as_u64().unwrap();
+    let sizes: Vec<u64> =
+        events.iter().filter(|e| e["event"] == "progress").map(|e| e["batch_size"].as_u64().unwrap()).collect();
+    assert!(first < sizes[0].max(200), "the batch after the wait is smaller: {first} after {sizes:?}");
+    let last = events.last().unwrap();
+    assert_eq!((last["event"].as_str(), last["rows_done"].as_u64()), (Some("done"), Some(1500)), "{last}");
+    let client = c.db.connect().await;
+    assert_eq!(checksum(&client, ACTUAL).await, checksum(&client, EXPECTED).await);
+}

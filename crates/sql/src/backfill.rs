@@ -346,6 +346,20 @@ pub const REPLICA_LAG: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.date_pa
 pub const OLDEST_TRANSACTION: &str = "SELECT coalesce(pg_catalog.max(pg_catalog.date_part('epoch', pg_catalog.now() - xact_start)), 0)::float8
 FROM pg_catalog.pg_stat_activity WHERE backend_xmin IS NOT NULL AND pid <> pg_catalog.pg_backend_pid() AND xact_start IS NOT NULL";
 
+/// The sessions waiting on locks this session holds (the application's writes queued
+/// behind a batch's row locks), asked just before the batch commits, while it still holds
+/// them: how many, and the longest wait so far in seconds (`pg_locks.waitstart`,
+/// PostgreSQL 14 and later).
+pub const BLOCKED_BY_BATCH: &str = "SELECT pg_catalog.count(*)::int8, coalesce(pg_catalog.max(pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - l.waitstart)), 0)::float8
+FROM pg_catalog.pg_locks l WHERE NOT l.granted AND pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(l.pid))";
+
+/// The server's version number, as an integer.
+pub const SERVER_VERSION_NUM: &str = "SELECT pg_catalog.current_setting('server_version_num')::int4";
+
+/// [`BLOCKED_BY_BATCH`] before PostgreSQL 14 (no `waitstart`): how many only.
+pub const BLOCKED_BY_BATCH_COUNT: &str = "SELECT pg_catalog.count(*)::int8, NULL::float8
+FROM pg_catalog.pg_locks l WHERE NOT l.granted AND pg_catalog.pg_backend_pid() = ANY (pg_catalog.pg_blocking_pids(l.pid))";
+
 /// `$1..$3` the step, `$4` next batch size (int), `$5` seconds spent. A batch that ran past
 /// its statement_timeout (rolled back) is tried again smaller.
 pub const RECORD_RESIZE: &str = "UPDATE cutover.backfills SET batch_size = $4, busy_seconds = busy_seconds + $5,

@@ -57,6 +57,7 @@ pub fn options(args: &BackfillTuning) -> anyhow::Result<Options> {
             max_replica_lag: (args.max_replica_lag_ms > 0).then(|| Duration::from_millis(args.max_replica_lag_ms)),
             max_transaction_age: args.max_transaction_age_s.map(Duration::from_secs),
             max_lock_timeouts: args.max_lock_timeouts,
+            max_writer_wait: (args.max_writer_wait_ms > 0).then(|| Duration::from_millis(args.max_writer_wait_ms)),
             ..Limits::default()
         },
         wait_query: args.wait_query.clone(),
@@ -271,6 +272,26 @@ async fn run_backfills(args: &BackfillArgs, target: &Target, plan: PlanFile<'_>)
                 last_wait = None;
                 format!("  connection lost ({error}); connecting again (try {attempt})")
             }
+            (Event::WritersWaited { writers, longest, target, next }, false) => {
+                // Said again only when the aim changes.
+                let key = format!("writers waited: {}", target.as_millis());
+                if last_wait.as_deref() == Some(key.as_str()) {
+                    return;
+                }
+                last_wait = Some(key);
+                format!(
+                    "  slower: {writers} write(s) waited up to {} ms on the batch's row locks; batches now aim at {} ms (next {} rows)",
+                    longest.as_millis(),
+                    target.as_millis(),
+                    thousands(next)
+                )
+            }
+            (Event::WritersWaited { writers, longest, target, next }, true) => json_line(
+                "writers_waited",
+                at,
+                None,
+                json!({ "writers": writers, "longest_wait_ms": longest.as_millis() as u64, "target_batch_ms": target.as_millis() as u64, "batch_size": next }),
+            ),
             (Event::StatementTimeout { rows, next, statement_timeout_ms }, false) => {
                 last_wait = None;
                 format!(

@@ -18,6 +18,10 @@ pub struct Limits {
     /// `None`: ignore them. A backfill leaves a dead row version per row it changes, which
     /// vacuum cannot remove while such a transaction lives.
     pub max_transaction_age: Option<Duration>,
+    /// The longest the application's writes should wait on a batch's row locks: a batch
+    /// that kept a write waiting longer makes the batches shorter (see
+    /// [`Sizer::writers_waited`]); `None`: ignore such waits.
+    pub max_writer_wait: Option<Duration>,
     /// Give up after this many lock timeouts in a row.
     pub max_lock_timeouts: u32,
     /// The wait after the first lock timeout; it doubles with each one in a row, up to
@@ -36,6 +40,7 @@ impl Default for Limits {
             max_batch: 50_000,
             max_replica_lag: Some(Duration::from_secs(10)),
             max_transaction_age: None,
+            max_writer_wait: Some(Duration::from_millis(100)),
             max_lock_timeouts: 30,
             first_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
@@ -50,13 +55,48 @@ pub struct Sizer {
     size: u64,
     min: u64,
     max: u64,
+    /// The time batches aim at now: the configured target, or less while the application's
+    /// writes wait on the batches' row locks.
     target: Duration,
+    configured: Duration,
 }
+
+/// The shortest time batches aim at, however long writes waited: below it, commits cost
+/// more than the waits they spare.
+pub const MIN_TARGET: Duration = Duration::from_millis(10);
 
 impl Sizer {
     pub fn new(initial: u64, limits: &Limits) -> Sizer {
         let (min, max) = (limits.min_batch.max(1), limits.max_batch.max(limits.min_batch.max(1)));
-        Sizer { size: initial.clamp(min, max), min, max, target: limits.target }
+        Sizer { size: initial.clamp(min, max), min, max, target: limits.target, configured: limits.target }
+    }
+
+    /// The time batches aim at now.
+    pub fn target(&self) -> Duration {
+        self.target
+    }
+
+    /// A batch that ran `elapsed` kept the application's writes waiting on its row locks, the
+    /// longest for `longest` (a write waits at most as long as the batch holds its locks).
+    /// When that is more than `max`, batches aim at a time under `max` (four fifths of it, not
+    /// below [`MIN_TARGET`]) and the next one is sized for it at once. Returns the new size
+    /// when it changed. A batch no write waited on longer than `max` lets the aim grow back
+    /// toward the configured target, a tenth at a time.
+    pub fn writers_waited(&mut self, elapsed: Duration, longest: Duration, max: Duration) -> Option<u64> {
+        if longest <= max {
+            self.target = self.configured.min(self.target.mul_f64(1.1)).max(MIN_TARGET.min(self.configured));
+            return None;
+        }
+        self.target = max.mul_f64(0.8).max(MIN_TARGET).min(self.configured);
+        if elapsed <= self.target {
+            return None;
+        }
+        let ratio = (self.target.as_secs_f64() / elapsed.as_secs_f64()).clamp(0.1, 1.0);
+        let next = ((self.size as f64 * ratio).round() as u64).clamp(self.min, self.max);
+        (next != self.size).then(|| {
+            self.size = next;
+            next
+        })
     }
 
     /// Rows (keys) in the next batch.
@@ -458,5 +498,38 @@ mod tests {
         assert_eq!(eta_seconds(3000, Some(10_000), Some(1000.0)), Some(7.0));
         assert_eq!(eta_seconds(12_000, Some(10_000), Some(1000.0)), Some(0.0));
         assert_eq!(eta_seconds(3000, None, Some(1000.0)), None);
+    }
+
+    #[test]
+    fn writes_kept_waiting_make_batches_aim_shorter_then_grow_back() {
+        let limits = Limits { min_batch: 100, max_batch: 50_000, ..Limits::default() };
+        let mut sizer = Sizer::new(10_000, &limits);
+        let max = ms(100);
+        // Writes waited under the bound: nothing changes.
+        assert_eq!(sizer.writers_waited(ms(200), ms(80), max), None);
+        assert_eq!((sizer.size(), sizer.target()), (10_000, ms(200)));
+        // A write waited 180 ms on a 200 ms batch: aim at 80 ms, and size for it now.
+        assert_eq!(sizer.writers_waited(ms(200), ms(180), max), Some(4_000));
+        assert_eq!(sizer.target(), ms(80));
+        // The size then follows the shorter aim: 4000 rows in 95 ms is near enough 80 ms.
+        assert_eq!(sizer.observe(4_000, ms(95)), 4_000, "within a quarter: no change");
+        assert_eq!(sizer.observe(4_000, ms(160)), 2_000);
+        // Batches no write waited on let the aim grow back a tenth at a time, to the target.
+        let aims: Vec<u128> = (0..12)
+            .map(|_| {
+                sizer.writers_waited(ms(50), Duration::ZERO, max);
+                sizer.target().as_millis()
+            })
+            .collect();
+        assert_eq!(aims, [88, 96, 106, 117, 128, 141, 155, 171, 188, 200, 200, 200]);
+    }
+
+    #[test]
+    fn the_aim_never_drops_below_the_floor_nor_the_size_below_its_minimum() {
+        let limits = Limits { min_batch: 500, ..Limits::default() };
+        let mut sizer = Sizer::new(1_000, &limits);
+        assert_eq!(sizer.writers_waited(ms(400), ms(390), ms(5)), Some(500));
+        assert_eq!(sizer.target(), MIN_TARGET);
+        assert_eq!(sizer.writers_waited(ms(400), ms(390), ms(5)), None, "already the smallest");
     }
 }

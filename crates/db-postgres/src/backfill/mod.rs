@@ -184,6 +184,10 @@ pub enum Event<'a> {
     /// A batch of `rows` ran past its statement_timeout and was rolled back; it is tried
     /// again with `next` rows.
     StatementTimeout { rows: u64, next: u64, statement_timeout_ms: u64 },
+    /// The application's writes waited on a batch's row locks longer than
+    /// [`control::Limits::max_writer_wait`] (`writers` of them, the longest `longest`):
+    /// batches now aim at `target`, and the next one has `next` rows.
+    WritersWaited { writers: u64, longest: Duration, target: Duration, next: u64 },
 }
 
 /// How a backfill that ran to its end finished.
@@ -267,6 +271,12 @@ struct Engine<'a> {
     statement_timeout_ms: u64,
     /// Rows per page, for a table walked by pages (learnt as it goes).
     density: f64,
+    /// See [`control::Limits::max_writer_wait`].
+    max_writer_wait: Option<Duration>,
+    /// The server records when a lock wait began (`pg_locks.waitstart`, 14 and later).
+    waitstart: bool,
+    /// What the last batch made writes wait, when that shortened the batches.
+    writers_waited: Option<(u64, Duration)>,
 }
 
 impl Engine<'_> {
@@ -374,7 +384,25 @@ impl Engine<'_> {
             }
         };
         let elapsed = started.elapsed();
-        let next_size = sizer.observe(rows, elapsed);
+        let mut next_size = sizer.observe(rows, elapsed);
+        self.writers_waited = None;
+        if let Some(max) = self.max_writer_wait {
+            // Asked before the commit, while the batch still holds its row locks: every write
+            // that ran into them is waiting now.
+            let query = if self.waitstart { sql::BLOCKED_BY_BATCH } else { sql::BLOCKED_BY_BATCH_COUNT };
+            let row = client.query_one(query, &[]).await?;
+            let writers = row.get::<_, i64>(0) as u64;
+            if writers > 0 {
+                // Without waitstart, a write may have waited as long as the batch ran.
+                let longest = row.get::<_, Option<f64>>(1).map_or(elapsed, Duration::from_secs_f64);
+                if longest > max {
+                    next_size = sizer.writers_waited(elapsed, longest, max).unwrap_or(sizer.size());
+                    self.writers_waited = Some((writers, longest));
+                }
+            } else {
+                sizer.writers_waited(elapsed, Duration::ZERO, max);
+            }
+        }
         let seconds = (elapsed + waited).as_secs_f64();
         let (rows_i, changed_i, size_i) = (rows as i64, changed as i64, next_size.min(i32::MAX as u64) as i32);
         let mut params = self.key().to_vec();
@@ -465,6 +493,12 @@ struct StateRow {
     counters: Counters,
 }
 
+/// The server's version number (`server_version_num`, e.g. 150004).
+async fn server_version_num(client: &Client) -> Result<i32, Error> {
+    let row = client.query_one(sql::SERVER_VERSION_NUM, &[]).await.map_err(q("reading the server version"))?;
+    Ok(row.get(0))
+}
+
 /// A ctid walk's cursor: the next page, and the page its pass ends before.
 fn page_cursor(page: i64, end: i64) -> String {
     format!("{{\"page\": {page}, \"end\": {end}}}")
@@ -500,6 +534,9 @@ pub async fn run(
         lock_timeout_ms: options.lock_timeout_ms.unwrap_or(at.step.lock_timeout_ms),
         statement_timeout_ms: options.statement_timeout_ms.unwrap_or(at.step.statement_timeout_ms),
         density,
+        max_writer_wait: limits.max_writer_wait,
+        waitstart: server_version_num(client).await? >= 140000,
+        writers_waited: None,
     };
     let now = engine.state().await?;
     let mut counters = now.counters;
@@ -554,6 +591,14 @@ pub async fn run(
                 in_a_row = 0;
                 waited = Duration::ZERO;
                 counters = Counters { lock_timeouts: counters.lock_timeouts, ..progress };
+                if let Some((writers, longest)) = engine.writers_waited {
+                    events(Event::WritersWaited {
+                        writers,
+                        longest,
+                        target: sizer.target(),
+                        next: counters.batch_size,
+                    });
+                }
                 since_progress += 1;
                 if since_progress >= options.progress_every.max(1) {
                     since_progress = 0;
