@@ -487,9 +487,11 @@ async fn apply_killed_at_random_points_resumes_and_converges_without_losing_or_d
             .iter()
             .map(|r| r.get(0))
             .collect();
-        // A killed run that had recorded itself is marked interrupted by the next one.
+        // A killed run that had recorded itself is marked interrupted by the next one; a kill
+        // that lands after a run recorded its end leaves that run `done` (the next run then
+        // finds nothing to do). Never `running` or `failed`.
         assert_eq!(outcomes.last().map(String::as_str), Some("done"), "{outcomes:?}");
-        assert!(outcomes[..outcomes.len() - 1].iter().all(|o| o == "interrupted"), "{outcomes:?}");
+        assert!(outcomes.iter().all(|o| o == "interrupted" || o == "done"), "{outcomes:?}");
         kills.extend(done);
     }
     report("apply", &kills, &timeline);
