@@ -613,12 +613,13 @@ fn slow_table(n: u64, seconds: f64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_past_its_statement_timeout_is_retried_at_half_its_size() {
     let c = case(
-        &slow_table(600, 0.004),
+        &slow_table(600, 0.005),
         &plan(key(&[("id", "bigint")]), "new", "slow_double(old)", Some("old IS NOT NULL")),
     )
     .await;
-    // At 4 ms or more a row, the plan's first batch of 1000 rows and the next of 500 run
-    // past a 1.8 s timeout; 250 rows take about a second.
+    // At 5 ms or more a row that has `old` (six in seven), the plan's first batch of 1000
+    // keys (all 600 rows: 515 slow ones, 2.6 s) and the next of 500 (429 slow ones, 2.1 s)
+    // run past a 1.8 s timeout; 250 keys (215 slow ones) take about 1.1 s.
     let out = c
         .cli(
             "run",
