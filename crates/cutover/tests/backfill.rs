@@ -5,11 +5,10 @@
 
 mod common;
 
+use common::backfill::{counted_table, key, plan};
 use common::*;
 
-use cutover_plan::planner::{
-    self, Backfill, BackfillKey, BackfillSpec, KeyColumn, Phase, PhaseName, Plan, PlanOptions, Step,
-};
+use cutover_plan::planner::{self, Backfill, BackfillKey, PhaseName, Plan, PlanOptions};
 use cutover_schema::QualName;
 use cutover_test_support::{Client, TestDb};
 use std::path::PathBuf;
@@ -21,49 +20,6 @@ struct Case {
     db: TestDb,
     plan_path: PathBuf,
     _dir: tempfile::TempDir,
-}
-
-fn key(columns: &[(&str, &str)]) -> BackfillKey {
-    BackfillKey::Columns {
-        columns: columns.iter().map(|(n, t)| KeyColumn { name: n.to_string(), data_type: t.to_string() }).collect(),
-    }
-}
-
-/// A plan with one backfill step filling `column` of `public.t` with `expression`.
-fn plan(key: BackfillKey, column: &str, expression: &str, only_where: Option<&str>) -> Plan {
-    let spec = BackfillSpec {
-        table: QualName::new("public", "t"),
-        key,
-        column: column.into(),
-        expression: expression.into(),
-        only_where: only_where.map(str::to_string),
-        batch_size: 1000,
-    };
-    let step = Step {
-        sql: format!("UPDATE public.t SET {column} = {expression} -- in batches"),
-        transactional: false,
-        locks: vec![],
-        rewrites_table: false,
-        scans_table: false,
-        lock_timeout_ms: 2000,
-        statement_timeout_ms: 60_000,
-        hazards: vec![],
-        rollback_sql: None,
-        estimate: None,
-        why: String::new(),
-        backfill: Some(Backfill { table: "public.t".into(), batch_size: 1000, spec: Some(spec) }),
-        builds_index: None,
-        effect: None,
-        postconditions: Vec::new(),
-        app_changes: Vec::new(),
-    };
-    Plan {
-        version: 1,
-        server_version_num: 150000,
-        phases: vec![Phase { name: PhaseName::Backfill, steps: vec![step] }],
-        blockers: vec![],
-        relations: Default::default(),
-    }
 }
 
 async fn case(setup: &str, plan: &Plan) -> Case {
@@ -129,18 +85,6 @@ impl Case {
 
 async fn checksum(client: &Client, sql: &str) -> String {
     client.query_one(sql, &[]).await.unwrap().get(0)
-}
-
-/// A table of `n` rows; `old` is NULL on every 7th; `touches` counts the updates each row
-/// got (a trigger), so a row updated twice shows.
-fn counted_table(n: u64) -> String {
-    format!(
-        "CREATE TABLE t (id bigint PRIMARY KEY, old int, new bigint, touches int NOT NULL DEFAULT 0);
-CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touches := OLD.touches + 1; RETURN NEW; END $$;
-CREATE TRIGGER count_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION count_touch();
-INSERT INTO t (id, old) SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE g END FROM generate_series(1, {n}) g;
-ANALYZE t;"
-    )
 }
 
 /// Every row's id, value and update count, in key order.

@@ -20,9 +20,7 @@ use common::*;
 
 use cutover_db_postgres::cluster::{Shutdown, TempCluster};
 use cutover_db_postgres::connect::Target;
-use cutover_plan::planner::{
-    self, Backfill, BackfillKey, BackfillSpec, KeyColumn, Phase, PhaseName, Plan, PlanOptions, Step,
-};
+use cutover_plan::planner::{self, PhaseName, Plan, PlanOptions, Step};
 use cutover_schema::{QualName, TableFacts};
 use cutover_test_support::{Client, TestDb};
 use std::path::{Path, PathBuf};
@@ -500,52 +498,9 @@ async fn apply_killed_at_random_points_resumes_and_converges_without_losing_or_d
 // ---------------------------------------------------------------------------------------
 // backfill run
 
-/// `t` with `n` rows; `old` is NULL on every 7th row; `touches` counts each row's updates.
-fn counted_table(n: u64) -> String {
-    format!(
-        "CREATE TABLE t (id bigint PRIMARY KEY, old int, new bigint, touches int NOT NULL DEFAULT 0);
-CREATE FUNCTION count_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touches := OLD.touches + 1; RETURN NEW; END $$;
-CREATE TRIGGER count_touch BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION count_touch();
-INSERT INTO t (id, old) SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE g END FROM generate_series(1, {n}) g;
-ANALYZE t;"
-    )
-}
-
 /// A plan with one backfill step: `new = old * 2` where `old` is set, walking the key `id`.
 fn backfill_plan() -> Plan {
-    let spec = BackfillSpec {
-        table: QualName::new("public", "t"),
-        key: BackfillKey::Columns { columns: vec![KeyColumn { name: "id".into(), data_type: "bigint".into() }] },
-        column: "new".into(),
-        expression: "old * 2".into(),
-        only_where: Some("old IS NOT NULL".into()),
-        batch_size: 1000,
-    };
-    let step = Step {
-        sql: "UPDATE public.t SET new = old * 2 -- in batches".into(),
-        transactional: false,
-        locks: vec![],
-        rewrites_table: false,
-        scans_table: false,
-        lock_timeout_ms: 2000,
-        statement_timeout_ms: 60_000,
-        hazards: vec![],
-        rollback_sql: None,
-        estimate: None,
-        why: String::new(),
-        backfill: Some(Backfill { table: "public.t".into(), batch_size: 1000, spec: Some(spec) }),
-        builds_index: None,
-        effect: None,
-        postconditions: Vec::new(),
-        app_changes: Vec::new(),
-    };
-    Plan {
-        version: 1,
-        server_version_num: 150000,
-        phases: vec![Phase { name: PhaseName::Backfill, steps: vec![step] }],
-        blockers: vec![],
-        relations: Default::default(),
-    }
+    backfill::plan(backfill::key(&[("id", "bigint")]), "new", "old * 2", Some("old IS NOT NULL"))
 }
 
 /// Every row's value and update count, and what they must be: `old * 2` set exactly once
@@ -620,7 +575,7 @@ async fn backfill_killed_at_random_points_resumes_without_losing_or_doubling_row
         cmd
     };
 
-    let reference = common::db_with(&counted_table(ROWS), "setup.sql").await.unwrap();
+    let reference = common::db_with(&backfill::counted_table(ROWS), "setup.sql").await.unwrap();
     let timeline = reference_run(run(&reference), backfill_position).await;
     let client = reference.connect().await;
     assert_eq!(text(&client, &checksum_sql(T_ACTUAL, "t")).await, text(&client, &checksum_sql(T_EXPECTED, "t")).await);
@@ -629,7 +584,7 @@ async fn backfill_killed_at_random_points_resumes_without_losing_or_doubling_row
     let mut database = 0;
     while kills.len() < wanted {
         database += 1;
-        let db = common::db_with(&counted_table(ROWS), "setup.sql").await.unwrap();
+        let db = common::db_with(&backfill::counted_table(ROWS), "setup.sql").await.unwrap();
         let client = db.connect().await;
         let command = || run(&db);
         let check = async |kill: usize| check_cursor(&client, kill).await;
@@ -704,7 +659,7 @@ async fn next_event(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_connects_again_after_the_server_restarts_and_finishes() {
     const ROWS: u64 = 40_000;
-    let (cluster, url) = cluster_database(&counted_table(ROWS)).await;
+    let (cluster, url) = cluster_database(&backfill::counted_table(ROWS)).await;
     let dir = tempfile::tempdir().unwrap();
     let plan_path = write_plan(dir.path(), &backfill_plan());
     // A row lock in the middle of the table holds a batch in flight, waiting for it.

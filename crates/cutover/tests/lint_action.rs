@@ -152,7 +152,8 @@ fn changed_migrations_are_the_added_and_modified_ones_since_the_merge_base() {
 #[test]
 fn the_lint_step_writes_sarif_the_comment_and_the_exit_code() {
     let dir = tempfile::tempdir().unwrap();
-    let migration = dir.path().join("0001 index.sql");
+    // A file name from the pull request is someone else's text: it stays one argument.
+    let migration = dir.path().join("0001 $(touch pwned); `touch pwned2` index.sql");
     std::fs::write(&migration, "CREATE INDEX i ON t (c);\n").unwrap();
     let list = dir.path().join("list.txt");
     std::fs::write(&list, format!("{}\n", migration.display())).unwrap();
@@ -160,10 +161,12 @@ fn the_lint_step_writes_sarif_the_comment_and_the_exit_code() {
     let output = dir.path().join("output.txt");
     let out = run(Command::new(root().join("scripts/ci/lint.sh"))
         .args([&list, &out_dir])
+        .current_dir(dir.path())
         .env("CUTOVER", env!("CARGO_BIN_EXE_cutover"))
         .env("PG_VERSION", "16")
         .env("GITHUB_OUTPUT", &output));
     assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!dir.path().join("pwned").exists() && !dir.path().join("pwned2").exists(), "a file name ran as a command");
     assert!(text(&out.stdout).contains("error[add-index-non-concurrently]"), "{}", text(&out.stdout));
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "exit-code=1\n");
     let direct = run(Command::new(env!("CARGO_BIN_EXE_cutover"))

@@ -27,99 +27,10 @@
 
 mod common;
 
+use common::scenario::{Scenario, parse};
+
 use cutover_plan::planner::{self, PhaseName, PlanOptions};
-use cutover_schema::{QualName, TableFacts};
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Default)]
-struct Scenario {
-    name: String,
-    facts: Vec<(QualName, TableFacts)>,
-    options: PlanOptions,
-    pg_version: Option<u32>,
-    /// `-- expect: blocked`: the change cannot be planned even with downtime accepted.
-    blocked: bool,
-    before: String,
-    data: String,
-    after: String,
-    old_queries: String,
-    new_queries: String,
-    /// `-- new queries from switch`: the phase from which new queries must work.
-    new_from: Option<PhaseName>,
-}
-
-fn parse(path: &Path) -> Scenario {
-    let text = std::fs::read_to_string(path).expect("scenario file");
-    let mut s = Scenario { name: path.file_stem().unwrap().to_string_lossy().into_owned(), ..Default::default() };
-    let mut section: Option<&str> = None;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        let header = match trimmed {
-            "-- before" => Some("before"),
-            "-- data" => Some("data"),
-            "-- after" => Some("after"),
-            "-- old queries" => Some("old"),
-            "-- new queries" => Some("new"),
-            t if t.starts_with("-- new queries from ") => {
-                s.new_from = PhaseName::parse(&t["-- new queries from ".len()..]);
-                assert!(s.new_from.is_some(), "{}: unknown phase in {t}", s.name);
-                Some("new")
-            }
-            _ => None,
-        };
-        if let Some(h) = header {
-            section = Some(h);
-            continue;
-        }
-        if section.is_none() {
-            if let Some(facts) = trimmed.strip_prefix("-- facts:") {
-                for entry in facts.split(';').map(str::trim).filter(|e| !e.is_empty()) {
-                    let mut parts = entry.split_whitespace();
-                    let table = parts.next().unwrap();
-                    let (schema, name) = table.split_once('.').unwrap_or(("public", table));
-                    let mut f = TableFacts::default();
-                    for kv in parts {
-                        match kv.split_once('=') {
-                            Some(("rows", v)) => f.rows = Some(v.parse().unwrap()),
-                            Some(("bytes", v)) => f.bytes = v.parse().unwrap(),
-                            _ => panic!("{}: bad fact {kv}", s.name),
-                        }
-                    }
-                    if f.bytes == 0 {
-                        f.bytes = f.rows.unwrap_or(0) * 120;
-                    }
-                    s.facts.push((QualName::new(schema, name), f));
-                }
-            } else if trimmed == "-- expect: blocked" {
-                s.blocked = true;
-            } else if let Some(options) = trimmed.strip_prefix("-- options:") {
-                for o in options.split(',').map(str::trim) {
-                    match o.split_once('=') {
-                        None if o == "allow-downtime" => s.options.allow_downtime = true,
-                        None if o == "with-privileges" => s.options.diff.privileges = true,
-                        Some(("pg-version", v)) => s.pg_version = Some(v.parse::<u32>().unwrap() * 10000),
-                        Some(("rename-column", v)) => s.options.renames.push(planner::ColumnRename::parse(v).unwrap()),
-                        Some(("rename-table", v)) => {
-                            s.options.table_renames.push(planner::TableRename::parse(v).unwrap())
-                        }
-                        _ => panic!("{}: unknown option {o}", s.name),
-                    }
-                }
-            }
-            continue;
-        }
-        let target = match section {
-            Some("before") => &mut s.before,
-            Some("data") => &mut s.data,
-            Some("after") => &mut s.after,
-            Some("old") => &mut s.old_queries,
-            _ => &mut s.new_queries,
-        };
-        target.push_str(line);
-        target.push('\n');
-    }
-    s
-}
 
 /// Runs each query in a rolled-back transaction; the first failure is reported.
 async fn queries_work(db: &cutover_test_support::TestDb, queries: &str, when: &str) -> Result<(), String> {

@@ -34,10 +34,11 @@
 
 mod common;
 
+use common::scenario::{Scenario, parse};
 use common::{stderr, stdout};
-use cutover_plan::planner::{self, PhaseName, Plan, PlanOptions, Postcondition};
+use cutover_plan::planner::{self, PhaseName, Plan, Postcondition};
 use cutover_plan::verify::{Check, checks};
-use cutover_schema::{Catalog, ConstraintKind, QualName, TableFacts, TableKind};
+use cutover_schema::{Catalog, ConstraintKind, QualName, TableKind};
 use cutover_sql::quote::{ident, literal, qualified};
 use cutover_test_support::TestDb;
 use std::collections::BTreeSet;
@@ -49,91 +50,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// SQLSTATEs the concurrent writer may see without failing the proof. None: every recipe
 /// keeps valid writes working (locks are waited for, never timed out, on the writer's side).
 const ALLOWED_WRITER_ERRORS: &[&str] = &[];
-
-#[derive(Debug, Default)]
-struct Scenario {
-    name: String,
-    facts: Vec<(QualName, TableFacts)>,
-    options: PlanOptions,
-    blocked: bool,
-    before: String,
-    data: String,
-    after: String,
-}
-
-/// The parts of a plan scenario a rollout needs (the format is documented in
-/// plan_scenarios.rs; queries are that test's business).
-fn parse(path: &Path) -> Scenario {
-    let text = std::fs::read_to_string(path).expect("scenario file");
-    let mut s = Scenario { name: path.file_stem().unwrap().to_string_lossy().into_owned(), ..Default::default() };
-    let mut section: Option<&str> = None;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        let header = match trimmed {
-            "-- before" => Some("before"),
-            "-- data" => Some("data"),
-            "-- after" => Some("after"),
-            "-- old queries" => Some("queries"),
-            t if t.starts_with("-- new queries") => Some("queries"),
-            _ => None,
-        };
-        if let Some(h) = header {
-            section = Some(h);
-            continue;
-        }
-        match section {
-            None => {
-                if let Some(facts) = trimmed.strip_prefix("-- facts:") {
-                    for entry in facts.split(';').map(str::trim).filter(|e| !e.is_empty()) {
-                        let mut parts = entry.split_whitespace();
-                        let table = parts.next().unwrap();
-                        let (schema, name) = table.split_once('.').unwrap_or(("public", table));
-                        let mut f = TableFacts::default();
-                        for kv in parts {
-                            match kv.split_once('=') {
-                                Some(("rows", v)) => f.rows = Some(v.parse().unwrap()),
-                                Some(("bytes", v)) => f.bytes = v.parse().unwrap(),
-                                _ => panic!("{}: bad fact {kv}", s.name),
-                            }
-                        }
-                        if f.bytes == 0 {
-                            f.bytes = f.rows.unwrap_or(0) * 120;
-                        }
-                        s.facts.push((QualName::new(schema, name), f));
-                    }
-                } else if trimmed == "-- expect: blocked" {
-                    s.blocked = true;
-                } else if let Some(options) = trimmed.strip_prefix("-- options:") {
-                    for o in options.split(',').map(str::trim) {
-                        match o.split_once('=') {
-                            None if o == "allow-downtime" => s.options.allow_downtime = true,
-                            None if o == "with-privileges" => s.options.diff.privileges = true,
-                            // The rollout runs the plan for this server's version.
-                            Some(("pg-version", _)) => {}
-                            Some(("rename-column", v)) => {
-                                s.options.renames.push(planner::ColumnRename::parse(v).unwrap())
-                            }
-                            Some(("rename-table", v)) => {
-                                s.options.table_renames.push(planner::TableRename::parse(v).unwrap())
-                            }
-                            _ => panic!("{}: unknown option {o}", s.name),
-                        }
-                    }
-                }
-            }
-            Some("before") => push_line(&mut s.before, line),
-            Some("data") => push_line(&mut s.data, line),
-            Some("after") => push_line(&mut s.after, line),
-            _ => {}
-        }
-    }
-    s
-}
-
-fn push_line(target: &mut String, line: &str) {
-    target.push_str(line);
-    target.push('\n');
-}
 
 /// The statements the writer repeats: for every table present before and after (same
 /// name, not a partition: rows go through the parent), an UPDATE that sets the surviving

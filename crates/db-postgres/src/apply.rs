@@ -874,10 +874,9 @@ enum Found {
     NotDone,
 }
 
-/// Whether the session is gone, after an error (a terminated session reports the
-/// termination as the error of the query it ran, before the client sees it closed).
+/// Whether the session is gone, after an error (see [`crate::connect::alive`]).
 async fn lost(client: &Client) -> bool {
-    client.is_closed() || client.simple_query("SELECT 1").await.is_err()
+    !crate::connect::alive(client).await
 }
 
 /// `wait` plus or minus a fifth, so runners that failed together do not retry together.

@@ -210,6 +210,14 @@ fn conninfo_value(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// Whether the session still answers, asked after an error: a terminated session reports
+/// the termination as the error of the query it was running, before the client sees it
+/// closed. Runners (`apply`, the backfill engine) tell a lost session from a failed statement
+/// by it.
+pub async fn alive(client: &Client) -> bool {
+    !client.is_closed() && client.batch_execute(cutover_sql::apply::PING).await.is_ok()
+}
+
 /// Connects to `url` (a `postgres://` URL or a key=value connection string).
 pub async fn connect(url: &str) -> Result<Client, Error> {
     Target::parse(url)?.connect().await

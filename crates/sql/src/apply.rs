@@ -205,6 +205,9 @@ pub fn set_timeouts(lock_timeout_ms: u64, statement_timeout_ms: u64, local: bool
 
 pub const RESET_TIMEOUTS: &str = "RESET lock_timeout; RESET statement_timeout";
 
+/// Whether a session still answers (asked by the runners after an error).
+pub const PING: &str = "SELECT 1";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -381,9 +381,6 @@ SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 3";
 pub const SESSION_SETTINGS: &str = "SET LOCAL DateStyle TO DEFAULT; SET LOCAL IntervalStyle TO DEFAULT; \
 SET LOCAL TimeZone TO DEFAULT; SET LOCAL extra_float_digits TO DEFAULT";
 
-/// Whether a session still answers.
-pub const PING: &str = "SELECT 1";
-
 /// The timeouts of one batch, inside its transaction.
 pub fn batch_timeouts(lock_timeout_ms: u64, statement_timeout_ms: u64) -> String {
     crate::apply::set_timeouts(lock_timeout_ms, statement_timeout_ms, true)

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod backfill;
+pub mod scenario;
+
 use cutover_db_postgres::introspect::{IntrospectOptions, introspect};
 use cutover_db_postgres::source::apply_sql;
 use cutover_plan::{Diff, DiffOptions, diff};

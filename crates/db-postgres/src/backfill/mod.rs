@@ -758,7 +758,7 @@ pub async fn run_plan(
                 }
                 // The session is gone: connect again (the server may be restarting) and
                 // resume from the cursor, which committed with the last batch.
-                Err(e) if attempt < options.reconnects && !alive(&client).await => {
+                Err(e) if attempt < options.reconnects && !crate::connect::alive(&client).await => {
                     let error = e.to_string();
                     loop {
                         attempt += 1;
@@ -783,12 +783,6 @@ pub async fn run_plan(
     }
     let _ = client.query_one(apply_sql::UNLOCK, &[&apply_sql::RUNNER_LOCK_KEY]).await;
     result.map(|()| out)
-}
-
-/// Whether the session still answers (after an error: a terminated session reports the
-/// termination as the error of the query it was running, before the client sees it closed).
-async fn alive(client: &Client) -> bool {
-    !client.is_closed() && client.batch_execute(sql::PING).await.is_ok()
 }
 
 /// A session holding the runner lock.
