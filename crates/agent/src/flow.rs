@@ -14,9 +14,12 @@ use cutover_request::ChangeRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::command::{self, Command};
 use crate::messages::{self, APPROVE, MANAGED_LABELS, REQUEST_CHANGES};
+use crate::phases::{self, Rollout};
 use crate::planning::{PlanningConfig, plan_request};
 use crate::pull_request::{self, PrepareError};
+use crate::rollout::PhaseEnded;
 use crate::writes::Write;
 
 /// Where a flow stands.
@@ -29,7 +32,10 @@ pub enum Stage {
     AwaitingInput,
     /// The plan is posted; waiting for "Approve plan" or "Request changes".
     AwaitingApproval,
+    /// The plan is approved: its phases run when a person asks (`phases`).
     Approved,
+    /// Every phase ran and verification passed; the issue is completed.
+    Completed,
     /// Nothing to do: the database already has the schema.
     Done,
     Stopped,
@@ -46,9 +52,23 @@ pub struct FlowState {
     pub revision: u32,
     pub plan: Option<Plan>,
     pub request: Option<ChangeRequest>,
-    /// The job whose decisions `writes` holds.
+    /// The rollout of the approved plan.
+    #[serde(default)]
+    pub rollout: Option<Rollout>,
+    /// The job whose decisions `writes` and `jobs` hold.
     pub job_id: Option<i64>,
     pub writes: Vec<Queued>,
+    /// Jobs that job decided to start (a phase run).
+    #[serde(default)]
+    pub jobs: Vec<QueuedJob>,
+}
+
+/// A job decided by a job, enqueued after its decisions are saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedJob {
+    pub kind: String,
+    pub key: String,
+    pub payload: serde_json::Value,
 }
 
 /// A write decided by a job, with its outbox key and the id of what it creates.
@@ -92,28 +112,37 @@ pub struct FlowContext {
     pub outbox_wakeup: crate::worker::Wakeup,
     /// Where approved plans become pull requests; `None` when GitHub is not configured.
     pub github: Option<crate::pull_request::GitHubTarget>,
+    /// How phases run on the live database; `None` without `CUTOVER_MIGRATE_URL` (people
+    /// run them with `cutover apply`).
+    pub rollout: Option<crate::rollout::RolloutConfig>,
 }
 
-/// Collects one job's writes in order.
-struct Decisions {
+/// Collects one job's writes and jobs in order.
+pub(crate) struct Decisions {
     prefix: String,
     writes: Vec<Queued>,
+    jobs: Vec<QueuedJob>,
 }
 
 impl Decisions {
     fn new(flow: &str, job: i64) -> Decisions {
-        Decisions { prefix: format!("{flow}:j{job}"), writes: Vec::new() }
+        Decisions { prefix: format!("{flow}:j{job}"), writes: Vec::new(), jobs: Vec::new() }
+    }
+
+    /// A job to start once the decisions are saved.
+    pub(crate) fn job(&mut self, job: cutover_jobs::NewJob) {
+        self.jobs.push(QueuedJob { kind: job.kind, key: job.key, payload: job.payload });
     }
 
     /// Adds a write under a name unique within the job; returns the id it will create.
-    fn push(&mut self, name: &str, write: Write) -> String {
+    pub(crate) fn push(&mut self, name: &str, write: Write) -> String {
         let entity_id = uuid::Uuid::new_v4().to_string();
         self.writes.push(Queued { key: format!("{}:{name}", self.prefix), entity_id: entity_id.clone(), write });
         entity_id
     }
 
     /// Says something: an agent activity in the session, or a comment without one.
-    fn say(&mut self, name: &str, flow: &FlowState, content: ActivityContent) {
+    pub(crate) fn say(&mut self, name: &str, flow: &FlowState, content: ActivityContent) {
         if let Some(write) = Write::to_requester(flow.session_id.as_deref(), &flow.issue_id, content) {
             self.push(name, write);
         }
@@ -122,8 +151,12 @@ impl Decisions {
 
 /// Runs one job of a flow.
 pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
-    let trigger: Trigger =
-        serde_json::from_value(job.payload.clone()).map_err(|e| JobError::Fatal(format!("bad job payload: {e}")))?;
+    let bad = |e: serde_json::Error| JobError::Fatal(format!("bad job payload: {e}"));
+    let (trigger, ended) = if job.kind == crate::rollout::ENDED_KIND {
+        (None, Some(serde_json::from_value::<PhaseEnded>(job.payload.clone()).map_err(bad)?))
+    } else {
+        (Some(serde_json::from_value::<Trigger>(job.payload.clone()).map_err(bad)?), None)
+    };
     let flow_key = job.key.clone();
     let mut flow: FlowState = match ctx.store.load_flow(&flow_key).await? {
         Some(value) => serde_json::from_value(value).map_err(|e| JobError::Fatal(format!("bad flow state: {e}")))?,
@@ -131,10 +164,18 @@ pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
     };
     if flow.job_id == Some(job.id) {
         // This job decided before its worker stopped: queue the same writes again.
-        return queue(ctx, &flow_key, &flow.writes).await;
+        return queue(ctx, &flow_key, &flow).await;
     }
     let mut out = Decisions::new(&flow_key, job.id);
-    let is_stop = matches!(trigger, Trigger::SessionPrompted { stop: true, .. });
+    let is_stop = matches!(trigger, Some(Trigger::SessionPrompted { stop: true, .. }));
+    if let Some(ended) = ended {
+        if flow.issue_id.is_empty() {
+            return Ok(());
+        }
+        phases::on_ended(ctx, &mut flow, &mut out, ended).await?;
+        return save_and_queue(ctx, &flow_key, job, flow, out).await;
+    }
+    let Some(trigger) = trigger else { return Ok(()) };
     match trigger {
         Trigger::SessionCreated { session_id, issue_id, identifier, .. } => {
             // A session for a delegation already taken up without its webhook (start-up
@@ -175,6 +216,18 @@ pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
             flow.session_id = Some(session_id);
             answer(ctx, &flow_key, job.id, &mut flow, &mut out, &body, stop).await?;
         }
+        Trigger::SubIssueStarted { issue_id, .. } => {
+            // Only a phase sub-issue of a rollout, when sub-issues start phases.
+            let phase = flow.rollout.as_ref().and_then(|r| r.phases.iter().find(|p| p.sub_issue_id == issue_id));
+            let allowed = ctx.rollout.as_ref().is_some_and(|c| c.from_sub_issue);
+            match phase {
+                Some(phase) if allowed && flow.stage == Stage::Approved => {
+                    let command = Command::Run(Some(phase.name));
+                    phases::on_command(ctx, &flow_key, &mut flow, &mut out, command).await?;
+                }
+                _ => return Ok(()),
+            }
+        }
         Trigger::Ignored(_) => return Ok(()),
     }
     // Planning takes seconds; a stop that arrived meanwhile wins: nothing this job decided
@@ -182,11 +235,23 @@ pub async fn run_job(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
     if !is_stop && stop_is_waiting(ctx, &flow_key, job.id).await? {
         return Ok(());
     }
+    save_and_queue(ctx, &flow_key, job, flow, out).await
+}
+
+/// Saves the job's decisions with the flow, then queues its writes and jobs.
+async fn save_and_queue(
+    ctx: &FlowContext,
+    flow_key: &str,
+    job: &Job,
+    mut flow: FlowState,
+    out: Decisions,
+) -> Result<(), JobError> {
     flow.job_id = Some(job.id);
     flow.writes = out.writes;
+    flow.jobs = out.jobs;
     let state = serde_json::to_value(&flow).map_err(|e| JobError::Fatal(e.to_string()))?;
-    ctx.store.save_flow(&flow_key, &state).await?;
-    queue(ctx, &flow_key, &flow.writes).await
+    ctx.store.save_flow(flow_key, &state).await?;
+    queue(ctx, flow_key, &flow).await
 }
 
 /// Whether a stop signal for this flow is queued behind job `job`.
@@ -199,10 +264,17 @@ async fn stop_is_waiting(ctx: &FlowContext, flow_key: &str, job: i64) -> Result<
         .any(|payload| matches!(serde_json::from_value(payload), Ok(Trigger::SessionPrompted { stop: true, .. }))))
 }
 
-async fn queue(ctx: &FlowContext, flow: &str, writes: &[Queued]) -> Result<(), JobError> {
-    for queued in writes {
+/// Queues a job's writes (the outbox ignores keys it has) and starts its jobs. A job started
+/// twice (the worker died between the two) finds its run over, or already running, and does
+/// nothing (`rollout::run`).
+async fn queue(ctx: &FlowContext, flow_key: &str, flow: &FlowState) -> Result<(), JobError> {
+    for queued in &flow.writes {
         let op = serde_json::to_value(&queued.write).map_err(|e| JobError::Fatal(e.to_string()))?;
-        ctx.store.outbox_put(flow, &queued.key, &queued.entity_id, &op).await?;
+        ctx.store.outbox_put(flow_key, &queued.key, &queued.entity_id, &op).await?;
+    }
+    for job in &flow.jobs {
+        let new = cutover_jobs::NewJob { kind: job.kind.clone(), key: job.key.clone(), payload: job.payload.clone() };
+        ctx.store.enqueue(&new).await?;
     }
     Ok(())
 }
@@ -238,6 +310,19 @@ async fn answer(
     stop: bool,
 ) -> Result<(), JobError> {
     let text = body.trim();
+    if matches!(flow.stage, Stage::Approved | Stage::Completed) && flow.rollout.is_some() {
+        // The plan is approved: replies are about its rollout.
+        let command = if stop { Some(Command::Stop) } else { command::parse(text) };
+        match command {
+            Some(command) if ctx.rollout.as_ref().is_none_or(|c| c.from_session) => {
+                return phases::on_command(ctx, flow_key, flow, out, command).await;
+            }
+            _ => {
+                out.say("help", flow, ActivityContent::Response { body: rollout_help(flow) });
+                return Ok(());
+            }
+        }
+    }
     if stop {
         flow.stage = Stage::Stopped;
         out.say("stopped", flow, ActivityContent::Response { body: messages::stopped() });
@@ -417,10 +502,11 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
     }
     if let Some(mut pr) = pull {
         if let Write::PullRequest { sub_issue_ids, .. } = &mut pr {
-            *sub_issue_ids = sub_issues;
+            *sub_issue_ids = sub_issues.clone();
         }
         out.push("pull-request", pr);
     }
+    flow.rollout = Some(Rollout::new(&issue.team.id, &plan, &sub_issues));
     out.push(
         "approved",
         Write::Approved {
@@ -432,5 +518,16 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
         },
     );
     flow.stage = Stage::Approved;
+    if let Some(config) = &ctx.rollout {
+        phases::offer_next(flow, config, out);
+    }
     Ok(())
+}
+
+/// What can be said to a rollout.
+fn rollout_help(flow: &FlowState) -> String {
+    format!(
+        "The plan for {} is approved. I understand: **run PHASE** (or **run next**), **pause**, **resume**, **stop**, **retry** and **status**.",
+        flow.identifier
+    )
 }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cutover_github::GitHubClient;
-use cutover_jobs::{Job, Lease, NewJob, OutboxItem, Store, StoreError};
+use cutover_jobs::{Job, Kinds, Lease, NewJob, OutboxItem, Store, StoreError};
 use cutover_linear::types::ActivityContent;
 use cutover_linear::{LinearClient, Trigger};
 use tokio::sync::Notify;
@@ -69,7 +69,7 @@ impl Wakeup {
         self.0.notify_one();
     }
 
-    async fn wait(&self, poll: Duration) {
+    pub(crate) async fn wait(&self, poll: Duration) {
         let _ = tokio::time::timeout(poll, self.0.notified()).await;
     }
 }
@@ -167,10 +167,15 @@ fn lost(what: &str, step: &str) {
     );
 }
 
-/// Claims and runs one job; false when there was none.
+/// Runs a job of any kind: a phase run, or a step of an issue's flow.
+pub async fn handle(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
+    if job.kind == crate::rollout::RUN_KIND { crate::rollout::run(ctx, job).await } else { run_job(ctx, job).await }
+}
+
+/// Claims and runs one job of any kind; false when there was none.
 pub async fn run_one_job(ctx: &FlowContext, settings: &WorkerSettings) -> Result<bool, StoreError> {
     let flow = ctx.clone();
-    process_one_job(&ctx.store, settings, move |job| async move { run_job(&flow, &job).await }).await
+    process_one_job(&ctx.store, settings, move |job| async move { handle(&flow, &job).await }).await
 }
 
 /// Claims one job and runs `handler` on it under the job runner's rules (see the module);
@@ -180,7 +185,21 @@ where
     H: FnOnce(Job) -> F,
     F: Future<Output = Result<(), JobError>> + Send + 'static,
 {
-    let Some(job) = store.claim_job(&settings.name, settings.lease).await? else {
+    process_one_job_of(store, settings, Kinds::Any, handler).await
+}
+
+/// [`process_one_job`] among the jobs of some kinds only.
+pub async fn process_one_job_of<H, F>(
+    store: &Store,
+    settings: &WorkerSettings,
+    kinds: Kinds<'_>,
+    handler: H,
+) -> Result<bool, StoreError>
+where
+    H: FnOnce(Job) -> F,
+    F: Future<Output = Result<(), JobError>> + Send + 'static,
+{
+    let Some(job) = store.claim_job_of(&settings.name, settings.lease, kinds).await? else {
         return Ok(false);
     };
     let what = format!("job {} ({})", job.id, job.key);
@@ -381,7 +400,8 @@ pub async fn job_loop_with<H, F>(
     F: Future<Output = Result<(), JobError>> + Send + 'static,
 {
     loop {
-        match process_one_job(&store, &settings, &handler).await {
+        // Phase runs take hours; they have a loop of their own (`rollout::rollout_loop`).
+        match process_one_job_of(&store, &settings, Kinds::Except(crate::rollout::RUN_KIND), &handler).await {
             Ok(true) => outbox_wakeup.wake(),
             Ok(false) => wakeup.wait(settings.poll).await,
             Err(err) => {
@@ -487,6 +507,8 @@ pub fn job_for(trigger: &Trigger) -> Option<NewJob> {
         | Trigger::SessionPrompted { issue_id, .. }
         | Trigger::IssueDelegated { issue_id, .. }
         | Trigger::CommentMention { issue_id, .. } => issue_id.clone(),
+        // A phase sub-issue belongs to its parent's flow.
+        Trigger::SubIssueStarted { parent_id, .. } => parent_id.clone(),
         Trigger::Ignored(_) => return None,
     };
     let payload = serde_json::to_value(trigger).ok()?;

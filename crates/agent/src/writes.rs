@@ -31,6 +31,13 @@ pub enum Write {
         issue_id: String,
         body: String,
     },
+    /// A phase's checkpoint: one comment on the phase's sub-issue, created under `comment_id`
+    /// by the first posting and updated in place by the later ones.
+    Checkpoint {
+        comment_id: String,
+        issue_id: String,
+        body: String,
+    },
     MoveIssue {
         issue_id: String,
         state_id: String,
@@ -150,6 +157,9 @@ impl Write {
             Write::Comment { issue_id, body } => {
                 format!("comment on {issue_id}: {}", body.lines().next().unwrap_or(""))
             }
+            Write::Checkpoint { issue_id, body, .. } => {
+                format!("checkpoint on {issue_id}: {}", body.lines().next().unwrap_or(""))
+            }
             Write::MoveIssue { issue_id, state_name, .. } => format!("move {issue_id} to \"{state_name}\""),
             Write::EnsureLabel { name, .. } => format!("ensure label \"{name}\" exists"),
             Write::AddLabels { issue_id, label_names } => {
@@ -170,7 +180,7 @@ impl Write {
     /// The full text a write carries (comment bodies, sub-issue descriptions), for dry runs.
     pub fn body(&self) -> Option<&str> {
         match self {
-            Write::Comment { body, .. } => Some(body),
+            Write::Comment { body, .. } | Write::Checkpoint { body, .. } => Some(body),
             Write::SubIssue { description, .. } => Some(description),
             Write::PullRequest { body, .. } => Some(body),
             Write::Activity {
@@ -195,6 +205,7 @@ impl Write {
             Write::Approved { session_id: None, .. } => Some(CreatedKind::Comment),
             // Each looks for what it makes first, on every attempt (see `send_github`).
             Write::MoveIssue { .. }
+            | Write::Checkpoint { .. }
             | Write::AddLabels { .. }
             | Write::PushBranch { .. }
             | Write::PullRequest { .. } => None,
@@ -288,6 +299,19 @@ async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, 
         Write::Comment { issue_id, body } => {
             let input = CommentCreateInput {
                 id: Some(id.to_string()),
+                issue_id: Some(issue_id.clone()),
+                body: Some(body.clone()),
+                parent_id: None,
+            };
+            client.comment_create(&input).await.map(created)
+        }
+        Write::Checkpoint { comment_id, issue_id, body } => {
+            if client.find_created(CreatedKind::Comment, comment_id).await?.is_some() {
+                let input = CommentUpdateInput { body: Some(body.clone()) };
+                return client.comment_update(comment_id, &input).await.map(created);
+            }
+            let input = CommentCreateInput {
+                id: Some(comment_id.clone()),
                 issue_id: Some(issue_id.clone()),
                 body: Some(body.clone()),
                 parent_id: None,

@@ -32,6 +32,86 @@ pub struct FileConfig {
     pub github: GitHubSection,
     #[serde(default)]
     pub write: WriteSection,
+    #[serde(default)]
+    pub rollout: RolloutSection,
+}
+
+/// `[rollout]`: how the agent runs phases once `CUTOVER_MIGRATE_URL` lets it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolloutSection {
+    /// The wait after the switch before the contract phase may be approved ("1h", "30m",
+    /// "0"); default 1 hour.
+    pub soak: Option<String>,
+    /// What asks for a phase: "session" (a reply, or a comment that mentions Cutover) and
+    /// "sub-issue" (its sub-issue moved to a started state); default both.
+    pub start_from: Option<Vec<String>>,
+    /// A backfill's checkpoint is updated every 10% and at least this often; default "5m".
+    pub checkpoint_every: Option<String>,
+}
+
+/// How the agent runs phases (present when `CUTOVER_MIGRATE_URL` is set).
+#[derive(Debug, Clone)]
+pub struct RolloutSettings {
+    pub migrate_url: String,
+    pub soak: Duration,
+    pub from_session: bool,
+    pub from_sub_issue: bool,
+    pub checkpoint_every: Duration,
+}
+
+/// "90s", "30m", "1h", "2d" or "0".
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(number.checked_mul(seconds)?))
+}
+
+fn rollout(section: RolloutSection, migrate_url: Option<String>) -> anyhow::Result<Option<RolloutSettings>> {
+    let Some(migrate_url) = migrate_url else { return Ok(None) };
+    Target::parse(&migrate_url)
+        .map_err(|e| anyhow::anyhow!("CUTOVER_MIGRATE_URL is not a valid connection string: {e}"))?;
+    let duration = |key: &str, value: Option<String>, default: Duration| -> anyhow::Result<Duration> {
+        match value {
+            None => Ok(default),
+            Some(text) => parse_duration(&text).ok_or_else(|| {
+                anyhow::anyhow!("[rollout] {key} is {text:?}, not a duration such as \"90s\", \"30m\", \"1h\" or \"0\"")
+            }),
+        }
+    };
+    let soak = duration("soak", section.soak, Duration::from_secs(3600))?;
+    let checkpoint_every = duration("checkpoint_every", section.checkpoint_every, Duration::from_secs(300))?;
+    if checkpoint_every.is_zero() {
+        bail!("[rollout] checkpoint_every must be more than 0");
+    }
+    let (mut from_session, mut from_sub_issue) = (true, true);
+    if let Some(sources) = section.start_from {
+        from_session = false;
+        from_sub_issue = false;
+        for source in sources {
+            match source.as_str() {
+                "session" => from_session = true,
+                "sub-issue" => from_sub_issue = true,
+                other => bail!("[rollout] start_from has {other:?}; it takes \"session\" and \"sub-issue\""),
+            }
+        }
+        if !from_session && !from_sub_issue {
+            bail!("[rollout] start_from is empty: no phase could ever run; list \"session\", \"sub-issue\" or both");
+        }
+    }
+    Ok(Some(RolloutSettings { migrate_url, soak, from_session, from_sub_issue, checkpoint_every }))
 }
 
 /// `[github]`: where approved plans become pull requests. Credentials come only from the
@@ -163,6 +243,7 @@ pub struct AgentConfig {
     pub sandbox: SandboxPolicy,
     pub planning_budget: Duration,
     pub github: Option<GitHubConfig>,
+    pub rollout: Option<RolloutSettings>,
 }
 
 /// Reads the file (when given, or `cutover.toml` when present) and the environment.
@@ -224,6 +305,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         None => 7,
     };
     let github = github(file.github, &file.write, &env)?;
+    let rollout = rollout(file.rollout, env("CUTOVER_MIGRATE_URL"))?;
     Ok(AgentConfig {
         api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         credentials,
@@ -239,6 +321,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         sandbox,
         planning_budget,
         github,
+        rollout,
     })
 }
 

@@ -493,7 +493,7 @@ pub async fn apply(
     target: &Target,
     plan: PlanFile<'_>,
     config: &Config,
-    progress: &mut dyn FnMut(Event<'_>),
+    progress: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<Report, ApplyError> {
     let started = Instant::now();
     let selected = select(plan.plan, &config.phases)?;
@@ -593,7 +593,7 @@ impl Runner<'_> {
         at: Position,
         step: &Step,
         state: State,
-        progress: &mut dyn FnMut(Event<'_>),
+        progress: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<(), ApplyError> {
         let started = Instant::now();
         let phase = at.phase.as_str();
@@ -730,7 +730,7 @@ impl Runner<'_> {
         step: &Step,
         spec: &cutover_plan::planner::BackfillSpec,
         started: Instant,
-        progress: &mut dyn FnMut(Event<'_>),
+        progress: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<(), ApplyError> {
         use crate::backfill::{self, Outcome, StepRef};
         let phase = at.phase.as_str();

@@ -21,7 +21,7 @@ mod sqlite;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use model::{Job, Lease, NewJob, OutboxItem, OutboxState, Pruned, QueueStats};
+pub use model::{Job, Kinds, Lease, NewJob, OutboxItem, OutboxState, Pruned, QueueStats};
 use serde_json::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -100,7 +100,18 @@ impl Store {
     /// Claims the oldest runnable job whose key has no earlier unfinished job, leasing it to
     /// `worker` for `lease`. A job whose lease ran out (its worker died) is runnable again.
     pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
-        dispatch!(self, s => s.claim_job(worker, lease))
+        dispatch!(self, s => s.claim_job(worker, lease, Kinds::Any))
+    }
+
+    /// [`Store::claim_job`] among the jobs of some kinds only: a loop that runs long jobs (a
+    /// rollout phase) claims them apart from the loop that answers people.
+    pub async fn claim_job_of(
+        &self,
+        worker: &str,
+        lease: Duration,
+        kinds: Kinds<'_>,
+    ) -> Result<Option<Job>, StoreError> {
+        dispatch!(self, s => s.claim_job(worker, lease, kinds))
     }
 
     /// Marks a claimed job finished, if the claim still holds.

@@ -10,6 +10,25 @@ pub struct NewJob {
     pub payload: Value,
 }
 
+/// Which jobs a claim may take, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kinds<'a> {
+    Any,
+    Only(&'a str),
+    Except(&'a str),
+}
+
+impl Kinds<'_> {
+    /// The kind to compare with, and whether it must be equal; `None` for any.
+    pub(crate) fn filter(&self) -> (Option<&str>, bool) {
+        match self {
+            Kinds::Any => (None, true),
+            Kinds::Only(kind) => (Some(kind), true),
+            Kinds::Except(kind) => (Some(kind), false),
+        }
+    }
+}
+
 /// A claimed job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {

@@ -11,7 +11,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
-use crate::model::{Job, Lease, NewJob, OutboxItem, OutboxState, Pruned, QueueStats};
+use crate::model::{Job, Kinds, Lease, NewJob, OutboxItem, OutboxState, Pruned, QueueStats};
 use crate::{StoreError, now_ms};
 
 const SCHEMA: &str = "
@@ -146,8 +146,9 @@ impl PgStore {
         insert_job(&*client, job).await
     }
 
-    pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+    pub async fn claim_job(&self, worker: &str, lease: Duration, kinds: Kinds<'_>) -> Result<Option<Job>, StoreError> {
         let now = now_ms();
+        let (kind, equal) = kinds.filter();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let row = tx
@@ -156,9 +157,10 @@ impl PgStore {
                  WHERE ((state = 'queued' AND run_after <= $1) OR (state = 'running' AND locked_until < $1))
                    AND NOT EXISTS (SELECT 1 FROM cutover.jobs o WHERE o.key = j.key AND o.id < j.id
                                    AND o.state IN ('queued', 'running'))
+                   AND ($2::text IS NULL OR (kind = $2::text) = $3)
                  ORDER BY id LIMIT 1
                  FOR UPDATE SKIP LOCKED",
-                &[&now],
+                &[&now, &kind, &equal],
             )
             .await?;
         let Some(row) = row else { return Ok(None) };

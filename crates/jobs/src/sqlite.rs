@@ -8,7 +8,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use crate::model::{Job, Lease, NewJob, OutboxItem, OutboxState, Pruned, QueueStats};
+use crate::model::{Job, Kinds, Lease, NewJob, OutboxItem, OutboxState, Pruned, QueueStats};
 use crate::{StoreError, now_ms};
 
 const SCHEMA: &str = "
@@ -148,8 +148,10 @@ impl SqliteStore {
         self.with(move |conn| insert_job(conn, &job)).await
     }
 
-    pub async fn claim_job(&self, worker: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+    pub async fn claim_job(&self, worker: &str, lease: Duration, kinds: Kinds<'_>) -> Result<Option<Job>, StoreError> {
         let worker = worker.to_string();
+        let (kind, equal) = kinds.filter();
+        let kind = kind.map(str::to_string);
         self.with(move |conn| {
             let now = now_ms();
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -159,8 +161,9 @@ impl SqliteStore {
                      WHERE ((state = 'queued' AND run_after <= ?1) OR (state = 'running' AND locked_until < ?1))
                        AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.key = j.key AND o.id < j.id
                                        AND o.state IN ('queued', 'running'))
+                       AND (?2 IS NULL OR (kind = ?2) = ?3)
                      ORDER BY id LIMIT 1",
-                    params![now],
+                    params![now, kind, equal],
                     |r| {
                         Ok((
                             r.get::<_, i64>(0)?,

@@ -74,10 +74,14 @@ impl FakeLinear {
         Ok(())
     }
 
-    /// A human moves an issue to the team's state named `state_name` ("Done").
-    pub fn move_issue(&self, issue: &str, state_name: &str) -> Result<(), FakeError> {
+    /// A human moves an issue to the team's state named `state_name` ("Done"). Returns the
+    /// `Issue` `update` event Linear sends for it, with `updatedFrom.stateId` the state before.
+    pub fn move_issue(&self, issue: &str, state_name: &str) -> Result<Value, FakeError> {
         let mut state = self.lock();
-        let team_id = state.find_issue(issue).map(|i| i.team_id.clone()).ok_or_else(|| missing("issue", issue))?;
+        let (team_id, before) = state
+            .find_issue(issue)
+            .map(|i| (i.team_id.clone(), i.state_id.clone()))
+            .ok_or_else(|| missing("issue", issue))?;
         let state_id = state
             .team_states(&team_id)
             .find(|s| s.name == state_name)
@@ -86,7 +90,17 @@ impl FakeLinear {
         let human = state.human_id.clone();
         let patch = IssuePatch { state_id: Some(state_id), ..IssuePatch::default() };
         domain::update_issue(&mut state, issue, patch, &human)?;
-        Ok(())
+        let issue = state.find_issue(issue).ok_or_else(|| missing("issue", issue))?;
+        let actor = state.users.get(&human).ok_or_else(|| missing("user", &human))?;
+        Ok(events::entity_event(
+            &state,
+            "update",
+            "Issue",
+            actor,
+            events::issue_data(&state, issue),
+            Some(state.issue_url(issue)),
+            Some(json!({ "updatedAt": issue.updated.iso(), "stateId": before })),
+        ))
     }
 
     /// The `Issue` `create` event of an existing issue (`issue.create.json`).

@@ -157,6 +157,9 @@ pub enum Trigger {
     SessionPrompted { session_id: String, issue_id: String, identifier: String, body: String, stop: bool },
     /// API-key installs: an issue update that delegated or assigned the issue to Cutover.
     IssueDelegated { issue_id: String, identifier: String },
+    /// A person moved a sub-issue to a started state: when it is one of Cutover's phase
+    /// sub-issues, that phase is asked to run. Keyed by the parent issue.
+    SubIssueStarted { parent_id: String, issue_id: String, identifier: String },
     /// API-key installs: a new comment that mentions Cutover.
     CommentMention { issue_id: String, identifier: String, comment_id: String, body: String },
     /// Nothing to do, with the reason (for the log and the metrics); never enqueued.
@@ -275,11 +278,19 @@ pub fn classify(delivery: &Delivery, me: &Identity) -> Trigger {
             if is_me(payload.pointer("/actor/id").and_then(Value::as_str)) {
                 return Trigger::Ignored("own write".into());
             }
+            let data = &payload["data"];
+            let from = &payload["updatedFrom"];
+            let field = |name: &str| data.get(name).and_then(Value::as_str).map(str::to_string);
+            if from.get("stateId").is_some()
+                && data.pointer("/state/type").and_then(Value::as_str) == Some("started")
+                && let (Some(parent_id), Some(issue_id), Some(identifier)) =
+                    (field("parentId"), field("id"), field("identifier"))
+            {
+                return Trigger::SubIssueStarted { parent_id, issue_id, identifier };
+            }
             let Some(my_id) = me.app_user_id.as_deref() else {
                 return Trigger::Ignored("app user unknown".into());
             };
-            let data = &payload["data"];
-            let from = &payload["updatedFrom"];
             let newly =
                 |field: &str| from.get(field).is_some() && data.get(field).and_then(Value::as_str) == Some(my_id);
             if !(newly("delegateId") || newly("assigneeId")) {

@@ -324,6 +324,16 @@ fn check_classification(event: &str, payload: Value) -> Result<(), TestCaseError
             let newly = |f: &str| p["updatedFrom"].get(f).is_some() && p["data"][f].as_str() == Some(APP_USER);
             prop_assert!(newly("delegateId") || newly("assigneeId"), "{trigger:?} from {p}");
         }
+        Trigger::SubIssueStarted { parent_id, issue_id, identifier } => {
+            prop_assert_eq!(event, "Issue");
+            prop_assert_eq!(s("/action"), Some("update"));
+            prop_assert!(not_me("/actor/id"));
+            prop_assert!(p["updatedFrom"].get("stateId").is_some(), "{trigger:?} from {p}");
+            prop_assert_eq!(s("/data/state/type"), Some("started"));
+            prop_assert_eq!(s("/data/parentId"), Some(parent_id.as_str()));
+            prop_assert_eq!(s("/data/id"), Some(issue_id.as_str()));
+            prop_assert_eq!(s("/data/identifier"), Some(identifier.as_str()));
+        }
         Trigger::CommentMention { issue_id, identifier, comment_id, body } => {
             prop_assert_eq!(event, "Comment");
             prop_assert_eq!(s("/action"), Some("create"));

@@ -4,11 +4,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
+use cutover_agent::RolloutConfig;
 use cutover_agent::pull_request::{GitHubTarget, WriteSettings};
 use cutover_agent::writes::Write;
 use cutover_agent::{
     FlowContext, Intake, Loops, PlanningConfig, PruneSettings, Wakeup, WorkerSettings, drain, job_for, system_clock,
 };
+use cutover_db_postgres::connect::Target;
 use cutover_db_postgres::scratch::DevServer;
 use cutover_jobs::Store;
 use cutover_linear::webhook::{Identity, WebhookSecret};
@@ -68,7 +70,22 @@ async fn wire(args: &AgentArgs, store_override: Option<&str>) -> anyhow::Result<
         }
         None => None,
     };
-    Ok(Wired { config, ctx: FlowContext { client, store, planning, outbox_wakeup: Wakeup::default(), github } })
+    let rollout = match &config.rollout {
+        Some(settings) => {
+            let migrate = Target::parse(&settings.migrate_url).context("CUTOVER_MIGRATE_URL")?;
+            let read = Target::parse(&config.database_url).context("CUTOVER_DATABASE_URL")?;
+            let mut rollout = RolloutConfig::new(migrate, read);
+            rollout.soak = settings.soak;
+            rollout.from_session = settings.from_session;
+            rollout.from_sub_issue = settings.from_sub_issue;
+            rollout.checkpoint_every = settings.checkpoint_every;
+            rollout.apply.client_host = super::apply::host_name();
+            Some(rollout)
+        }
+        None => None,
+    };
+    let ctx = FlowContext { client, store, planning, outbox_wakeup: Wakeup::default(), github, rollout };
+    Ok(Wired { config, ctx })
 }
 
 fn redact(url: &str) -> String {
@@ -192,6 +209,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     let settings = WorkerSettings::default();
     let loops = Loops::default();
     loops.spawn("jobs", cutover_agent::job_loop(wired.ctx.clone(), settings.clone(), jobs_wakeup));
+    if wired.ctx.rollout.is_some() {
+        loops.spawn("rollout", cutover_agent::rollout_loop(wired.ctx.clone(), settings.clone(), Wakeup::default()));
+    }
     loops.spawn(
         "outbox",
         cutover_agent::outbox_loop(

@@ -230,7 +230,7 @@ fn confirm_contract() -> anyhow::Result<()> {
 }
 
 /// This machine's name, for `cutover.runs` (who ran it).
-fn host_name() -> Option<String> {
+pub(crate) fn host_name() -> Option<String> {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .find_map(|p| std::fs::read_to_string(p).ok())

@@ -97,6 +97,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
         cutover_github::Credentials::Token(github.token()),
     ))?;
     let ctx = FlowContext {
+        rollout: None,
         client: client.clone(),
         store: store.clone(),
         planning: PlanningConfig::new(database_url, dev.clone(), ".".into()),

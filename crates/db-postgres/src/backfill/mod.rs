@@ -511,7 +511,7 @@ pub async fn run(
     client: &Client,
     at: StepRef<'_>,
     options: &Options,
-    events: &mut dyn FnMut(Event<'_>),
+    events: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<Outcome, BackfillError> {
     ensure_state(client).await?;
     let (phase, index) = (at.phase.as_str(), at.index as i32);
@@ -675,7 +675,7 @@ async fn stopped(
     engine: &Engine<'_>,
     state: &str,
     options: &Options,
-    events: &mut dyn FnMut(Event<'_>),
+    events: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<Option<(bool, Counters)>, BackfillError> {
     let mut state = state.to_string();
     if state == "paused" {
@@ -736,7 +736,7 @@ pub async fn run_plan(
     plan: PlanFile<'_>,
     step: Option<StepId>,
     options: &Options,
-    events: &mut dyn FnMut(&StepRef<'_>, Event<'_>),
+    events: &mut (dyn FnMut(&StepRef<'_>, Event<'_>) + Send),
 ) -> Result<Vec<(String, Outcome)>, BackfillError> {
     let selected = select(plan.plan, plan.checksum, step)?;
     let mut target = target.clone();
