@@ -386,3 +386,60 @@ async fn rollback_takes_exactly_one_phase() {
         c.db.connect().await.query_one("SELECT to_regclass('cutover.steps') IS NOT NULL", &[]).await.unwrap().get(0);
     assert!(!created, "a refused rollback created the state");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_killed_during_a_concurrent_drop_is_finished_by_the_next_run() {
+    // A long lock_timeout: the drop waits for the writer below instead of timing out.
+    let options = PlanOptions { lock_timeout_ms: 600_000, ..PlanOptions::default() };
+    let c = case(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
+        "INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 100) g;",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nCREATE INDEX users_email ON users (email);",
+        options,
+    )
+    .await;
+    c.ok(&["--phase", "expand"]).await;
+    // An open writing transaction: DROP INDEX CONCURRENTLY marks the index INVALID, then
+    // waits for it to end.
+    let writer = c.db.connect().await;
+    writer.batch_execute("BEGIN; INSERT INTO users VALUES (1000, 'w')").await.unwrap();
+    let child = c.command(&["--rollback", "--phase", "expand", "--yes"]).spawn().unwrap();
+    let observer = c.db.connect().await;
+    let waiting = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = 'cutover apply' \
+                   AND a.datname = current_database() AND a.wait_event_type = 'Lock' \
+                   AND EXISTS (SELECT 1 FROM pg_index WHERE NOT indisvalid))";
+    wait_for("the drop to wait, half done", async || observer.query_one(waiting, &[]).await.unwrap().get(0)).await;
+    // The runner dies, and its sessions with it.
+    let mut child = child;
+    child.kill().await.unwrap();
+    observer
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name LIKE 'cutover apply%' AND datname = current_database()",
+        )
+        .await
+        .unwrap();
+    wait_for("the runner's sessions to end", async || {
+        !observer
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
+                 WHERE application_name LIKE 'cutover apply%' AND datname = current_database())",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get::<_, bool>(0)
+    })
+    .await;
+    writer.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(c.states("expand").await, ["done"], "the killed rollback recorded the step");
+
+    let text = c.ok(&["--rollback", "--phase", "expand", "--yes"]).await;
+    assert!(text.contains("step 1/1: DROP INDEX CONCURRENTLY IF EXISTS public.users_email ... undone in "), "{text}");
+    c.back_before().await.unwrap();
+    assert_eq!(c.states("expand").await, ["pending"]);
+    let outcomes: Vec<String> = c.runs().await.into_iter().map(|r| r.1).collect();
+    assert_eq!(outcomes, ["done", "interrupted", "done"]);
+    c.ok(&["--phase", "expand"]).await;
+    assert!(cutover_plan::diff(&c.catalog().await, &c.desired, &Default::default()).is_empty());
+}
