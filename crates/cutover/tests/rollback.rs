@@ -443,3 +443,38 @@ async fn a_rollback_killed_during_a_concurrent_drop_is_finished_by_the_next_run(
     c.ok(&["--phase", "expand"]).await;
     assert!(cutover_plan::diff(&c.catalog().await, &c.desired, &Default::default()).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_phase_rolls_back_the_invalid_index_its_concurrent_build_left() {
+    let c = case(
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);",
+        "INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 100) g; INSERT INTO users VALUES (0, 'u1');",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text, note text);\n\
+         CREATE UNIQUE INDEX users_email_key ON users (email);",
+        PlanOptions::default(),
+    )
+    .await;
+    let sql: Vec<&str> = c.plan.phases[0].steps.iter().map(|s| s.sql.as_str()).collect();
+    let build = sql.iter().position(|s| s.starts_with("CREATE UNIQUE INDEX CONCURRENTLY")).unwrap() + 1;
+    // The build fails on the duplicate and leaves an INVALID index.
+    let out = c.apply(&[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let states = c.states("expand").await;
+    assert_eq!(states[build - 1], "failed", "{states:?}");
+    let client = c.db.connect().await;
+    let valid = "SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_email_key'::regclass";
+    assert!(!client.query_one(valid, &[]).await.unwrap().get::<_, bool>(0));
+    let dry = c.ok(&["--rollback", "--phase", "expand", "--dry-run"]).await;
+    snapshot("rollback_dry_run_failed_build", &c.stable(&dry));
+
+    let text = c.ok(&["--rollback", "--phase", "expand", "--yes"]).await;
+    assert!(
+        text.contains(&format!(
+            "step {build}/{}: DROP INDEX CONCURRENTLY IF EXISTS public.users_email_key ... undone in ",
+            sql.len()
+        )),
+        "{text}"
+    );
+    c.back_before().await.unwrap();
+    assert!(c.states("expand").await.iter().all(|s| s == "pending"));
+}

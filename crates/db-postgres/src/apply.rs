@@ -12,6 +12,8 @@
 //! approach: short lock waits, many tries, so a busy table is never queued behind for long);
 //! while a try waits, a second session samples `pg_blocking_pids` to say who blocked it.
 //! Any other error stops the run at once.
+//!
+//! [`rollback`] undoes one phase with the same runner (see `apply/rollback.rs`).
 
 use crate::Error;
 use crate::connect::Target;
