@@ -52,7 +52,7 @@ pub async fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             what: &format!("the rollback of the {} phase", phases[0]),
             why: "it undoes what the phase changed",
             prompt: &format!(
-                "Rolling back the {} phase runs the rollback statements of its steps that ran, last step first; the application must no longer need what the phase added.",
+                "Rolling back the {} phase runs the rollback statements of its steps that ran, last step first (what they drop is lost); make sure the application deployed now does not rely on what the phase changed.",
                 phases[0]
             ),
             word: "rollback",
