@@ -19,7 +19,8 @@ pub enum Command {
     Lint(LintArgs),
     /// Write a plan (`plan --format json`) as migration files in the repository's framework.
     Write(WriteArgs),
-    /// Run a plan (`plan --format json`) on a database, phase by phase, resumably.
+    /// Run a plan (`plan --format json`) on a database, phase by phase, resumably (or roll
+    /// back one phase with --rollback).
     Apply(ApplyArgs),
     /// Check on a database that a plan's completed phases left what they promise, and run
     /// the checks of a checks file; only reads.
@@ -308,9 +309,14 @@ pub struct ApplyArgs {
     /// Print each selected step's state in the database and its SQL; run and create nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Run the contract phase without asking for confirmation.
+    /// Run the contract phase, or a rollback, without asking for confirmation.
     #[arg(long)]
     pub yes: bool,
+    /// Roll back the phase given by --phase (exactly one) instead: run the rollback
+    /// statements of its steps that ran, last step first, and mark them pending again. A later
+    /// phase that ran must be rolled back first.
+    #[arg(long)]
+    pub rollback: bool,
     /// Tries for a step whose lock_timeout expires, waiting longer after each.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub lock_retries: u32,

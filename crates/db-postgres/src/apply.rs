@@ -12,6 +12,8 @@
 //! approach: short lock waits, many tries, so a busy table is never queued behind for long);
 //! while a try waits, a second session samples `pg_blocking_pids` to say who blocked it.
 //! Any other error stops the run at once.
+//!
+//! [`rollback`] undoes one phase with the same runner (see `apply/rollback.rs`).
 
 use crate::Error;
 use crate::connect::Target;
@@ -24,6 +26,10 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
+
+mod rollback;
+
+pub use rollback::{RollbackDryRun, Unapplied, Undo, rollback, rollback_dry_run};
 
 /// The application_name of the runner's sessions, as other sessions see it.
 pub const APPLICATION_NAME: &str = "cutover apply";
@@ -124,8 +130,15 @@ pub enum Event<'a> {
     /// What the backfill engine reports while it runs a backfill step (its start, progress
     /// every few batches, waits, a batch retried smaller).
     Backfill(crate::backfill::Event<'a>),
-    /// The step is done.
+    /// The step is done (a rollback: its rollback statement ran and it is pending again).
     Done { elapsed: Duration, rows: u64, batches: u64, backfill: bool },
+    /// A rollback meets a pending step (never run, or rolled back already): skipped.
+    NotApplied,
+    /// A rollback records the step pending without running anything, for this reason.
+    Reset(Unapplied),
+    /// A rollback deleted the backfill engine's state of the step (it had changed
+    /// `rows_updated` rows, whose values stay) and recorded the step pending.
+    BackfillReset { rows_updated: u64 },
 }
 
 /// A session that held a lock (the runner lock, or one a step waited for).
@@ -165,6 +178,14 @@ pub enum ApplyError {
         first_line(.sql)
     )]
     ConnectionLost { at: Position, sql: String, error: String },
+    /// A rollback statement failed or kept waiting for its locks (exit 1); the step keeps
+    /// its state, and running the rollback again resumes it.
+    #[error(
+        "{}: the rollback `{}` failed: {error}; cutover.steps keeps the step as it was: fix the cause and run the same command again to resume the rollback",
+        place(.at),
+        first_line(.sql)
+    )]
+    RollbackFailed { at: Position, sql: String, error: String },
     /// The lock_timeout kept expiring (exit 1).
     #[error("{}", describe_lock_failure(.at, .sql, *.tries, *.lock_timeout_ms, .blockers))]
     LockNotAvailable { at: Position, sql: String, tries: u32, lock_timeout_ms: u64, blockers: Vec<Session> },
@@ -173,7 +194,10 @@ pub enum ApplyError {
 impl ApplyError {
     /// A step did not succeed (as opposed to a run refused before running anything).
     pub fn is_step_failure(&self) -> bool {
-        matches!(self, ApplyError::StepFailed { .. } | ApplyError::LockNotAvailable { .. })
+        matches!(
+            self,
+            ApplyError::StepFailed { .. } | ApplyError::LockNotAvailable { .. } | ApplyError::RollbackFailed { .. }
+        )
     }
 }
 
@@ -190,7 +214,17 @@ fn describe_failure(at: &Position, error: &str, sql: &str) -> String {
 }
 
 fn describe_lock_failure(at: &Position, sql: &str, tries: u32, lock_timeout_ms: u64, blockers: &[Session]) -> String {
-    let blocked = if blockers.is_empty() {
+    format!(
+        "{}: `{}` could not get its locks in {tries} tries (lock_timeout up to {lock_timeout_ms} ms): {}; cutover.steps marks it failed: run again when the table is less busy",
+        place(at),
+        first_line(sql),
+        describe_blockers(blockers)
+    )
+}
+
+/// Who blocked a step that waited for its locks, as one clause.
+fn describe_blockers(blockers: &[Session]) -> String {
+    if blockers.is_empty() {
         "the sessions holding the lock were not seen while it waited".to_string()
     } else {
         let list: Vec<String> = blockers
@@ -207,12 +241,7 @@ fn describe_lock_failure(at: &Position, sql: &str, tries: u32, lock_timeout_ms: 
             })
             .collect();
         format!("it was blocked by {}", list.join("; "))
-    };
-    format!(
-        "{}: `{}` could not get its locks in {tries} tries (lock_timeout up to {lock_timeout_ms} ms): {blocked}; cutover.steps marks it failed: run again when the table is less busy",
-        place(at),
-        first_line(sql)
-    )
+    }
 }
 
 pub(crate) fn describe_holders(holders: &[Session]) -> String {
@@ -433,6 +462,25 @@ async fn create_state(client: &Client) -> Result<(), Error> {
     crate::state::create_once(client, "the cutover schema", sql::STATE_EXISTS, &sql::create_state()).await
 }
 
+/// Creates the state when missing, records every step of the plan (as pending when new),
+/// and reads their states.
+async fn register(client: &Client, plan: PlanFile<'_>) -> Result<States, Error> {
+    create_state(client).await?;
+    for phase in &plan.plan.phases {
+        for (i, step) in phase.steps.iter().enumerate() {
+            let index = (i + 1) as i32;
+            client
+                .execute(
+                    sql::REGISTER_STEP,
+                    &[&plan.checksum, &phase.name.as_str(), &index, &checksum(step.sql.as_bytes()), &step.sql],
+                )
+                .await
+                .map_err(|e| Error::query("recording the plan's steps in cutover.steps", e))?;
+        }
+    }
+    read_states(client, plan.checksum).await
+}
+
 /// What a dry run found.
 #[derive(Debug)]
 pub struct DryRun<'p> {
@@ -509,21 +557,8 @@ pub async fn apply(
     }
     let earlier = if state_exists(&client).await? { read_states(&client, plan.checksum).await? } else { States::new() };
     check_drift(&client, plan.plan, &earlier).await?;
-    create_state(&client).await?;
+    let states = register(&client, plan).await?;
     let q = |what: &'static str| move |e| Error::query(what, e);
-    for phase in &plan.plan.phases {
-        for (i, step) in phase.steps.iter().enumerate() {
-            let index = (i + 1) as i32;
-            client
-                .execute(
-                    sql::REGISTER_STEP,
-                    &[&plan.checksum, &phase.name.as_str(), &index, &checksum(step.sql.as_bytes()), &step.sql],
-                )
-                .await
-                .map_err(q("recording the plan's steps in cutover.steps"))?;
-        }
-    }
-    let states = read_states(&client, plan.checksum).await?;
     check_order(plan.plan, &selected, &states)?;
     let names: Vec<&str> = selected.iter().map(|p| p.name.as_str()).collect();
     let run_id: i64 = client
@@ -651,6 +686,54 @@ impl Runner<'_> {
         if let Some(spec) = step.backfill.as_ref().and_then(|b| b.spec.as_ref()) {
             return self.backfill(at, step, spec, started, progress).await;
         }
+        let mut start = key.to_vec();
+        start.push(&self.run_id);
+        let record = Record {
+            start: Some((sql::START_STEP, &start)),
+            finish: (sql::FINISH_STEP, &key),
+            finished: "recording the step done",
+        };
+        match self.retried(at, step, &record, progress).await {
+            Ok(outcome) => {
+                progress(Event::Done {
+                    elapsed: started.elapsed(),
+                    rows: outcome.rows,
+                    batches: outcome.batches,
+                    backfill: step.backfill.is_some(),
+                });
+                Ok(())
+            }
+            Err(Stop::Gave(e)) => Err(e),
+            Err(Stop::Locked { tries, lock_timeout_ms, blockers, error }) => {
+                let message = format!("lock_timeout expired in {tries} tries: {}", error.message);
+                let mut fail = key.to_vec();
+                fail.push(&message);
+                self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
+                Err(ApplyError::LockNotAvailable { at, sql: step.sql.clone(), tries, lock_timeout_ms, blockers })
+            }
+            Err(Stop::Lost(e)) => Err(ApplyError::ConnectionLost { at, sql: step.sql.clone(), error: e.message }),
+            Err(Stop::Failed(e)) => {
+                let message = e.message.clone();
+                let mut fail = key.to_vec();
+                fail.push(&message);
+                self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
+                Err(self.failed(at, step, e))
+            }
+        }
+    }
+
+    /// Runs `step` with the lock-timeout retries of [`LockRetry`], recording what `record`
+    /// says: its start before each try, its end inside the step's transaction when it has
+    /// one (so both commit together), else right after it. Failures are returned to be
+    /// recorded by the caller (apply marks the step failed; a rollback leaves it as it was).
+    async fn retried(
+        &self,
+        at: Position,
+        step: &Step,
+        record: &Record<'_>,
+        progress: &mut dyn FnMut(Event<'_>),
+    ) -> Result<crate::execute::StepOutcome, Stop> {
+        let q = |what: &'static str| move |e| Stop::Gave(ApplyError::Database(Error::query(what, e)));
         let retry = &self.config.retry;
         let tries = retry.tries.max(1);
         let mut seen = Vec::new();
@@ -658,13 +741,10 @@ impl Runner<'_> {
         loop {
             n += 1;
             let lock_timeout_ms = retry.lock_timeout_ms(step.lock_timeout_ms, n);
-            let mut start = key.to_vec();
-            start.push(&self.run_id);
-            self.client.execute(sql::START_STEP, &start).await.map_err(q("recording the step's start"))?;
-            let options = RunOptions {
-                lock_timeout_ms: Some(lock_timeout_ms),
-                in_transaction: Some((sql::FINISH_STEP, &key[..])),
-            };
+            if let Some((start, params)) = record.start {
+                self.client.execute(start, params).await.map_err(q("recording the step's start"))?;
+            }
+            let options = RunOptions { lock_timeout_ms: Some(lock_timeout_ms), in_transaction: Some(record.finish) };
             let (result, blockers) = self.observed(step, &options).await;
             if !blockers.is_empty() {
                 seen = blockers;
@@ -672,15 +752,10 @@ impl Runner<'_> {
             match result {
                 Ok(outcome) => {
                     if !outcome.recorded {
-                        self.client.execute(sql::FINISH_STEP, &key).await.map_err(q("recording the step done"))?;
+                        let (finish, params) = record.finish;
+                        self.client.execute(finish, params).await.map_err(q(record.finished))?;
                     }
-                    progress(Event::Done {
-                        elapsed: started.elapsed(),
-                        rows: outcome.rows,
-                        batches: outcome.batches,
-                        backfill: step.backfill.is_some(),
-                    });
-                    return Ok(());
+                    return Ok(outcome);
                 }
                 Err(e) if e.is_lock_timeout() => {
                     // A concurrent build can time out after it created its index (waiting for
@@ -688,36 +763,17 @@ impl Runner<'_> {
                     if let Some(index_name) = &step.builds_index
                         && self.index_valid(index_name).await? == Some(false)
                     {
-                        self.drop_index(step, index_name).await.map_err(|e| self.failed(at, step, e))?;
+                        self.drop_index(step, index_name).await.map_err(|e| Stop::Gave(self.failed(at, step, e)))?;
                         progress(Event::DroppedInvalidIndex(index_name));
                     }
                     if n == tries {
-                        let message = format!("lock_timeout expired in {tries} tries: {}", e.message);
-                        let mut fail = key.to_vec();
-                        fail.push(&message);
-                        self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
-                        return Err(ApplyError::LockNotAvailable {
-                            at,
-                            sql: step.sql.clone(),
-                            tries,
-                            lock_timeout_ms,
-                            blockers: seen,
-                        });
+                        return Err(Stop::Locked { tries, lock_timeout_ms, blockers: seen, error: e });
                     }
                     let wait = jitter(retry.wait(n));
                     progress(Event::LockRetry { tried: n, tries, lock_timeout_ms, wait });
                     tokio::time::sleep(wait).await;
                 }
-                Err(e) => {
-                    if lost(self.client).await {
-                        return Err(ApplyError::ConnectionLost { at, sql: step.sql.clone(), error: e.message });
-                    }
-                    let message = e.message.clone();
-                    let mut fail = key.to_vec();
-                    fail.push(&message);
-                    self.client.execute(sql::FAIL_STEP, &fail).await.map_err(q("recording the step's failure"))?;
-                    return Err(self.failed(at, step, e));
-                }
+                Err(e) => return Err(if lost(self.client).await { Stop::Lost(e) } else { Stop::Failed(e) }),
             }
         }
     }
@@ -804,50 +860,12 @@ impl Runner<'_> {
         }
     }
 
-    /// How far a step outside a transaction got, from the catalog.
     async fn effect_state(&self, effect: &Effect) -> Result<Found, ApplyError> {
-        let q = |what: &'static str| move |e| ApplyError::Database(Error::query(what, e));
-        Ok(match effect {
-            // The drop's first transaction clears indisvalid; the last one removes the index.
-            Effect::DropIndex { index } => match self.index_valid(index).await? {
-                None => Found::Done,
-                Some(false) => Found::Interrupted,
-                Some(true) => Found::NotDone,
-            },
-            Effect::DetachPartition { parent, partition } => {
-                let row = self
-                    .client
-                    .query_opt(
-                        sql::PARTITION_ATTACHED,
-                        &[&partition.schema, &partition.name, &parent.schema, &parent.name],
-                    )
-                    .await
-                    .map_err(q("checking the partition a concurrent detach left"))?;
-                match row.map(|r| r.get::<_, bool>(0)) {
-                    None => Found::Done,
-                    Some(true) => Found::Interrupted,
-                    Some(false) => Found::NotDone,
-                }
-            }
-            Effect::AddEnumValue { type_name, value } => {
-                let has: bool = self
-                    .client
-                    .query_one(sql::ENUM_HAS_VALUE, &[&type_name.schema, &type_name.name, value])
-                    .await
-                    .map_err(q("checking the enum value an earlier run added"))?
-                    .get(0);
-                if has { Found::Done } else { Found::NotDone }
-            }
-        })
+        effect_state(self.client, effect).await
     }
 
     async fn index_valid(&self, name: &QualName) -> Result<Option<bool>, ApplyError> {
-        let row = self
-            .client
-            .query_opt(sql::INDEX_VALID, &[&name.schema, &name.name])
-            .await
-            .map_err(|e| Error::query("checking the index a concurrent build left", e))?;
-        Ok(row.map(|r| r.get(0)))
+        index_valid(self.client, name).await
     }
 
     /// DROP INDEX CONCURRENTLY IF EXISTS, under the step's timeouts.
@@ -866,12 +884,83 @@ impl Runner<'_> {
     }
 }
 
+/// How far a step outside a transaction got, from the catalog.
+async fn effect_state(client: &Client, effect: &Effect) -> Result<Found, ApplyError> {
+    let q = |what: &'static str| move |e| ApplyError::Database(Error::query(what, e));
+    Ok(match effect {
+        // The drop's first transaction clears indisvalid; the last one removes the index.
+        Effect::DropIndex { index } => match index_valid(client, index).await? {
+            None => Found::Done,
+            Some(false) => Found::Interrupted,
+            Some(true) => Found::NotDone,
+        },
+        Effect::DetachPartition { parent, partition } => {
+            let row = client
+                .query_opt(sql::PARTITION_ATTACHED, &[&partition.schema, &partition.name, &parent.schema, &parent.name])
+                .await
+                .map_err(q("checking the partition a concurrent detach left"))?;
+            match row.map(|r| r.get::<_, bool>(0)) {
+                None => Found::Done,
+                Some(true) => Found::Interrupted,
+                Some(false) => Found::NotDone,
+            }
+        }
+        Effect::AddEnumValue { type_name, value } => {
+            let has: bool = client
+                .query_one(sql::ENUM_HAS_VALUE, &[&type_name.schema, &type_name.name, value])
+                .await
+                .map_err(q("checking the enum value an earlier run added"))?
+                .get(0);
+            if has { Found::Done } else { Found::NotDone }
+        }
+    })
+}
+
+async fn index_valid(client: &Client, name: &QualName) -> Result<Option<bool>, ApplyError> {
+    let row = client
+        .query_opt(sql::INDEX_VALID, &[&name.schema, &name.name])
+        .await
+        .map_err(|e| Error::query("checking the index a concurrent build left", e))?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 /// How far a step outside a transaction got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Found {
     Done,
     /// Begun and interrupted: what it left needs finishing (see [`Event::Interrupted`]).
     Interrupted,
     NotDone,
+}
+
+type Params<'a> = (&'a str, &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)]);
+
+/// What [`Runner::retried`] records in `cutover.steps` around a statement.
+struct Record<'a> {
+    /// Before each try (apply: the step is running, one more attempt).
+    start: Option<Params<'a>>,
+    /// Once the statement succeeded: inside its transaction when it has one.
+    finish: Params<'a>,
+    /// What `finish` does, for the error when it fails on its own.
+    finished: &'static str,
+}
+
+/// Why [`Runner::retried`] stopped, for the caller to record.
+enum Stop {
+    /// Already an error as the caller returns it (Cutover's own queries failed).
+    Gave(ApplyError),
+    /// The lock_timeout expired on every try.
+    Locked { tries: u32, lock_timeout_ms: u64, blockers: Vec<Session>, error: StepError },
+    /// The session is gone.
+    Lost(StepError),
+    /// The statement failed.
+    Failed(StepError),
+}
+
+impl From<ApplyError> for Stop {
+    fn from(e: ApplyError) -> Stop {
+        Stop::Gave(e)
+    }
 }
 
 /// Whether the session is gone, after an error (see [`crate::connect::alive`]).

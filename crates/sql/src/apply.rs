@@ -208,6 +208,24 @@ pub const RESET_TIMEOUTS: &str = "RESET lock_timeout; RESET statement_timeout";
 /// Whether a session still answers (asked by the runners after an error).
 pub const PING: &str = "SELECT 1";
 
+/// `$1` checksum, `$2` phase, `$3` step index, `$4` run id: the step was rolled back and is
+/// pending again (the next apply runs it). For a step rolled back inside a transaction it
+/// runs in that transaction, so the undo and its record commit together.
+pub const ROLLBACK_STEP: &str =
+    "UPDATE cutover.steps SET state = 'pending', run_id = $4, finished_at = pg_catalog.now(), error = NULL
+WHERE plan_checksum = $1 AND phase = $2 AND step_index = $3";
+
+/// `$1` checksum, `$2` phase, `$3` step index, `$4` error: the step's rollback failed. Its
+/// state is kept (a failed rollback statement leaves the step's change in place).
+pub const ROLLBACK_FAILED: &str = "UPDATE cutover.steps SET error = $4
+WHERE plan_checksum = $1 AND phase = $2 AND step_index = $3";
+
+/// `$1` checksum, `$2` phase, `$3` step index: forgets where a backfill step is (the next run
+/// starts it over); returns the rows it had changed. Run only when
+/// `backfill::STATE_EXISTS` says the table exists.
+pub const RESET_BACKFILL: &str = "DELETE FROM cutover.backfills
+WHERE plan_checksum = $1 AND phase = $2 AND step_index = $3 RETURNING rows_updated";
+
 #[cfg(test)]
 mod tests {
     use super::*;
