@@ -401,18 +401,60 @@ async fn status(flow: &FlowState, rollout: &Rollout, config: &RolloutConfig) -> 
 }
 
 async fn roll_back(
-    _ctx: &FlowContext,
-    _flow_key: &str,
+    ctx: &FlowContext,
+    flow_key: &str,
     flow: &mut FlowState,
     out: &mut Decisions,
     phase: Option<PhaseName>,
 ) -> Result<(), JobError> {
-    let phase = phase.map(|p| p.to_string()).unwrap_or_else(|| "PHASE".into());
-    let body = format!(
-        "Rolling back from Linear is not available in this version of Cutover. The plan's rollback SQL is in each phase's sub-issue; run it with your usual tooling, then reply **run {phase}** to run the phase again."
-    );
-    say(flow, out, "no-rollback", body);
+    let (Some(config), Some(plan), Some(rollout)) = (ctx.rollout.clone(), flow.plan.clone(), flow.rollout.clone())
+    else {
+        return Ok(());
+    };
+    if let Some(active) = rollout.active() {
+        say(flow, out, "busy", format!("Phase {} is running; reply **stop** first, then roll back.", active.name));
+        return Ok(());
+    }
+    // The phase named, else the one that failed, else the last one done.
+    let target = phase.or_else(|| {
+        rollout
+            .phases
+            .iter()
+            .find(|p| matches!(p.status, PhaseStatus::Failed | PhaseStatus::VerifyFailed))
+            .or_else(|| rollout.phases.iter().rev().find(|p| p.status == PhaseStatus::Done))
+            .map(|p| p.name)
+    });
+    let Some(phase) = target else {
+        say(flow, out, "nothing-to-roll-back", "No phase has run; there is nothing to roll back.".into());
+        return Ok(());
+    };
+    if let Some(refusal) = rollout::rollback_refusal(&config, &plan, phase).await {
+        let body = format!("I can't roll back phase {phase}: {}", crate::markdown::clip(&refusal, 1500));
+        say(flow, out, &format!("rollback-refused-{phase}"), body);
+        return Ok(());
+    }
+    let states = ctx.client.team_states(&rollout.team_id).await?;
+    let Some(entry) = flow.rollout.as_mut().and_then(|r| r.get_mut(phase)) else { return Ok(()) };
+    entry.status = PhaseStatus::RollingBack;
+    entry.run += 1;
+    entry.comment_id = uuid::Uuid::new_v4().to_string();
+    entry.error = None;
+    let (run, sub_issue) = (entry.run, entry.sub_issue_id.clone());
+    move_issue(out, &format!("{phase}-r{run}-rolling-back"), &sub_issue, &states, "started");
+    out.job(rollout::run_job(flow_key, phase, run, Mode::RollBack));
     Ok(())
+}
+
+/// The options of a blocker on `phase`: retry, roll back when the engine may, stop.
+async fn blocker_options(ctx: &FlowContext, flow: &FlowState, phase: PhaseName) -> Vec<String> {
+    let mut options = vec![command::retry_option(phase)];
+    if let (Some(config), Some(plan)) = (&ctx.rollout, &flow.plan)
+        && rollout::rollback_refusal(config, plan, phase).await.is_none()
+    {
+        options.push(command::roll_back_option(phase));
+    }
+    options.push(command::STOP.to_string());
+    options
 }
 
 /// A run ended: record it, move the sub-issue, and say what comes next.
@@ -471,11 +513,12 @@ pub(crate) async fn on_ended(
             let summary = verification.summary();
             set(flow, phase, PhaseStatus::VerifyFailed, Some(summary.clone()));
             let body = format!(
-                "**Blocked:** every step of phase {phase} ran, but verification failed, so {} stays open.\n\n{summary}\n\nRetry the verification (after fixing the cause), or stop here.",
+                "**Blocked:** every step of phase {phase} ran, but verification failed, so {} stays open.\n\n{summary}\n\nRetry the verification (after fixing the cause), roll the phase back, or stop here.",
                 flow.identifier
             );
-            let retry = command::retry_option(phase);
-            ask(flow, out, &name("verify-failed"), body.clone(), &[retry.as_str(), command::STOP]);
+            let options = blocker_options(ctx, flow, phase).await;
+            let options: Vec<&str> = options.iter().map(String::as_str).collect();
+            ask(flow, out, &name("verify-failed"), body.clone(), &options);
             if flow.session_id.is_some() {
                 out.push(&name("verify-failed-note"), Write::Comment { issue_id: flow.issue_id.clone(), body });
             }
@@ -484,6 +527,9 @@ pub(crate) async fn on_ended(
             set(flow, phase, PhaseStatus::Pending, None);
             move_issue(out, &name("unstarted"), &sub_issue, &states, "unstarted");
             say(flow, out, &name("rolled-back"), format!("Rolled back phase {phase}. {message}"));
+            if let Some(config) = &config {
+                offer_next(flow, config, out);
+            }
         }
         Outcome::Failed { reason: FailureKind::Stopped, message } => {
             set(flow, phase, PhaseStatus::Failed, Some(message));
@@ -502,11 +548,12 @@ pub(crate) async fn on_ended(
                 FailureKind::Step | FailureKind::Stopped => "a statement failed",
             };
             let body = format!(
-                "**Blocked:** phase {phase} did not finish: {why}.\n\n{}\n\nWhat was done stays done, and the next run resumes from it. Retry the phase (after fixing the cause), or stop here.",
+                "**Blocked:** phase {phase} did not finish: {why}.\n\n{}\n\nWhat was done stays done, and the next run resumes from it. Retry the phase (after fixing the cause), roll back what it did, or stop here.",
                 crate::markdown::fenced(&message, "text")
             );
-            let retry = command::retry_option(phase);
-            ask(flow, out, &name("blocked"), body, &[retry.as_str(), command::STOP]);
+            let options = blocker_options(ctx, flow, phase).await;
+            let options: Vec<&str> = options.iter().map(String::as_str).collect();
+            ask(flow, out, &name("blocked"), body, &options);
         }
     }
     Ok(())

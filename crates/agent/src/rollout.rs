@@ -257,10 +257,16 @@ pub async fn run(ctx: &FlowContext, job: &Job) -> Result<(), JobError> {
             }
         }
         Mode::RollBack => {
-            let _ = &mut checkpoint;
-            Outcome::Failed {
-                reason: FailureKind::Refused,
-                message: "rolling back a phase is not available in this version of Cutover".into(),
+            poster.post("start", checkpoint.start()).await?;
+            match roll_back(&config, file, order.phase, &mut checkpoint, &poster, started).await? {
+                Ok(report) => Outcome::RolledBack {
+                    message: format!(
+                        "{} step(s) undone in {}; the phase's steps are pending again, and the next run of the phase runs them again. Data a backfill wrote stays in its column.",
+                        report.ran,
+                        crate::checkpoint::duration_words(report.elapsed)
+                    ),
+                },
+                Err(failed) => failed,
             }
         }
     };
@@ -375,6 +381,60 @@ async fn run_engine(
     })
 }
 
+/// Undoes the phase's done steps with the engine, posting the checkpoint as it goes.
+async fn roll_back(
+    config: &RolloutConfig,
+    file: PlanFile<'_>,
+    phase: PhaseName,
+    checkpoint: &mut Checkpoint,
+    poster: &Poster,
+    started: Instant,
+) -> Result<Result<apply::Report, Outcome>, JobError> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<checkpoint::Event>();
+    let engine_run = async {
+        let mut observe = |event: apply::Event<'_>| {
+            let converted = match event {
+                apply::Event::Step { at, sql } => {
+                    Some(checkpoint::Event::Step { number: at.step_number, sql: sql.to_string() })
+                }
+                apply::Event::LockRetry { tried, tries, lock_timeout_ms, wait } => {
+                    Some(checkpoint::Event::LockRetry { tried, tries, lock_timeout_ms, wait })
+                }
+                apply::Event::Done { elapsed, rows, .. } => Some(checkpoint::Event::StepDone { elapsed, rows }),
+                _ => None,
+            };
+            if let Some(event) = converted {
+                let _ = sender.send(event);
+            }
+        };
+        let result = apply::rollback(&config.migrate, file, &config.apply, phase, &mut observe).await;
+        drop(sender);
+        result
+    };
+    let posting = async {
+        let mut seq = 0u64;
+        while let Some(event) = receiver.recv().await {
+            if let Some(posting) = checkpoint.on(event, started.elapsed()) {
+                seq += 1;
+                poster.post(&format!("a{}:{seq}", poster.attempt), posting).await?;
+            }
+        }
+        Ok::<(), JobError>(())
+    };
+    let (result, posted) = tokio::join!(engine_run, posting);
+    posted?;
+    Ok(result.map_err(failure))
+}
+
+/// Why the phase's rollback would be refused now (`None`: it may run).
+pub async fn rollback_refusal(config: &RolloutConfig, plan: &Plan, phase: PhaseName) -> Option<String> {
+    let checksum = plan_checksum(plan);
+    match apply::rollback_dry_run(&config.migrate, PlanFile { plan, checksum: &checksum }, phase).await {
+        Ok(dry) => dry.refusal,
+        Err(err) => Some(err.to_string()),
+    }
+}
+
 fn owned(progress: &backfill::Progress) -> checkpoint::Progress {
     checkpoint::Progress {
         rows_done: progress.rows_done,
@@ -388,7 +448,7 @@ fn failure(err: ApplyError) -> Outcome {
     let reason = match &err {
         ApplyError::LockNotAvailable { .. } => FailureKind::Lock,
         ApplyError::StepFailed { error, .. } if error.contains("was cancelled") => FailureKind::Stopped,
-        ApplyError::StepFailed { .. } => FailureKind::Step,
+        ApplyError::StepFailed { .. } | ApplyError::RollbackFailed { .. } => FailureKind::Step,
         ApplyError::Refused(_) => FailureKind::Refused,
         ApplyError::Busy(_) => FailureKind::Busy,
         ApplyError::Database(_) | ApplyError::ConnectionLost { .. } => FailureKind::Connection,

@@ -404,6 +404,55 @@ async fn a_failed_verification_blocks_and_keeps_the_issue_open() {
     h.say(&session, "run contract").await;
     h.until_said(&session, "response", "Phase contract runs after phase switch is done").await;
     assert_eq!(h.flow(&issue).await.stage, Stage::Approved);
+    // The rename that swapped the columns has no automatic rollback: the blocker did not
+    // offer one, and asking says why.
+    let view = h.linear.agent_session(&session).unwrap();
+    let blocker =
+        view.activities.iter().rev().find(|a| a.body.as_deref().is_some_and(|b| b.contains("**Blocked:**"))).unwrap();
+    let options = blocker.content.to_string();
+    assert!(!options.contains("Roll back switch"), "{options}");
+    h.say(&session, "Roll back switch").await;
+    h.until_said(
+        &session,
+        "response",
+        "I can't roll back phase switch: the switch phase cannot be rolled back: step 4/4 (`ALTER TABLE public.customers RENAME COLUMN loyalty_points TO loyalty_points_cutover_old;`) is done and the plan gives it no automatic rollback",
+    )
+    .await;
+}
+
+/// A phase rolled back from the session: its steps undone, its sub-issue back to unstarted,
+/// and the phase offered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_phase_rolled_back_from_the_session() {
+    // (The demo's expand adds an enum value, which PostgreSQL cannot take back.)
+    let description = "## Objective\nNotes on orders.\n\n## Proposed schema changes\n```sql\nALTER TABLE orders ADD COLUMN refunded_at timestamptz;\nCREATE INDEX orders_placed_idx ON orders (placed_at);\nALTER TABLE orders DROP COLUMN legacy_ref;\n```\n\n## Migration type\nadditive, destructive\n\n## Downtime tolerance\nzero-downtime\n";
+    let (h, issue) = Harness::new(description, Duration::ZERO).await;
+    let (session, event) = h.linear.delegate_to_app(&issue.identifier).unwrap();
+    h.deliver("AgentSessionEvent", &event).await;
+    h.until_said(&session, "elicitation", "Approve").await;
+    h.say(&session, "Approve plan").await;
+    h.until_said(&session, "elicitation", "Next: phase 1 of 2, **expand**").await;
+    h.say(&session, "run expand").await;
+    h.until_said(&session, "elicitation", "Next: phase 2 of 2, **contract**").await;
+    h.say(&session, "roll back expand").await;
+    let done = h.until_said(&session, "response", "Rolled back phase expand.").await;
+    assert!(done.contains("step(s) undone"), "{done}");
+    let offers = h.said(&session, "elicitation");
+    assert!(offers.last().unwrap().starts_with("Next: phase 1 of 2, **expand**"), "{offers:#?}");
+    let client = h.db.connect().await;
+    let columns: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'refunded_at' AND NOT attisdropped",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(columns, 0, "the expand phase's column is gone");
+    assert_eq!(h.sub_issues(&issue)[0].state.kind, "unstarted");
+    let checkpoints = h.app_comments(&h.sub_issues(&issue)[0].identifier);
+    assert_eq!(checkpoints.len(), 2, "one checkpoint per run: {checkpoints:#?}");
+    assert!(checkpoints[1].contains("**Rolled back.**"), "{}", checkpoints[1]);
 }
 
 /// The process dies in the middle of the backfill and starts again: the backfill resumes

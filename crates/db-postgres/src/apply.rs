@@ -731,7 +731,7 @@ impl Runner<'_> {
         at: Position,
         step: &Step,
         record: &Record<'_>,
-        progress: &mut dyn FnMut(Event<'_>),
+        progress: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<crate::execute::StepOutcome, Stop> {
         let q = |what: &'static str| move |e| Stop::Gave(ApplyError::Database(Error::query(what, e)));
         let retry = &self.config.retry;

@@ -82,7 +82,7 @@ pub async fn rollback(
     plan: PlanFile<'_>,
     config: &Config,
     phase: PhaseName,
-    progress: &mut dyn FnMut(Event<'_>),
+    progress: &mut (dyn FnMut(Event<'_>) + Send),
 ) -> Result<Report, ApplyError> {
     let started = Instant::now();
     let phase = select(plan.plan, &[phase])?[0];
@@ -321,7 +321,7 @@ impl Runner<'_> {
         at: Position,
         step: &Step,
         rollback_sql: &str,
-        progress: &mut dyn FnMut(Event<'_>),
+        progress: &mut (dyn FnMut(Event<'_>) + Send),
     ) -> Result<(), ApplyError> {
         let started = Instant::now();
         let phase = at.phase.as_str();
