@@ -9,14 +9,20 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Catalog {
     pub schemas: BTreeMap<String, Namespace>,
     pub extensions: BTreeMap<String, Extension>,
+    #[serde(with = "crate::pairs")]
     pub collations: BTreeMap<QualName, Collation>,
+    #[serde(with = "crate::pairs")]
     pub types: BTreeMap<QualName, TypeDef>,
+    #[serde(with = "crate::pairs")]
     pub sequences: BTreeMap<QualName, Sequence>,
+    #[serde(with = "crate::pairs")]
     pub tables: BTreeMap<QualName, Table>,
+    #[serde(with = "crate::pairs")]
     pub views: BTreeMap<QualName, View>,
     /// Extended statistics objects (`CREATE STATISTICS`).
-    #[serde(default)]
+    #[serde(default, with = "crate::pairs")]
     pub statistics: BTreeMap<QualName, Statistics>,
+    #[serde(with = "crate::pairs")]
     pub functions: BTreeMap<FunctionId, Function>,
     /// What depends on what, from `pg_depend`, between objects of this catalog; sorted,
     /// without duplicates.
@@ -42,6 +48,7 @@ pub struct Facts {
     /// `server_version_num`, e.g. 150004.
     pub server_version_num: u32,
     /// Row estimates and sizes of tables, from `pg_class`.
+    #[serde(with = "crate::pairs")]
     pub tables: BTreeMap<QualName, TableFacts>,
 }
 
