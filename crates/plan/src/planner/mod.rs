@@ -8,7 +8,6 @@
 //! gone is pulled forward into the phase that needs it. Changes that cannot be made safe
 //! become blockers instead of statements.
 
-mod columns;
 mod estimate;
 pub mod fingerprint;
 mod model;
@@ -17,9 +16,9 @@ mod recipes;
 mod renames;
 mod render;
 
-pub use columns::ColumnRename;
 pub use estimate::{Size, describe_seconds, thousands};
 pub use model::*;
+pub use recipes::ColumnRename;
 pub use renames::TableRename;
 pub use render::{Flavor, render_human, render_markdown, render_phase_markdown};
 
