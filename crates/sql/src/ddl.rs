@@ -570,6 +570,44 @@ pub fn trigger_on_renamed_table(definition: &str, from: &QualName, to: &QualName
     None
 }
 
+/// A foreign key definition the server printed in a form the structure cannot render
+/// (`ON DELETE SET NULL (columns)`, ...), with its one `REFERENCES` clause naming `to`
+/// instead of `from`: the clause is the only place a table follows `REFERENCES `.
+pub fn foreign_key_on_renamed_table(definition: &str, from: &QualName, to: &QualName) -> String {
+    definition.replace(&format!("REFERENCES {}(", qualified(from)), &format!("REFERENCES {}(", qualified(to)))
+}
+
+/// `column IS NOT NULL`, the condition of a backfill that copies only what is there.
+pub fn is_not_null(column: &str) -> String {
+    format!("{} IS NOT NULL", ident(column))
+}
+
+/// A CHECK constraint's definition over `expression` (text the server printed, or built
+/// here).
+pub fn check_definition(expression: &str) -> String {
+    format!("CHECK ({expression})")
+}
+
+/// A NOT NULL constraint's definition (PostgreSQL 18: `ADD CONSTRAINT name NOT NULL column`).
+pub fn not_null_definition(column: &str) -> String {
+    format!("NOT NULL {}", ident(column))
+}
+
+/// A statement run with `check_function_bodies` off for its own transaction only: each
+/// plan step runs in its own transaction, so the session setting a diff starts with goes
+/// into the step.
+pub fn without_body_checks(statement: &str) -> String {
+    format!("SET LOCAL check_function_bodies = off;\n{}", statement.trim_end())
+}
+
+/// Drops the trigger function Cutover creates to keep two columns in step (no arguments).
+pub fn drop_sync_function(name: &QualName) -> Stmt {
+    Stmt::DropFunction {
+        id: FunctionId { name: name.clone(), identity_args: String::new() },
+        kind: RoutineKind::Function,
+    }
+}
+
 /// Names as a key list prints them: each quoted where needed, separated by ", ".
 fn ident_list(names: &[String]) -> String {
     names.iter().map(|n| ident(n)).collect::<Vec<_>>().join(", ")
@@ -1323,6 +1361,38 @@ mod tests {
 
     fn alter(action: TableAction) -> String {
         Stmt::AlterTable { name: QualName::new("public", "users"), action }.to_string()
+    }
+
+    #[test]
+    fn the_planner_s_constraint_texts_quote_their_names() {
+        let add = |definition: String| TableAction::AddConstraint { name: "n n".into(), definition, not_valid: true };
+        assert_eq!(
+            alter(add(not_null_definition("E\"mail"))),
+            "ALTER TABLE public.users ADD CONSTRAINT \"n n\" NOT NULL \"E\"\"mail\" NOT VALID"
+        );
+        assert_eq!(
+            alter(add(check_definition(&is_not_null("Email")))),
+            "ALTER TABLE public.users ADD CONSTRAINT \"n n\" CHECK (\"Email\" IS NOT NULL) NOT VALID"
+        );
+        let sync = QualName::new("public", "users_email_cutover_sync");
+        assert_eq!(drop_sync_function(&sync).to_string(), "DROP FUNCTION public.users_email_cutover_sync()");
+        assert_eq!(
+            IfExists(&drop_sync_function(&sync)).to_string(),
+            "DROP FUNCTION IF EXISTS public.users_email_cutover_sync()"
+        );
+        assert_eq!(
+            without_body_checks("CREATE FUNCTION f() ...\n"),
+            "SET LOCAL check_function_bodies = off;\nCREATE FUNCTION f() ..."
+        );
+        let (from, to) = (QualName::new("public", "users"), QualName::new("app", "people"));
+        assert_eq!(
+            foreign_key_on_renamed_table(
+                "FOREIGN KEY (a) REFERENCES public.users(id) ON DELETE SET NULL (a)",
+                &from,
+                &to
+            ),
+            "FOREIGN KEY (a) REFERENCES app.people(id) ON DELETE SET NULL (a)"
+        );
     }
 
     #[test]

@@ -4,12 +4,10 @@
 //! `search_path`, issues a fixed set of catalog queries (pipelined on one connection), and
 //! builds the model in memory. It never writes to the database and takes no table locks.
 
-mod queries;
-
 use crate::Error;
 use cutover_schema::*;
+use cutover_sql::catalog_queries::Queries;
 use futures_util::stream::{FuturesOrdered, StreamExt, TryStreamExt};
-use queries::Queries;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::{Client, Row, RowStream};

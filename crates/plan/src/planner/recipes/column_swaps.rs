@@ -14,7 +14,7 @@ use crate::planner::model::PhaseName;
 use crate::planner::model::{AppChange, Postcondition, Step};
 use crate::planner::{Draft, PlanCtx};
 use cutover_schema::{Column, Index, ObjId, QualName};
-use cutover_sql::ddl::{Conversion, IfExists, Stmt, TableAction, Target};
+use cutover_sql::ddl::{self, Conversion, IfExists, Stmt, TableAction, Target};
 use cutover_sql::quote;
 
 use PhaseName::*;
@@ -128,7 +128,6 @@ struct Sync<'a> {
 fn keep_in_step(ctx: &PlanCtx, change: &Change, sync: Sync) -> (Vec<Draft>, Option<Step>) {
     let table = sync.table;
     let target = sync.bare.name.clone();
-    let qt = quote::qualified(table);
     let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(sync.bare)) };
     let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
     let s = leaves(s, column_exists(table, &target, true));
@@ -154,13 +153,16 @@ fn keep_in_step(ctx: &PlanCtx, change: &Change, sync: Sync) -> (Vec<Draft>, Opti
     let mut s = step(ctx, function.to_string(), Operation::Other, table, None);
     s.locks.clear();
     s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
-    let s = rollback(s, Some(format!("DROP FUNCTION IF EXISTS {}()", quote::qualified(&sync.function))));
+    let s = rollback(s, Some(IfExists(&ddl::drop_sync_function(&sync.function)).to_string()));
     out.push(draft(Expand, why(s, sync.function_why)));
 
     let trigger = Stmt::CreateRowTrigger { name: sync.trigger.clone(), table: table.clone(), function: sync.function };
     let s = step(ctx, trigger.to_string(), Operation::CreateTrigger, table, None);
     let s = leaves(s, trigger_exists(table, &sync.trigger, true));
-    let s = rollback(s, Some(format!("DROP TRIGGER IF EXISTS {} ON {qt}", quote::ident(&sync.trigger))));
+    let s = rollback(
+        s,
+        Some(IfExists(&Stmt::DropTrigger { table: table.clone(), name: sync.trigger.clone() }).to_string()),
+    );
     let s = hazard(s, HazardCode::PerformanceImpact, sync.trigger_cost);
     out.push(draft(Expand, why(s, sync.trigger_why)));
 
@@ -170,7 +172,7 @@ fn keep_in_step(ctx: &PlanCtx, change: &Change, sync: Sync) -> (Vec<Draft>, Opti
             column: target.clone(),
             expression: sync.fill,
             batch_size: ctx.options.batch_size,
-            only_where: Some(format!("{} IS NOT NULL", quote::ident(sync.source))),
+            only_where: Some(ddl::is_not_null(sync.source)),
         };
         backfill_step(ctx, batch, table, &target)
     });
@@ -196,7 +198,6 @@ pub(super) fn change_type(
     let new_col = object_name(&[column], "cutover_new");
     let old_col = object_name(&[column], "cutover_old");
     let (function, trigger) = sync_names(table, column);
-    let qt = quote::qualified(table);
     let size = ctx.size(table);
 
     let mut bare = desired.clone();
@@ -280,8 +281,8 @@ pub(super) fn change_type(
     let mut sql = vec![
         alter(TableAction::RenameColumn { column: column.into(), new_name: old_col.clone() }),
         alter(TableAction::RenameColumn { column: new_col.clone(), new_name: column.into() }),
-        format!("DROP TRIGGER {} ON {qt}", quote::ident(&trigger)),
-        format!("DROP FUNCTION {}()", quote::qualified(&function)),
+        Stmt::DropTrigger { table: table.clone(), name: trigger.clone() }.to_string(),
+        ddl::drop_sync_function(&function).to_string(),
     ];
     if old.default.is_some() {
         sql.push(alter(TableAction::DropDefault { column: old_col.clone() }));
@@ -433,8 +434,8 @@ pub(super) fn rename_source(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     let table = &rename.table;
     let (function, trigger) = sync_names(table, &rename.to);
     let sql = [
-        format!("DROP TRIGGER {} ON {}", quote::ident(&trigger), quote::qualified(table)),
-        format!("DROP FUNCTION {}()", quote::qualified(&function)),
+        Stmt::DropTrigger { table: table.clone(), name: trigger.clone() }.to_string(),
+        ddl::drop_sync_function(&function).to_string(),
         change.stmt.to_string(),
     ]
     .join(";\n");

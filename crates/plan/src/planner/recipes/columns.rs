@@ -13,8 +13,7 @@ use crate::planner::estimate;
 use crate::planner::model::{AppChange, Blocker, PhaseName, Postcondition, Step};
 use crate::planner::{Draft, PlanCtx};
 use cutover_schema::{Column, ObjId, QualName, Table, Volatility};
-use cutover_sql::ddl::{IfExists, Stmt, TableAction};
-use cutover_sql::quote;
+use cutover_sql::ddl::{self, IfExists, Stmt, TableAction};
 use std::collections::BTreeSet;
 
 use PhaseName::*;
@@ -299,13 +298,15 @@ pub(super) fn not_null_steps(ctx: &PlanCtx, table: &QualName, column: &str) -> R
     let check = object_name(&[&table.name, column], "not_null");
     let mut out = Vec::new();
     if locks::lookup(Operation::AddNotNullNotValid, ctx.version).is_some() {
-        let add = format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} NOT NULL {} NOT VALID",
-            quote::qualified(table),
-            quote::ident(&check),
-            quote::ident(column)
-        );
-        let s = step(ctx, add, Operation::AddNotNullNotValid, table, None);
+        let add = Stmt::AlterTable {
+            name: table.clone(),
+            action: TableAction::AddConstraint {
+                name: check.clone(),
+                definition: ddl::not_null_definition(column),
+                not_valid: true,
+            },
+        };
+        let s = step(ctx, add.to_string(), Operation::AddNotNullNotValid, table, None);
         let s = leaves(s, constraint(table, &check, true, None));
         let s = rollback(
             s,
@@ -331,7 +332,7 @@ pub(super) fn not_null_steps(ctx: &PlanCtx, table: &QualName, column: &str) -> R
         name: table.clone(),
         action: TableAction::AddConstraint {
             name: check.clone(),
-            definition: format!("CHECK ({} IS NOT NULL)", quote::ident(column)),
+            definition: ddl::check_definition(&ddl::is_not_null(column)),
             not_valid: true,
         },
     };

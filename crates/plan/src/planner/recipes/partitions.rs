@@ -9,7 +9,7 @@ use crate::planner::PlanCtx;
 use crate::planner::estimate;
 use crate::planner::model::{Effect, PhaseName};
 use cutover_schema::{PartitionBound, QualName};
-use cutover_sql::ddl::{IfExists, Stmt, TableAction};
+use cutover_sql::ddl::{self, IfExists, Stmt, TableAction};
 
 use PhaseName::*;
 
@@ -57,7 +57,7 @@ pub(super) fn attach_partition(
         name: partition.clone(),
         action: TableAction::AddConstraint {
             name: name.clone(),
-            definition: format!("CHECK ({expression})"),
+            definition: ddl::check_definition(&expression),
             not_valid: true,
         },
     };

@@ -7,7 +7,7 @@ use crate::locks::Operation;
 use crate::planner::PlanCtx;
 use crate::planner::model::PhaseName;
 use cutover_schema::FunctionId;
-use cutover_sql::ddl::{IfExists, Stmt};
+use cutover_sql::ddl::{self, IfExists, Stmt};
 
 use PhaseName::*;
 
@@ -15,7 +15,7 @@ use PhaseName::*;
 pub(super) fn create_function(ctx: &PlanCtx, change: &Change, definition: &str) -> Recipe {
     // Each step runs in its own transaction, so the session setting the diff starts
     // with goes into the step itself.
-    let sql = format!("SET LOCAL check_function_bodies = off;\n{}", change.stmt);
+    let sql = ddl::without_body_checks(&change.stmt.to_string());
     // The routine this definition belongs to, by its identity in the desired catalog.
     let id = ctx.desired.functions.iter().find(|(_, f)| f.definition == definition).map(|(id, _)| id);
     let previous = id.and_then(|id| ctx.current.functions.get(id)).filter(|f| f.definition != *definition);
@@ -23,7 +23,7 @@ pub(super) fn create_function(ctx: &PlanCtx, change: &Change, definition: &str) 
     let s = rollback(
         s,
         Some(match previous {
-            Some(f) => format!("SET LOCAL check_function_bodies = off;\n{}", f.definition.trim_end()),
+            Some(f) => ddl::without_body_checks(&f.definition),
             None => ctx
                 .desired
                 .functions
@@ -43,13 +43,7 @@ pub(super) fn create_function(ctx: &PlanCtx, change: &Change, definition: &str) 
 /// A routine dropped in contract; its definition is the rollback.
 pub(super) fn drop_function(ctx: &PlanCtx, change: &Change, id: &FunctionId) -> Recipe {
     let s = simple(ctx, change, Operation::Other, None);
-    let s = rollback(
-        s,
-        ctx.current
-            .functions
-            .get(id)
-            .map(|f| format!("SET LOCAL check_function_bodies = off;\n{}", f.definition.trim_end())),
-    );
+    let s = rollback(s, ctx.current.functions.get(id).map(|f| ddl::without_body_checks(&f.definition)));
     let mut s = why(s, "Dropped once no running application version calls it.");
     s.locks.clear();
     s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
