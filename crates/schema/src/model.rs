@@ -340,11 +340,57 @@ pub struct Constraint {
 pub struct ForeignKey {
     pub referenced_table: QualName,
     pub referenced_columns: Vec<String>,
-    /// `a` no action, `r` restrict, `c` cascade, `n` set null, `d` set default.
-    pub on_update: char,
-    pub on_delete: char,
-    /// `s` simple, `f` full, `p` partial.
-    pub match_type: char,
+    pub on_update: ForeignKeyAction,
+    pub on_delete: ForeignKeyAction,
+    pub match_type: MatchType,
+}
+
+/// What a foreign key does to referencing rows when the referenced row is updated or
+/// deleted (`pg_constraint.confupdtype` / `confdeltype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForeignKeyAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl ForeignKeyAction {
+    /// From the catalog's letter: `a` no action, `r` restrict, `c` cascade, `n` set null,
+    /// `d` set default.
+    pub fn from_catalog(letter: &str) -> Option<ForeignKeyAction> {
+        Some(match letter {
+            "a" => ForeignKeyAction::NoAction,
+            "r" => ForeignKeyAction::Restrict,
+            "c" => ForeignKeyAction::Cascade,
+            "n" => ForeignKeyAction::SetNull,
+            "d" => ForeignKeyAction::SetDefault,
+            _ => return None,
+        })
+    }
+}
+
+/// How a foreign key matches multi-column keys with NULLs (`pg_constraint.confmatchtype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchType {
+    Simple,
+    Full,
+    Partial,
+}
+
+impl MatchType {
+    /// From the catalog's letter: `s` simple, `f` full, `p` partial.
+    pub fn from_catalog(letter: &str) -> Option<MatchType> {
+        Some(match letter {
+            "s" => MatchType::Simple,
+            "f" => MatchType::Full,
+            "p" => MatchType::Partial,
+            _ => return None,
+        })
+    }
 }
 
 /// A standalone index. Everything `CREATE INDEX` says is here, so the statement is

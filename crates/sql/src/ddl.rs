@@ -8,8 +8,8 @@
 use crate::bound::Bound;
 use crate::quote::{ident, literal, qualified};
 use cutover_schema::{
-    Collation, Column, Constraint, ForeignKey, FunctionId, Grant, Grantee, Identity, Index, IndexKey, PartitionBound,
-    Policy, QualName, RoutineKind, SequenceOptions, Table, TypeKind, View,
+    Collation, Column, Constraint, ForeignKey, ForeignKeyAction, FunctionId, Grant, Grantee, Identity, Index, IndexKey,
+    MatchType, PartitionBound, Policy, QualName, RoutineKind, SequenceOptions, Table, TypeKind, View,
 };
 use std::fmt::{self, Display, Formatter, Write};
 
@@ -506,17 +506,17 @@ pub fn foreign_key_definition(
         ident_list(&fk.referenced_columns)
     );
     def.push_str(match fk.match_type {
-        'f' => " MATCH FULL",
-        'p' => " MATCH PARTIAL",
-        _ => "",
+        MatchType::Full => " MATCH FULL",
+        MatchType::Partial => " MATCH PARTIAL",
+        MatchType::Simple => "",
     });
     for (clause, action) in [(" ON UPDATE ", fk.on_update), (" ON DELETE ", fk.on_delete)] {
         let action = match action {
-            'r' => "RESTRICT",
-            'c' => "CASCADE",
-            'n' => "SET NULL",
-            'd' => "SET DEFAULT",
-            _ => continue, // NO ACTION is not printed
+            ForeignKeyAction::Restrict => "RESTRICT",
+            ForeignKeyAction::Cascade => "CASCADE",
+            ForeignKeyAction::SetNull => "SET NULL",
+            ForeignKeyAction::SetDefault => "SET DEFAULT",
+            ForeignKeyAction::NoAction => continue, // not printed
         };
         def.push_str(clause);
         def.push_str(action);
@@ -1442,9 +1442,9 @@ mod tests {
         let fk = ForeignKey {
             referenced_table: QualName::new("public", "Users"),
             referenced_columns: vec!["id".into()],
-            on_update: 'a',
-            on_delete: 'c',
-            match_type: 'f',
+            on_update: ForeignKeyAction::NoAction,
+            on_delete: ForeignKeyAction::Cascade,
+            match_type: MatchType::Full,
         };
         assert_eq!(
             foreign_key_definition(&["user id".into()], &fk, true, false),

@@ -8,7 +8,7 @@ use super::{
     not_null_steps, object_name, rollback, step, trigger as trigger_exists, why, with_estimate,
 };
 use crate::diff::Change;
-use crate::hazard::HazardCode;
+use crate::hazard::{BlockerCode, HazardCode};
 use crate::locks::Operation;
 use crate::planner::model::PhaseName;
 use crate::planner::model::{AppChange, Postcondition, Step};
@@ -375,7 +375,7 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     let Some(old) = old else {
         return Err(blocker(
             change,
-            "rename_unknown_column",
+            BlockerCode::RenameUnknownColumn,
             format!("{table}.{} does not exist, so it cannot be renamed to {}.", rename.from, rename.to),
             vec![],
         ));
@@ -383,7 +383,7 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     if old.data_type != column.data_type {
         return Err(blocker(
             change,
-            "rename_with_type_change",
+            BlockerCode::RenameWithTypeChange,
             format!(
                 "{table}.{} is {} but {} is {}: a rename and a type change in one step are not supported.",
                 rename.from, old.data_type, rename.to, column.data_type

@@ -7,7 +7,7 @@ use super::{
     hazard, leaves, object_name, rollback, size_phrase, small_or_window, step, why, with_estimate,
 };
 use crate::diff::{Change, Diff};
-use crate::hazard::HazardCode;
+use crate::hazard::{BlockerCode, HazardCode};
 use crate::locks::{self, Operation};
 use crate::planner::estimate;
 use crate::planner::model::{AppChange, Blocker, PhaseName, Postcondition, Step};
@@ -52,7 +52,7 @@ pub(in crate::planner) fn unmatched_renames(ctx: &PlanCtx, diff: &Diff) -> Vec<B
         });
         if !(dropped && added) {
             out.push(Blocker {
-                code: "rename_not_in_diff".into(),
+                code: BlockerCode::RenameNotInDiff,
                 sql: format!("-- rename {}.{} to {}", r.table, r.from, r.to),
                 message: format!(
                     "the rename of {}.{} to {} does not match the change: the desired schema must have {} and not {}.",
@@ -166,7 +166,7 @@ pub(super) fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: 
         if !ctx.is_small(table) && !ctx.options.allow_downtime {
             return Err(blocker(
                 change,
-                "add_column_rewrite",
+                BlockerCode::AddColumnRewrite,
                 format!(
                     "adding {table}.{} fills it for every existing row, rewriting {table} under ACCESS EXCLUSIVE{}.",
                     col.name,
@@ -190,7 +190,7 @@ pub(super) fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: 
     if col.not_null && col.default.is_none() && !ctx.is_empty(table) {
         return Err(blocker(
             change,
-            "not_null_without_default",
+            BlockerCode::NotNullWithoutDefault,
             format!(
                 "{table}.{} is NOT NULL without a default, and {table} may hold rows{}: the existing rows would have no value, so the statement fails, and the running application's inserts would fail too.",
                 col.name,
@@ -441,7 +441,7 @@ pub(super) fn alter_column_type(ctx: &PlanCtx, change: &Change, table: &QualName
         let obstacles = column_swaps::swap_obstacles(ctx, table, c);
         return Err(blocker(
             change,
-            "column_type_rewrite",
+            BlockerCode::ColumnTypeRewrite,
             format!(
                 "changing {table}.{c} to {data_type} rewrites {table} under ACCESS EXCLUSIVE{}: reads and writes stop until it finishes, and it cannot move to a new column because {}.",
                 size_phrase(size),

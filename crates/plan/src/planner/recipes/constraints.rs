@@ -6,7 +6,7 @@ use super::{
     size_phrase, small_or_window, step, why, with_estimate,
 };
 use crate::diff::Change;
-use crate::hazard::HazardCode;
+use crate::hazard::{BlockerCode, HazardCode};
 use crate::locks::Operation;
 use crate::planner::estimate;
 use crate::planner::model::PhaseName;
@@ -76,7 +76,7 @@ pub(super) fn add_constraint(
                     if !ctx.is_small(table) && !ctx.options.allow_downtime {
                         return Err(blocker(
                             change,
-                            "constraint_validation_under_lock",
+                            BlockerCode::ConstraintValidationUnderLock,
                             format!(
                                 "{table} is partitioned: before PostgreSQL 18 a foreign key on it cannot be added NOT VALID, so adding {name} checks every row while writes to both tables wait{}.",
                                 size_phrase(size)
@@ -170,7 +170,7 @@ pub(super) fn add_constraint(
                 if !ctx.is_small(table) && !ctx.options.allow_downtime {
                     return Err(blocker(
                         change,
-                        "unique_on_partitioned_table",
+                        BlockerCode::UniqueOnPartitionedTable,
                         format!("{table} is partitioned: its unique index cannot be built concurrently, so adding {name} blocks the table while it builds{}.", size_phrase(size)),
                         vec!["build unique indexes concurrently on each partition and attach them to an index created ON ONLY the parent".into(), "accept the lock in a maintenance window: plan again with --allow-downtime".into()],
                     ));
@@ -232,7 +232,7 @@ pub(super) fn add_constraint(
             if !ctx.is_small(table) && !ctx.options.allow_downtime {
                 return Err(blocker(
                     change,
-                    "exclusion_constraint_under_lock",
+                    BlockerCode::ExclusionConstraintUnderLock,
                     format!(
                         "an exclusion constraint cannot be added concurrently: adding {name} blocks reads and writes of {table} while its index builds{}.",
                         size_phrase(size)

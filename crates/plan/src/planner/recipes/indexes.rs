@@ -6,7 +6,7 @@ use super::{
     why, with_estimate,
 };
 use crate::diff::{Change, Diff};
-use crate::hazard::HazardCode;
+use crate::hazard::{BlockerCode, HazardCode};
 use crate::locks::Operation;
 use crate::planner::PlanCtx;
 use crate::planner::estimate;
@@ -74,7 +74,7 @@ pub(super) fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &Q
         if !ctx.is_small(table) && !ctx.options.allow_downtime {
             return Err(blocker(
                 change,
-                "index_on_partitioned_table",
+                BlockerCode::IndexOnPartitionedTable,
                 format!(
                     "{table} is partitioned: CREATE INDEX CONCURRENTLY cannot build {name} on it, and a plain build blocks writes to every partition until it finishes."
                 ),

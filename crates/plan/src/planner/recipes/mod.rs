@@ -31,7 +31,7 @@ use super::estimate::{self, Size};
 use super::model::{AppChange, Blocker, Effect, Lock, PhaseName, Postcondition, Step};
 use super::{Draft, PlanCtx};
 use crate::diff::Change;
-use crate::hazard::{Hazard, HazardCode};
+use crate::hazard::{BlockerCode, Hazard, HazardCode};
 use crate::locks::{self, Operation};
 use cutover_schema::QualName;
 use cutover_sql::ddl::{IfExists, IfNotExists, Stmt, Target};
@@ -213,8 +213,8 @@ pub(super) fn carry(mut s: Step, change: &Change) -> Step {
     s
 }
 
-pub(super) fn blocker(change: &Change, code: &str, message: String, options: Vec<String>) -> Box<Blocker> {
-    Box::new(Blocker { code: code.into(), sql: format!("{};", change.stmt), message, options })
+pub(super) fn blocker(change: &Change, code: BlockerCode, message: String, options: Vec<String>) -> Box<Blocker> {
+    Box::new(Blocker { code, sql: format!("{};", change.stmt), message, options })
 }
 
 /// A constraint or index name built from parts, cut to PostgreSQL's 63 bytes.

@@ -6,7 +6,7 @@ use super::{
     rollback, size_phrase, small_or_window, step, why, with_estimate,
 };
 use crate::diff::Change;
-use crate::hazard::HazardCode;
+use crate::hazard::{BlockerCode, HazardCode};
 use crate::locks::Operation;
 use crate::planner::PlanCtx;
 use crate::planner::estimate;
@@ -68,7 +68,7 @@ pub(super) fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, acti
             if !ctx.is_small(table) && !ctx.options.allow_downtime {
                 return Err(blocker(
                     change,
-                    "persistence_rewrite",
+                    BlockerCode::PersistenceRewrite,
                     format!(
                         "changing whether {table} is logged rewrites it under ACCESS EXCLUSIVE{}.",
                         size_phrase(size)
