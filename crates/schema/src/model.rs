@@ -540,39 +540,6 @@ pub struct Function {
 }
 
 impl Catalog {
-    /// The object a name refers to in `pg_class` terms: table, view or sequence.
-    pub fn relation_kind(&self, name: &QualName) -> Option<&'static str> {
-        if self.tables.contains_key(name) {
-            Some("table")
-        } else if self.views.contains_key(name) {
-            Some("view")
-        } else if self.sequences.contains_key(name) {
-            Some("sequence")
-        } else {
-            None
-        }
-    }
-
-    /// Number of objects, for summaries.
-    pub fn object_count(&self) -> usize {
-        self.schemas.len()
-            + self.extensions.len()
-            + self.collations.len()
-            + self.types.len()
-            + self.sequences.len()
-            + self.views.len()
-            + self.functions.len()
-            + self
-                .tables
-                .values()
-                .map(|t| {
-                    1 + t.columns.len() + t.constraints.len() + t.indexes.len() + t.triggers.len() + t.policies.len()
-                })
-                .sum::<usize>()
-    }
-}
-
-impl Catalog {
     /// The catalog in the form used to decide whether two catalogs hold the same schema:
     /// facts and dependencies cleared (dependencies are derived, and PostgreSQL's choices in
     /// them can differ between equal schemas, such as which of two unique indexes on the
