@@ -130,6 +130,14 @@ pub enum Operation {
     DropExpression,
     /// CREATE / DROP / ALTER STATISTICS (extended statistics of a table).
     Statistics,
+    /// ATTACH PARTITION when a valid CHECK constraint on the partition proves its bound.
+    AttachPartitionWithValidatedCheck,
+    /// One batch of a backfill: an UPDATE of a range of rows.
+    BackfillBatch,
+    /// A statement that changes the catalog only and locks no table: routines, types,
+    /// schemas, extensions, sequences' options, grants, enum labels.
+    CatalogOnly,
+    /// Anything else: assumed to take ACCESS EXCLUSIVE on its table.
     Other,
 }
 
@@ -263,6 +271,7 @@ pub const LOCK_FACTS: &[LockFact] = &[
     // From 12 on, ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE on the parent; it scans
     // the new partition unless a valid CHECK constraint proves the bound.
     row(AttachPartition, Some(AccessExclusive), ALTER_TABLE).referenced(ShareUpdateExclusive).scans(),
+    row(AttachPartitionWithValidatedCheck, Some(AccessExclusive), ALTER_TABLE).referenced(ShareUpdateExclusive),
     row(DetachPartition, Some(AccessExclusive), ALTER_TABLE).referenced(AccessExclusive),
     // DETACH PARTITION ... CONCURRENTLY exists from 14 on and cannot run in a transaction.
     row(DetachPartitionConcurrently, Some(AccessExclusive), ALTER_TABLE)
@@ -285,6 +294,11 @@ pub const LOCK_FACTS: &[LockFact] = &[
     // CREATE and DROP STATISTICS take SHARE UPDATE EXCLUSIVE on the table (seen in pg_locks
     // on 15): reads and writes go on; the statistics are filled by the next ANALYZE.
     row(Statistics, Some(ShareUpdateExclusive), CREATE_STATISTICS),
+    // UPDATE takes ROW EXCLUSIVE (and the row locks of the rows it changes).
+    row(BackfillBatch, Some(RowExclusive), EXPLICIT_LOCKING),
+    // CREATE FUNCTION, ALTER TYPE ... RENAME VALUE, GRANT, REVOKE, CREATE SCHEMA and the like
+    // lock catalog rows and the objects themselves, never a table's data.
+    row(CatalogOnly, None, EXPLICIT_LOCKING),
     row(Other, Some(AccessExclusive), EXPLICIT_LOCKING),
 ];
 

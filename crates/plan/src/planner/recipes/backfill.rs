@@ -1,11 +1,11 @@
 //! Backfills: batch steps and the key a batch walks a table by.
 
-use super::{BATCH_STATEMENT_TIMEOUT_MS, step, why};
-use crate::hazard::{Hazard, HazardCode};
-use crate::locks::{LockMode, Operation};
+use super::{BATCH_STATEMENT_TIMEOUT_MS, hazard, step, why};
+use crate::hazard::HazardCode;
+use crate::locks::Operation;
 use crate::planner::PlanCtx;
 use crate::planner::estimate;
-use crate::planner::model::{Backfill, BackfillKey, BackfillSpec, KeyColumn, Lock, Step};
+use crate::planner::model::{Backfill, BackfillKey, BackfillSpec, KeyColumn, Step};
 use cutover_schema::{ConstraintKind, QualName};
 use cutover_sql::ddl::Stmt;
 use cutover_sql::quote;
@@ -24,12 +24,12 @@ pub(super) fn backfill_step(ctx: &PlanCtx, batch: Stmt, table: &QualName, column
         }),
         _ => None,
     };
-    let mut s = step(ctx, batch.to_string(), Operation::Other, table, None);
-    s.locks = vec![Lock { mode: LockMode::RowExclusive, relation: quote::qualified(table) }];
-    s.hazards = vec![Hazard::new(
+    let s = step(ctx, batch.to_string(), Operation::BackfillBatch, table, None);
+    let mut s = hazard(
+        s,
         HazardCode::PerformanceImpact,
         format!("updates every row of {table} in batches: write load, WAL and replication lag while it runs"),
-    )];
+    );
     s.statement_timeout_ms = BATCH_STATEMENT_TIMEOUT_MS;
     s.estimate = estimate::backfill(ctx.size(table));
     s.backfill = Some(Backfill { table: quote::qualified(table), batch_size: ctx.options.batch_size, spec });

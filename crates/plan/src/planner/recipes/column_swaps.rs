@@ -150,9 +150,7 @@ fn keep_in_step(ctx: &PlanCtx, change: &Change, sync: Sync) -> (Vec<Draft>, Opti
         forward: sync.forward,
         reverse: sync.reverse,
     };
-    let mut s = step(ctx, function.to_string(), Operation::Other, table, None);
-    s.locks.clear();
-    s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
+    let s = step(ctx, function.to_string(), Operation::CatalogOnly, table, None);
     let s = rollback(s, Some(IfExists(&ddl::drop_sync_function(&sync.function)).to_string()));
     out.push(draft(Expand, why(s, sync.function_why)));
 

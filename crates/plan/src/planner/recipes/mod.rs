@@ -250,9 +250,7 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             Ok(vec![draft(Expand, carry(s, change))])
         }
         Stmt::RenameEnumValue { name, from, to } => {
-            let mut s = simple(ctx, change, Operation::Other, None);
-            s.locks.clear();
-            s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
+            let s = simple(ctx, change, Operation::CatalogOnly, None);
             let s = rollback(
                 s,
                 Some(Stmt::RenameEnumValue { name: name.clone(), from: to.clone(), to: from.clone() }.to_string()),
@@ -314,9 +312,7 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             Ok(vec![draft(Expand, carry(why(s, "Changes a row-level security policy; catalog only."), change))])
         }
         Stmt::Revoke { .. } => {
-            let mut s = simple(ctx, change, Operation::Other, None);
-            s.locks.clear();
-            s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
+            let s = simple(ctx, change, Operation::CatalogOnly, None);
             let s = hazard(
                 s,
                 HazardCode::BreaksRunningCode,
@@ -328,8 +324,7 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
             Ok(Vec::new())
         }
         Stmt::Comment { .. } => {
-            let mut s = simple(ctx, change, Operation::Comment, None);
-            s.locks.clear();
+            let s = simple(ctx, change, Operation::Comment, None);
             Ok(vec![draft(Expand, carry(why(s, "Documentation only."), change))])
         }
         Stmt::CreateStatistics { name, .. }
@@ -371,9 +366,7 @@ pub(super) fn plan_change(ctx: &PlanCtx, change: &Change) -> Recipe {
         }
         _ => {
             // Schemas, extensions, types, sequences, grants and other catalog-only changes.
-            let mut s = simple(ctx, change, Operation::Other, None);
-            s.locks.clear();
-            s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
+            let s = simple(ctx, change, Operation::CatalogOnly, None);
             let s = rollback(s, inverse(&change.stmt));
             Ok(vec![draft(Expand, carry(why(s, "Catalog only; no table is locked."), change))])
         }

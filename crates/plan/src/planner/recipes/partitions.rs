@@ -32,7 +32,11 @@ pub(super) fn attach_partition(
         _ => None,
     };
     let size = ctx.size(partition);
-    let attach = step(ctx, change.stmt.to_string(), Operation::AttachPartition, partition, Some(parent));
+    let operation = match check {
+        Some(_) => Operation::AttachPartitionWithValidatedCheck,
+        None => Operation::AttachPartition,
+    };
+    let attach = step(ctx, change.stmt.to_string(), operation, partition, Some(parent));
     let attach = hazard(
         attach,
         HazardCode::MayFailOnExistingData,
@@ -76,10 +80,6 @@ pub(super) fn attach_partition(
         Expand,
         why(s, "Checks the rows against the bound under SHARE UPDATE EXCLUSIVE: reads and writes continue."),
     ));
-    let mut attach = attach;
-    attach.scans_table = false;
-    attach.estimate = None;
-    attach.hazards.retain(|h| h.code != HazardCode::FullScanUnderLock);
     let detach = Stmt::AlterTable {
         name: parent.clone(),
         action: TableAction::DetachPartition { partition: partition.clone(), concurrently: false },

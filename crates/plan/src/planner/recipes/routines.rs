@@ -19,7 +19,7 @@ pub(super) fn create_function(ctx: &PlanCtx, change: &Change, definition: &str) 
     // The routine this definition belongs to, by its identity in the desired catalog.
     let id = ctx.desired.functions.iter().find(|(_, f)| f.definition == definition).map(|(id, _)| id);
     let previous = id.and_then(|id| ctx.current.functions.get(id)).filter(|f| f.definition != *definition);
-    let s = simple(ctx, change, Operation::Other, None);
+    let s = simple(ctx, change, Operation::CatalogOnly, None);
     let s = rollback(
         s,
         Some(match previous {
@@ -35,18 +35,14 @@ pub(super) fn create_function(ctx: &PlanCtx, change: &Change, definition: &str) 
     );
     let mut s = why(s, "Creates or replaces a routine; catalog only, no table lock.");
     s.sql = sql;
-    s.locks.clear();
-    s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
     Ok(vec![draft(Expand, carry(s, change))])
 }
 
 /// A routine dropped in contract; its definition is the rollback.
 pub(super) fn drop_function(ctx: &PlanCtx, change: &Change, id: &FunctionId) -> Recipe {
-    let s = simple(ctx, change, Operation::Other, None);
+    let s = simple(ctx, change, Operation::CatalogOnly, None);
     let s = rollback(s, ctx.current.functions.get(id).map(|f| ddl::without_body_checks(&f.definition)));
-    let mut s = why(s, "Dropped once no running application version calls it.");
-    s.locks.clear();
-    s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
+    let s = why(s, "Dropped once no running application version calls it.");
     let s = hazard(
         s,
         HazardCode::BreaksRunningCode,
