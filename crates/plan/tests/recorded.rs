@@ -66,3 +66,20 @@ fn a_recording_of_another_scenario_text_is_stale() {
     let e = scenario::load("plan", &s.name, &edited).unwrap_err();
     assert!(e.contains("stale") && e.contains("CUTOVER_RECORD=1"), "{e}");
 }
+
+#[test]
+fn every_recording_belongs_to_a_scenario() {
+    for family in ["diff", "plan"] {
+        let dir = scenario::root().join("tests/recorded").join(family);
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let name = entry.path().file_stem().unwrap().to_string_lossy().into_owned();
+            let scenario = scenario::root().join("tests/scenarios").join(family).join(format!("{name}.sql"));
+            assert!(
+                scenario.is_file(),
+                "{}: no scenario {} any more; delete the recording",
+                entry.path().display(),
+                scenario.display()
+            );
+        }
+    }
+}
