@@ -15,6 +15,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The binary is the only crate that reads the environment; the PostgreSQL adapter gets
+    // the variables it honours (PGSSLMODE, PGSSLROOTCERT, HOME, CUTOVER_PG_BINDIR, PATH,
+    // TMPDIR) from here.
+    let environment = cutover_db_postgres::environment::Environment::from_vars(|name| std::env::var_os(name));
+    cutover_db_postgres::environment::install(environment);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(err) => {

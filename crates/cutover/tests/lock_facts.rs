@@ -19,6 +19,7 @@ ALTER TABLE t ADD CONSTRAINT t_a_chk CHECK (a > 0) NOT VALID;
 ALTER TABLE t ADD CONSTRAINT t_a_nn CHECK (a IS NOT NULL);
 CREATE TABLE pt (k int) PARTITION BY RANGE (k);
 CREATE TABLE pc (k int);
+CREATE TABLE pc2 (k int CHECK (k IS NOT NULL AND k >= 20 AND k < 30));
 CREATE TABLE child (x int);
 CREATE TABLE base (x int);
 CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
@@ -83,6 +84,19 @@ const CASES: &[(Operation, &str, &str, Option<&str>)] = &[
     (Operation::SetStorageParameters, "ALTER TABLE t SET (fillfactor = 70)", "t", None),
     (Operation::SetLoggedOrUnlogged, "ALTER TABLE t SET UNLOGGED", "t", None),
     (Operation::AttachPartition, "ALTER TABLE pt ATTACH PARTITION pc FOR VALUES FROM (1) TO (10)", "pc", Some("pt")),
+    (
+        Operation::AttachPartitionWithValidatedCheck,
+        "ALTER TABLE pt ATTACH PARTITION pc2 FOR VALUES FROM (20) TO (30)",
+        "pc2",
+        Some("pt"),
+    ),
+    (Operation::BackfillBatch, "UPDATE t SET c = 'x' WHERE id > 0 AND id <= 10 AND c IS NULL", "t", None),
+    (
+        Operation::CatalogOnly,
+        "CREATE OR REPLACE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$",
+        "t",
+        None,
+    ),
     (Operation::Policy, "CREATE POLICY pol ON t USING (true)", "t", None),
     (Operation::RowLevelSecurity, "ALTER TABLE t ENABLE ROW LEVEL SECURITY", "t", None),
     (Operation::Comment, "COMMENT ON TABLE t IS 'x'", "t", None),

@@ -24,13 +24,16 @@
 //! phase boundary, and after the last phase the schema must converge with `after`. A plan
 //! with blockers is applied as planned with --allow-downtime, which must have none, unless
 //! the scenario says `-- expect: blocked` (no plan can make the change; nothing is applied).
+//! The catalogs read are checked against the scenario's recording (tests/recorded/plan/),
+//! from which crates/plan/tests/recorded.rs checks the same snapshots without a server
+//! (`CUTOVER_RECORD=1` records them again; `CUTOVER_SCENARIO=part` runs matching scenarios).
 
 mod common;
 
-use common::scenario::{Scenario, parse};
+use common::scenario::{self, Scenario, parse};
 
-use cutover_plan::planner::{self, PhaseName, PlanOptions};
-use std::path::{Path, PathBuf};
+use cutover_plan::planner::{self, PhaseName};
+use std::path::Path;
 
 /// Runs each query in a rolled-back transaction; the first failure is reported.
 async fn queries_work(db: &cutover_test_support::TestDb, queries: &str, when: &str) -> Result<(), String> {
@@ -71,34 +74,15 @@ async fn verify_passes(
 async fn run(s: &Scenario) -> Result<String, String> {
     let from = common::db_with(&format!("{}\n{}", s.before, s.data), "before + data").await?;
     let to = common::db_with(&s.after, "after").await?;
-    let mut current = common::read(&from).await?;
-    for (table, facts) in &s.facts {
-        current.facts.tables.insert(table.clone(), facts.clone());
-    }
-    let desired = common::read(&to).await?;
-
-    let shown = PlanOptions { server_version: s.pg_version, ..s.options.clone() };
-    let plan = planner::plan(&current, &desired, &shown);
-    let rendered = planner::render_human(&plan);
-
+    let (read, desired) = (common::read(&from).await?, common::read(&to).await?);
+    scenario::record_or_check("plan", &s.name, &s.hash, &read, &desired)?;
+    let current = scenario::with_facts(s, read);
+    let rendered = scenario::render_plan(s, &current, &desired)?;
     if s.blocked {
-        let mut options = s.options.clone();
-        options.allow_downtime = true;
-        return match planner::plan(&current, &desired, &options).blockers.is_empty() {
-            true => Err(format!("expected blockers even with --allow-downtime, got none:\n{rendered}")),
-            false => Ok(rendered),
-        };
+        return Ok(rendered);
     }
     // What runs on this server: its own version, with downtime accepted if the plan is blocked.
-    let mut options = s.options.clone();
-    let mut executed = planner::plan(&current, &desired, &options);
-    if !executed.blockers.is_empty() {
-        options.allow_downtime = true;
-        executed = planner::plan(&current, &desired, &options);
-        if !executed.blockers.is_empty() {
-            return Err(format!("blockers remain with --allow-downtime:\n{}", planner::render_human(&executed)));
-        }
-    }
+    let (executed, options) = scenario::executed_plan(s, &current, &desired)?;
     queries_work(&from, &s.old_queries, "old queries before the plan").await?;
     let client = from.connect().await;
     let mut done = Vec::new();
@@ -133,14 +117,7 @@ async fn run(s: &Scenario) -> Result<String, String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_plan_scenario_converges_phase_by_phase_and_matches_its_snapshot() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios/plan");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("scenario directory")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .collect();
-    paths.sort();
+    let paths = scenario::paths("plan");
     assert!(!paths.is_empty());
 
     let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(4));

@@ -58,7 +58,7 @@ async fn check(slug: &str, expectation: &Value) -> Result<(), String> {
         }
         Some("blocked") => {
             let code = expectation["blocker"].as_str().unwrap_or_default();
-            if !plan.blockers.iter().any(|b| b.code == code) {
+            if !plan.blockers.iter().any(|b| b.code.as_str() == code) {
                 return Err(format!("expected blocker {code}:\n{text}"));
             }
             options.allow_downtime = true;

@@ -30,11 +30,13 @@ use std::time::{Duration, Instant};
 /// The exact command that installs PostgreSQL on Debian and Ubuntu, for error messages.
 pub const INSTALL_HINT: &str = "apt-get install -y postgresql postgresql-contrib";
 
-/// Where PostgreSQL server binaries live: `$CUTOVER_PG_BINDIR`, `pg_config --bindir`, the
-/// newest `/usr/lib/postgresql/*/bin` (Debian), or `initdb` on `PATH`.
+/// Where PostgreSQL server binaries live: `CUTOVER_PG_BINDIR`, `pg_config --bindir`, the
+/// newest `/usr/lib/postgresql/*/bin` (Debian), or `initdb` on `PATH` (the variables as the
+/// binary installed them, [`crate::environment`]).
 pub fn find_server_binaries() -> Option<PathBuf> {
     let has_server = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
-    if let Some(dir) = std::env::var_os("CUTOVER_PG_BINDIR").map(PathBuf::from) {
+    let environment = crate::environment::current();
+    if let Some(dir) = environment.pg_bindir.clone() {
         return has_server(&dir).then_some(dir);
     }
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
@@ -54,8 +56,10 @@ pub fn find_server_binaries() -> Option<PathBuf> {
     if let Some((_, dir)) = versions.pop() {
         return Some(dir);
     }
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+    environment
+        .path
+        .as_ref()
+        .map(|p| std::env::split_paths(p).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
         .chain(["/usr/local/pgsql/bin".into(), "/opt/homebrew/bin".into()])
@@ -502,7 +506,7 @@ fn as_user(cmd: &mut Command, run_as: Option<(u32, u32)>) {
 
 /// Unix socket paths are limited to 107 bytes, so prefer /tmp over a long $TMPDIR.
 fn short_temp_dir() -> PathBuf {
-    let tmp = std::env::temp_dir();
+    let tmp = crate::environment::current().temp_dir();
     if tmp.as_os_str().len() > 40 { PathBuf::from("/tmp") } else { tmp }
 }
 

@@ -35,7 +35,7 @@ impl Target {
         let invalid = |why: String| {
             Error::InvalidSource(format!("{} is not a valid PostgreSQL connection string: {why}", redact(url)))
         };
-        let (rest, tls) = tls::take_options(url, |name| std::env::var(name).ok()).map_err(invalid)?;
+        let (rest, tls) = tls::take_options(url, |name| crate::environment::current().libpq(name)).map_err(invalid)?;
         let mut config = Config::from_str(&rest).map_err(|e| invalid(e.to_string()))?;
         config.ssl_mode(match tls.mode {
             SslMode::Disable => DriverSslMode::Disable,

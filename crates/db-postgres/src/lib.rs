@@ -2,7 +2,8 @@
 //!
 //! - [`cluster`] starts a throwaway PostgreSQL from the installed server binaries.
 //! - [`connect`] opens connections and keeps passwords out of messages; [`tls`] encrypts
-//!   them with libpq's `sslmode` meanings.
+//!   them with libpq's `sslmode` meanings; [`environment`] holds the variables the binary
+//!   read for them (this crate never reads the environment itself).
 //! - [`scratch`] creates and drops scratch databases on a dev server; [`sandbox`] runs SQL
 //!   written by someone else in one, as a role that can reach nothing outside it.
 //! - [`source`] turns a SQL source (a live database, a `.sql` file or a directory) into a
@@ -18,6 +19,7 @@ pub mod apply;
 pub mod backfill;
 pub mod cluster;
 pub mod connect;
+pub mod environment;
 mod error;
 pub mod execute;
 pub mod introspect;

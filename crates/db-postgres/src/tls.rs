@@ -248,7 +248,7 @@ fn webpki(
         _ => "require",
     };
     let mut store = RootCertStore::empty();
-    let default_file = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".postgresql/root.crt"));
+    let default_file = crate::environment::current().home.as_ref().map(|h| h.join(".postgresql/root.crt"));
     let root = match root {
         Some(root) => root.clone(),
         None => match default_file.filter(|f| f.is_file()) {

@@ -18,6 +18,7 @@ fn a_cluster_whose_owner_was_killed_is_stopped_and_removed_by_the_next_start() {
     if std::env::var_os(HOLD).is_some() {
         // The owner: this same test, run again as a child process (below), which starts a
         // cluster, says where it is, and waits to be killed.
+        cutover_test_support::install_environment();
         let cluster = TempCluster::start().expect("a cluster");
         println!("holding {} {}", cluster.dir().display(), cluster.server_pid().unwrap());
         loop {
@@ -43,6 +44,7 @@ fn a_cluster_whose_owner_was_killed_is_stopped_and_removed_by_the_next_start() {
     owner.wait().unwrap();
     assert!(dir.exists() && running(server), "killing the owner leaves its cluster behind");
 
+    cutover_test_support::install_environment();
     let next = TempCluster::start().expect("the next cluster");
     let deadline = Instant::now() + Duration::from_secs(10);
     while running(server) && Instant::now() < deadline {

@@ -7,6 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 
 #[test]
 fn the_server_inherits_nothing_of_the_environment() {
+    cutover_test_support::install_environment();
     let cluster = TempCluster::start_private().expect("a private cluster");
     let pid = cluster.server_pid().expect("running");
     let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("the server's environment");
@@ -24,6 +25,7 @@ fn the_server_inherits_nothing_of_the_environment() {
 
 #[tokio::test]
 async fn it_listens_on_a_private_socket_only_and_asks_for_a_password() {
+    cutover_test_support::install_environment();
     let cluster = tokio::task::spawn_blocking(TempCluster::start_private).await.unwrap().expect("a private cluster");
     let socket_dir = cluster.dir().join("socket");
     let mode = std::fs::metadata(&socket_dir).expect("the socket directory").permissions().mode();

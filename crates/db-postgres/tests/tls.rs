@@ -32,6 +32,7 @@ fn fixture() -> Fixture {
     server.distinguished_name.push(DnType::CommonName, "localhost");
     let issuer = Issuer::new(ca_params, ca_key);
     let server_pem = server.signed_by(&server_key, &issuer).unwrap().pem();
+    cutover_test_support::install_environment();
     let cluster = TempCluster::start_with_tls(&server_pem, &server_key.serialize_pem(), &[]).expect("a TLS cluster");
     let dir = tempfile::tempdir().unwrap();
     let (ca, other_ca) = (dir.path().join("ca.pem"), dir.path().join("other.pem"));
@@ -140,6 +141,7 @@ async fn sslmode_and_sslrootcert_mean_what_they_mean_in_libpq() {
 async fn prefer_falls_back_to_plain_text_when_the_handshake_fails_and_require_does_not() {
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["localhost".to_string()]).unwrap().self_signed(&key).unwrap();
+    cutover_test_support::install_environment();
     let old = TempCluster::start_with_tls(
         &cert.pem(),
         &key.serialize_pem(),
@@ -154,6 +156,7 @@ async fn prefer_falls_back_to_plain_text_when_the_handshake_fails_and_require_do
 
 #[tokio::test]
 async fn require_fails_against_a_server_without_tls() {
+    cutover_test_support::install_environment();
     let plain = TempCluster::start().expect("a cluster without TLS");
     let url = format!("postgresql://postgres@127.0.0.1:{}/postgres?sslmode=require", plain.port());
     let err = encrypted(&url).await.unwrap_err();

@@ -17,4 +17,4 @@ pub mod planner;
 pub mod verify;
 
 pub use diff::{Change, Diff, DiffOptions, diff};
-pub use hazard::{Hazard, HazardCode};
+pub use hazard::{BlockerCode, Hazard, HazardCode};

@@ -130,6 +130,14 @@ pub enum Operation {
     DropExpression,
     /// CREATE / DROP / ALTER STATISTICS (extended statistics of a table).
     Statistics,
+    /// ATTACH PARTITION when a valid CHECK constraint on the partition proves its bound.
+    AttachPartitionWithValidatedCheck,
+    /// One batch of a backfill: an UPDATE of a range of rows.
+    BackfillBatch,
+    /// A statement that changes the catalog only and locks no table: routines, types,
+    /// schemas, extensions, sequences' options, grants, enum labels.
+    CatalogOnly,
+    /// Anything else: assumed to take ACCESS EXCLUSIVE on its table.
     Other,
 }
 
@@ -170,105 +178,128 @@ const ANY: u32 = u32::MAX;
 use LockMode::*;
 use Operation::*;
 
-#[allow(clippy::too_many_arguments)]
-const fn fact(
-    operation: Operation,
-    from: u32,
-    until: u32,
-    table: Option<LockMode>,
-    referenced: Option<LockMode>,
-    rewrites_table: bool,
-    scans_table: bool,
-    transactional: bool,
-    source: &'static str,
-) -> LockFact {
-    LockFact { operation, from, until, table, referenced, rewrites_table, scans_table, transactional, source }
+/// A row for `operation` from PostgreSQL 12 on: `table` is the lock on the table the
+/// statement changes; by default nothing else is locked, nothing is rewritten or scanned,
+/// and it runs in a transaction. The methods below say otherwise, by name.
+const fn row(operation: Operation, table: Option<LockMode>, source: &'static str) -> LockFact {
+    LockFact {
+        operation,
+        from: PG12,
+        until: ANY,
+        table,
+        referenced: None,
+        rewrites_table: false,
+        scans_table: false,
+        transactional: true,
+        source,
+    }
+}
+
+impl LockFact {
+    /// The row applies from `version` on.
+    const fn since(mut self, version: u32) -> LockFact {
+        self.from = version;
+        self
+    }
+
+    /// The lock taken on a referenced table (a foreign key's, a partition's parent).
+    const fn referenced(mut self, mode: LockMode) -> LockFact {
+        self.referenced = Some(mode);
+        self
+    }
+
+    /// The statement rewrites the table and its indexes.
+    const fn rewrites(mut self) -> LockFact {
+        self.rewrites_table = true;
+        self
+    }
+
+    /// The statement reads the whole table (under its lock).
+    const fn scans(mut self) -> LockFact {
+        self.scans_table = true;
+        self
+    }
+
+    /// The statement cannot run inside a transaction block.
+    const fn outside_transaction(mut self) -> LockFact {
+        self.transactional = false;
+        self
+    }
 }
 
 /// The knowledge base. Versions below 12 are not supported by Cutover, so rows start there.
 pub const LOCK_FACTS: &[LockFact] = &[
-    fact(CreateIndex, PG12, ANY, Some(Share), None, false, true, true, CREATE_INDEX),
-    fact(CreateIndexConcurrently, PG12, ANY, Some(ShareUpdateExclusive), None, false, true, false, CREATE_INDEX),
-    fact(DropIndex, PG12, ANY, Some(AccessExclusive), None, false, false, true, DROP_INDEX),
-    fact(DropIndexConcurrently, PG12, ANY, Some(ShareUpdateExclusive), None, false, false, false, DROP_INDEX),
+    row(CreateIndex, Some(Share), CREATE_INDEX).scans(),
+    row(CreateIndexConcurrently, Some(ShareUpdateExclusive), CREATE_INDEX).scans().outside_transaction(),
+    row(DropIndex, Some(AccessExclusive), DROP_INDEX),
+    row(DropIndexConcurrently, Some(ShareUpdateExclusive), DROP_INDEX).outside_transaction(),
     // ALTER INDEX ... RENAME takes SHARE UPDATE EXCLUSIVE from 12 on.
-    fact(RenameIndex, PG12, ANY, Some(ShareUpdateExclusive), None, false, false, true, ALTER_INDEX),
+    row(RenameIndex, Some(ShareUpdateExclusive), ALTER_INDEX),
     // A constant (non-volatile) default is stored in the catalog: no rewrite since 11.
-    fact(AddColumn, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(AddColumnVolatileDefault, PG12, ANY, Some(AccessExclusive), None, true, false, true, ALTER_TABLE),
-    fact(AddColumnStoredGenerated, PG12, ANY, Some(AccessExclusive), None, true, false, true, ALTER_TABLE),
-    fact(AddColumnIdentity, PG12, ANY, Some(AccessExclusive), None, true, false, true, ALTER_TABLE),
-    fact(DropColumn, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(AlterColumnTypeRewrite, PG12, ANY, Some(AccessExclusive), None, true, false, true, ALTER_TABLE),
-    fact(AlterColumnTypeInPlace, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(SetNotNull, PG12, ANY, Some(AccessExclusive), None, false, true, true, ALTER_TABLE),
+    row(AddColumn, Some(AccessExclusive), ALTER_TABLE),
+    row(AddColumnVolatileDefault, Some(AccessExclusive), ALTER_TABLE).rewrites(),
+    row(AddColumnStoredGenerated, Some(AccessExclusive), ALTER_TABLE).rewrites(),
+    row(AddColumnIdentity, Some(AccessExclusive), ALTER_TABLE).rewrites(),
+    row(DropColumn, Some(AccessExclusive), ALTER_TABLE),
+    row(AlterColumnTypeRewrite, Some(AccessExclusive), ALTER_TABLE).rewrites(),
+    row(AlterColumnTypeInPlace, Some(AccessExclusive), ALTER_TABLE),
+    row(SetNotNull, Some(AccessExclusive), ALTER_TABLE).scans(),
     // From 12 on, SET NOT NULL skips the scan when a valid CHECK (col IS NOT NULL) exists.
-    fact(SetNotNullWithValidatedCheck, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(DropNotNull, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(SetDefault, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(DropDefault, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(AddForeignKey, PG12, ANY, Some(ShareRowExclusive), Some(ShareRowExclusive), false, true, true, ALTER_TABLE),
-    fact(
-        AddForeignKeyNotValid,
-        PG12,
-        ANY,
-        Some(ShareRowExclusive),
-        Some(ShareRowExclusive),
-        false,
-        false,
-        true,
-        ALTER_TABLE,
-    ),
-    fact(ValidateForeignKey, PG12, ANY, Some(ShareUpdateExclusive), Some(RowShare), false, true, true, ALTER_TABLE),
-    fact(AddCheck, PG12, ANY, Some(AccessExclusive), None, false, true, true, ALTER_TABLE),
-    fact(AddCheckNotValid, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(ValidateCheck, PG12, ANY, Some(ShareUpdateExclusive), None, false, true, true, ALTER_TABLE),
+    row(SetNotNullWithValidatedCheck, Some(AccessExclusive), ALTER_TABLE),
+    row(DropNotNull, Some(AccessExclusive), ALTER_TABLE),
+    row(SetDefault, Some(AccessExclusive), ALTER_TABLE),
+    row(DropDefault, Some(AccessExclusive), ALTER_TABLE),
+    row(AddForeignKey, Some(ShareRowExclusive), ALTER_TABLE).referenced(ShareRowExclusive).scans(),
+    row(AddForeignKeyNotValid, Some(ShareRowExclusive), ALTER_TABLE).referenced(ShareRowExclusive),
+    row(ValidateForeignKey, Some(ShareUpdateExclusive), ALTER_TABLE).referenced(RowShare).scans(),
+    row(AddCheck, Some(AccessExclusive), ALTER_TABLE).scans(),
+    row(AddCheckNotValid, Some(AccessExclusive), ALTER_TABLE),
+    row(ValidateCheck, Some(ShareUpdateExclusive), ALTER_TABLE).scans(),
     // NOT NULL constraints can be added NOT VALID and validated later from 18 on.
-    fact(AddNotNullNotValid, PG18, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(AddUniqueOrPrimaryKey, PG12, ANY, Some(AccessExclusive), None, false, true, true, ALTER_TABLE),
-    fact(AddConstraintUsingIndex, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(AddExclusion, PG12, ANY, Some(AccessExclusive), None, false, true, true, ALTER_TABLE),
-    fact(DropConstraint, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(RenameColumn, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(RenameTable, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(CreateTrigger, PG12, ANY, Some(ShareRowExclusive), None, false, false, true, CREATE_TRIGGER),
-    fact(DropTrigger, PG12, ANY, Some(AccessExclusive), None, false, false, true, EXPLICIT_LOCKING),
-    fact(AlterTriggerEnabled, PG12, ANY, Some(ShareRowExclusive), None, false, false, true, ALTER_TABLE),
-    fact(SetStorageParameters, PG12, ANY, Some(ShareUpdateExclusive), None, false, false, true, ALTER_TABLE),
-    fact(SetLoggedOrUnlogged, PG12, ANY, Some(AccessExclusive), None, true, false, true, ALTER_TABLE),
+    row(AddNotNullNotValid, Some(AccessExclusive), ALTER_TABLE).since(PG18),
+    row(AddUniqueOrPrimaryKey, Some(AccessExclusive), ALTER_TABLE).scans(),
+    row(AddConstraintUsingIndex, Some(AccessExclusive), ALTER_TABLE),
+    row(AddExclusion, Some(AccessExclusive), ALTER_TABLE).scans(),
+    row(DropConstraint, Some(AccessExclusive), ALTER_TABLE),
+    row(RenameColumn, Some(AccessExclusive), ALTER_TABLE),
+    row(RenameTable, Some(AccessExclusive), ALTER_TABLE),
+    row(CreateTrigger, Some(ShareRowExclusive), CREATE_TRIGGER),
+    row(DropTrigger, Some(AccessExclusive), EXPLICIT_LOCKING),
+    row(AlterTriggerEnabled, Some(ShareRowExclusive), ALTER_TABLE),
+    row(SetStorageParameters, Some(ShareUpdateExclusive), ALTER_TABLE),
+    row(SetLoggedOrUnlogged, Some(AccessExclusive), ALTER_TABLE).rewrites(),
     // From 12 on, ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE on the parent; it scans
     // the new partition unless a valid CHECK constraint proves the bound.
-    fact(AttachPartition, PG12, ANY, Some(AccessExclusive), Some(ShareUpdateExclusive), false, true, true, ALTER_TABLE),
-    fact(DetachPartition, PG12, ANY, Some(AccessExclusive), Some(AccessExclusive), false, false, true, ALTER_TABLE),
+    row(AttachPartition, Some(AccessExclusive), ALTER_TABLE).referenced(ShareUpdateExclusive).scans(),
+    row(AttachPartitionWithValidatedCheck, Some(AccessExclusive), ALTER_TABLE).referenced(ShareUpdateExclusive),
+    row(DetachPartition, Some(AccessExclusive), ALTER_TABLE).referenced(AccessExclusive),
     // DETACH PARTITION ... CONCURRENTLY exists from 14 on and cannot run in a transaction.
-    fact(
-        DetachPartitionConcurrently,
-        PG14,
-        ANY,
-        Some(AccessExclusive),
-        Some(ShareUpdateExclusive),
-        false,
-        false,
-        false,
-        ALTER_TABLE,
-    ),
-    fact(Policy, PG12, ANY, Some(AccessExclusive), None, false, false, true, EXPLICIT_LOCKING),
-    fact(RowLevelSecurity, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(Comment, PG12, ANY, Some(ShareUpdateExclusive), None, false, false, true, COMMENT),
-    fact(CreateTable, PG12, ANY, None, None, false, false, true, EXPLICIT_LOCKING),
-    fact(DropTable, PG12, ANY, Some(AccessExclusive), None, false, false, true, EXPLICIT_LOCKING),
-    fact(CreateOrReplaceView, PG12, ANY, Some(AccessExclusive), None, false, false, true, EXPLICIT_LOCKING),
-    fact(DropView, PG12, ANY, Some(AccessExclusive), None, false, false, true, EXPLICIT_LOCKING),
+    row(DetachPartitionConcurrently, Some(AccessExclusive), ALTER_TABLE)
+        .since(PG14)
+        .referenced(ShareUpdateExclusive)
+        .outside_transaction(),
+    row(Policy, Some(AccessExclusive), EXPLICIT_LOCKING),
+    row(RowLevelSecurity, Some(AccessExclusive), ALTER_TABLE),
+    row(Comment, Some(ShareUpdateExclusive), COMMENT),
+    row(CreateTable, None, EXPLICIT_LOCKING),
+    row(DropTable, Some(AccessExclusive), EXPLICIT_LOCKING),
+    row(CreateOrReplaceView, Some(AccessExclusive), EXPLICIT_LOCKING),
+    row(DropView, Some(AccessExclusive), EXPLICIT_LOCKING),
     // From 12 on ADD VALUE may run in a transaction, but the new value cannot be used
     // until it commits; Cutover runs it on its own.
-    fact(AddEnumValue, PG12, ANY, None, None, false, false, false, ALTER_TYPE),
-    fact(Inherit, PG12, ANY, Some(AccessExclusive), Some(ShareUpdateExclusive), false, false, true, ALTER_TABLE),
-    fact(Identity, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
-    fact(DropExpression, PG12, ANY, Some(AccessExclusive), None, false, false, true, ALTER_TABLE),
+    row(AddEnumValue, None, ALTER_TYPE).outside_transaction(),
+    row(Inherit, Some(AccessExclusive), ALTER_TABLE).referenced(ShareUpdateExclusive),
+    row(Identity, Some(AccessExclusive), ALTER_TABLE),
+    row(DropExpression, Some(AccessExclusive), ALTER_TABLE),
     // CREATE and DROP STATISTICS take SHARE UPDATE EXCLUSIVE on the table (seen in pg_locks
     // on 15): reads and writes go on; the statistics are filled by the next ANALYZE.
-    fact(Statistics, PG12, ANY, Some(ShareUpdateExclusive), None, false, false, true, CREATE_STATISTICS),
-    fact(Other, PG12, ANY, Some(AccessExclusive), None, false, false, true, EXPLICIT_LOCKING),
+    row(Statistics, Some(ShareUpdateExclusive), CREATE_STATISTICS),
+    // UPDATE takes ROW EXCLUSIVE (and the row locks of the rows it changes).
+    row(BackfillBatch, Some(RowExclusive), EXPLICIT_LOCKING),
+    // CREATE FUNCTION, ALTER TYPE ... RENAME VALUE, GRANT, REVOKE, CREATE SCHEMA and the like
+    // lock catalog rows and the objects themselves, never a table's data.
+    row(CatalogOnly, None, EXPLICIT_LOCKING),
+    row(Other, Some(AccessExclusive), EXPLICIT_LOCKING),
 ];
 
 /// The row for `operation` on `version`, if that version has the statement at all.

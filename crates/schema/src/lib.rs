@@ -12,6 +12,7 @@
 mod model;
 mod name;
 mod object;
+mod pairs;
 
 pub use model::*;
 pub use name::{FunctionId, QualName};

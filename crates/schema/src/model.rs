@@ -9,14 +9,20 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Catalog {
     pub schemas: BTreeMap<String, Namespace>,
     pub extensions: BTreeMap<String, Extension>,
+    #[serde(with = "crate::pairs")]
     pub collations: BTreeMap<QualName, Collation>,
+    #[serde(with = "crate::pairs")]
     pub types: BTreeMap<QualName, TypeDef>,
+    #[serde(with = "crate::pairs")]
     pub sequences: BTreeMap<QualName, Sequence>,
+    #[serde(with = "crate::pairs")]
     pub tables: BTreeMap<QualName, Table>,
+    #[serde(with = "crate::pairs")]
     pub views: BTreeMap<QualName, View>,
     /// Extended statistics objects (`CREATE STATISTICS`).
-    #[serde(default)]
+    #[serde(default, with = "crate::pairs")]
     pub statistics: BTreeMap<QualName, Statistics>,
+    #[serde(with = "crate::pairs")]
     pub functions: BTreeMap<FunctionId, Function>,
     /// What depends on what, from `pg_depend`, between objects of this catalog; sorted,
     /// without duplicates.
@@ -42,6 +48,7 @@ pub struct Facts {
     /// `server_version_num`, e.g. 150004.
     pub server_version_num: u32,
     /// Row estimates and sizes of tables, from `pg_class`.
+    #[serde(with = "crate::pairs")]
     pub tables: BTreeMap<QualName, TableFacts>,
 }
 
@@ -333,11 +340,57 @@ pub struct Constraint {
 pub struct ForeignKey {
     pub referenced_table: QualName,
     pub referenced_columns: Vec<String>,
-    /// `a` no action, `r` restrict, `c` cascade, `n` set null, `d` set default.
-    pub on_update: char,
-    pub on_delete: char,
-    /// `s` simple, `f` full, `p` partial.
-    pub match_type: char,
+    pub on_update: ForeignKeyAction,
+    pub on_delete: ForeignKeyAction,
+    pub match_type: MatchType,
+}
+
+/// What a foreign key does to referencing rows when the referenced row is updated or
+/// deleted (`pg_constraint.confupdtype` / `confdeltype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForeignKeyAction {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl ForeignKeyAction {
+    /// From the catalog's letter: `a` no action, `r` restrict, `c` cascade, `n` set null,
+    /// `d` set default.
+    pub fn from_catalog(letter: &str) -> Option<ForeignKeyAction> {
+        Some(match letter {
+            "a" => ForeignKeyAction::NoAction,
+            "r" => ForeignKeyAction::Restrict,
+            "c" => ForeignKeyAction::Cascade,
+            "n" => ForeignKeyAction::SetNull,
+            "d" => ForeignKeyAction::SetDefault,
+            _ => return None,
+        })
+    }
+}
+
+/// How a foreign key matches multi-column keys with NULLs (`pg_constraint.confmatchtype`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchType {
+    Simple,
+    Full,
+    Partial,
+}
+
+impl MatchType {
+    /// From the catalog's letter: `s` simple, `f` full, `p` partial.
+    pub fn from_catalog(letter: &str) -> Option<MatchType> {
+        Some(match letter {
+            "s" => MatchType::Simple,
+            "f" => MatchType::Full,
+            "p" => MatchType::Partial,
+            _ => return None,
+        })
+    }
 }
 
 /// A standalone index. Everything `CREATE INDEX` says is here, so the statement is
@@ -484,39 +537,6 @@ pub struct Function {
     pub result: Option<String>,
     pub comment: Option<String>,
     pub grants: BTreeSet<Grant>,
-}
-
-impl Catalog {
-    /// The object a name refers to in `pg_class` terms: table, view or sequence.
-    pub fn relation_kind(&self, name: &QualName) -> Option<&'static str> {
-        if self.tables.contains_key(name) {
-            Some("table")
-        } else if self.views.contains_key(name) {
-            Some("view")
-        } else if self.sequences.contains_key(name) {
-            Some("sequence")
-        } else {
-            None
-        }
-    }
-
-    /// Number of objects, for summaries.
-    pub fn object_count(&self) -> usize {
-        self.schemas.len()
-            + self.extensions.len()
-            + self.collations.len()
-            + self.types.len()
-            + self.sequences.len()
-            + self.views.len()
-            + self.functions.len()
-            + self
-                .tables
-                .values()
-                .map(|t| {
-                    1 + t.columns.len() + t.constraints.len() + t.indexes.len() + t.triggers.len() + t.policies.len()
-                })
-                .sum::<usize>()
-    }
 }
 
 impl Catalog {

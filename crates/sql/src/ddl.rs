@@ -8,8 +8,8 @@
 use crate::bound::Bound;
 use crate::quote::{ident, literal, qualified};
 use cutover_schema::{
-    Collation, Column, Constraint, ForeignKey, FunctionId, Grant, Grantee, Identity, Index, IndexKey, PartitionBound,
-    Policy, QualName, RoutineKind, SequenceOptions, Table, TypeKind, View,
+    Collation, Column, Constraint, ForeignKey, ForeignKeyAction, FunctionId, Grant, Grantee, Identity, Index, IndexKey,
+    MatchType, PartitionBound, Policy, QualName, RoutineKind, SequenceOptions, Table, TypeKind, View,
 };
 use std::fmt::{self, Display, Formatter, Write};
 
@@ -506,17 +506,17 @@ pub fn foreign_key_definition(
         ident_list(&fk.referenced_columns)
     );
     def.push_str(match fk.match_type {
-        'f' => " MATCH FULL",
-        'p' => " MATCH PARTIAL",
-        _ => "",
+        MatchType::Full => " MATCH FULL",
+        MatchType::Partial => " MATCH PARTIAL",
+        MatchType::Simple => "",
     });
     for (clause, action) in [(" ON UPDATE ", fk.on_update), (" ON DELETE ", fk.on_delete)] {
         let action = match action {
-            'r' => "RESTRICT",
-            'c' => "CASCADE",
-            'n' => "SET NULL",
-            'd' => "SET DEFAULT",
-            _ => continue, // NO ACTION is not printed
+            ForeignKeyAction::Restrict => "RESTRICT",
+            ForeignKeyAction::Cascade => "CASCADE",
+            ForeignKeyAction::SetNull => "SET NULL",
+            ForeignKeyAction::SetDefault => "SET DEFAULT",
+            ForeignKeyAction::NoAction => continue, // not printed
         };
         def.push_str(clause);
         def.push_str(action);
@@ -568,6 +568,44 @@ pub fn trigger_on_renamed_table(definition: &str, from: &QualName, to: &QualName
         i += 1;
     }
     None
+}
+
+/// A foreign key definition the server printed in a form the structure cannot render
+/// (`ON DELETE SET NULL (columns)`, ...), with its one `REFERENCES` clause naming `to`
+/// instead of `from`: the clause is the only place a table follows `REFERENCES `.
+pub fn foreign_key_on_renamed_table(definition: &str, from: &QualName, to: &QualName) -> String {
+    definition.replace(&format!("REFERENCES {}(", qualified(from)), &format!("REFERENCES {}(", qualified(to)))
+}
+
+/// `column IS NOT NULL`, the condition of a backfill that copies only what is there.
+pub fn is_not_null(column: &str) -> String {
+    format!("{} IS NOT NULL", ident(column))
+}
+
+/// A CHECK constraint's definition over `expression` (text the server printed, or built
+/// here).
+pub fn check_definition(expression: &str) -> String {
+    format!("CHECK ({expression})")
+}
+
+/// A NOT NULL constraint's definition (PostgreSQL 18: `ADD CONSTRAINT name NOT NULL column`).
+pub fn not_null_definition(column: &str) -> String {
+    format!("NOT NULL {}", ident(column))
+}
+
+/// A statement run with `check_function_bodies` off for its own transaction only: each
+/// plan step runs in its own transaction, so the session setting a diff starts with goes
+/// into the step.
+pub fn without_body_checks(statement: &str) -> String {
+    format!("SET LOCAL check_function_bodies = off;\n{}", statement.trim_end())
+}
+
+/// Drops the trigger function Cutover creates to keep two columns in step (no arguments).
+pub fn drop_sync_function(name: &QualName) -> Stmt {
+    Stmt::DropFunction {
+        id: FunctionId { name: name.clone(), identity_args: String::new() },
+        kind: RoutineKind::Function,
+    }
 }
 
 /// Names as a key list prints them: each quoted where needed, separated by ", ".
@@ -1326,6 +1364,38 @@ mod tests {
     }
 
     #[test]
+    fn the_planner_s_constraint_texts_quote_their_names() {
+        let add = |definition: String| TableAction::AddConstraint { name: "n n".into(), definition, not_valid: true };
+        assert_eq!(
+            alter(add(not_null_definition("E\"mail"))),
+            "ALTER TABLE public.users ADD CONSTRAINT \"n n\" NOT NULL \"E\"\"mail\" NOT VALID"
+        );
+        assert_eq!(
+            alter(add(check_definition(&is_not_null("Email")))),
+            "ALTER TABLE public.users ADD CONSTRAINT \"n n\" CHECK (\"Email\" IS NOT NULL) NOT VALID"
+        );
+        let sync = QualName::new("public", "users_email_cutover_sync");
+        assert_eq!(drop_sync_function(&sync).to_string(), "DROP FUNCTION public.users_email_cutover_sync()");
+        assert_eq!(
+            IfExists(&drop_sync_function(&sync)).to_string(),
+            "DROP FUNCTION IF EXISTS public.users_email_cutover_sync()"
+        );
+        assert_eq!(
+            without_body_checks("CREATE FUNCTION f() ...\n"),
+            "SET LOCAL check_function_bodies = off;\nCREATE FUNCTION f() ..."
+        );
+        let (from, to) = (QualName::new("public", "users"), QualName::new("app", "people"));
+        assert_eq!(
+            foreign_key_on_renamed_table(
+                "FOREIGN KEY (a) REFERENCES public.users(id) ON DELETE SET NULL (a)",
+                &from,
+                &to
+            ),
+            "FOREIGN KEY (a) REFERENCES app.people(id) ON DELETE SET NULL (a)"
+        );
+    }
+
+    #[test]
     fn using_index_deferral_comes_from_flags_never_from_names() {
         let name = "x DEFERRABLE;DROP TABLE users;--";
         let sql = alter(TableAction::AddConstraintUsingIndex {
@@ -1372,9 +1442,9 @@ mod tests {
         let fk = ForeignKey {
             referenced_table: QualName::new("public", "Users"),
             referenced_columns: vec!["id".into()],
-            on_update: 'a',
-            on_delete: 'c',
-            match_type: 'f',
+            on_update: ForeignKeyAction::NoAction,
+            on_delete: ForeignKeyAction::Cascade,
+            match_type: MatchType::Full,
         };
         assert_eq!(
             foreign_key_definition(&["user id".into()], &fk, true, false),

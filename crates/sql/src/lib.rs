@@ -1,5 +1,6 @@
 //! SQL text for Cutover: the only crate that builds SQL from names and model objects.
 //!
+//! - [`catalog_queries`] the catalog queries introspection sends, per server version.
 //! - [`apply`] the state schema of `cutover apply`, its runner lock and step timeouts.
 //! - [`verify`] the catalog questions and data checks of `cutover verify`.
 //! - [`backfill`] keyset (or page-range) batches of the backfill engine, and its state.
@@ -16,6 +17,7 @@
 pub mod apply;
 pub mod backfill;
 pub mod bound;
+pub mod catalog_queries;
 pub mod ddl;
 pub mod migration;
 pub mod quote;

@@ -46,8 +46,16 @@ where
     })
 }
 
+/// Hands the PostgreSQL adapter the environment, as the binary does (CUTOVER_PG_BINDIR
+/// above all): for tests that start a `TempCluster` themselves. Idempotent.
+pub fn install_environment() {
+    let environment = cutover_db_postgres::environment::Environment::from_vars(|name| std::env::var_os(name));
+    cutover_db_postgres::environment::install(environment);
+}
+
 fn server() -> &'static Server {
     SERVER.get_or_init(|| {
+        install_environment();
         if let Ok(url) = std::env::var("CUTOVER_TEST_DATABASE_URL") {
             if let Err(e) = block_on(probe(&url)) {
                 panic!("CUTOVER_TEST_DATABASE_URL is set but unusable: {e}");

@@ -185,7 +185,7 @@ fn timestamps_follow_the_last_migration_when_it_is_in_the_future() {
 fn problems_are_one_sentence() {
     let mut blocked = shop_plan();
     blocked.blockers.push(cutover_plan::planner::Blocker {
-        code: "x".into(),
+        code: cutover_plan::BlockerCode::PersistenceRewrite,
         sql: "DROP TABLE t".into(),
         message: "m".into(),
         options: vec![],

@@ -33,7 +33,7 @@ pub async fn read(db: &TestDb) -> Result<Catalog, String> {
 }
 
 /// Primary keys, unique constraints and foreign keys are printed by the introspection
-/// rather than by the server (see crates/db-postgres/src/introspect/queries.rs); every
+/// rather than by the server (see crates/sql/src/catalog_queries.rs); every
 /// scenario read in the tests checks them against the server's own printing.
 async fn check_constraint_definitions(client: &cutover_test_support::Client, catalog: &Catalog) -> Result<(), String> {
     client.batch_execute("SET search_path = ''").await.map_err(|e| e.to_string())?;

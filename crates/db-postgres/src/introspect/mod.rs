@@ -4,12 +4,10 @@
 //! `search_path`, issues a fixed set of catalog queries (pipelined on one connection), and
 //! builds the model in memory. It never writes to the database and takes no table locks.
 
-mod queries;
-
 use crate::Error;
 use cutover_schema::*;
+use cutover_sql::catalog_queries::Queries;
 use futures_util::stream::{FuturesOrdered, StreamExt, TryStreamExt};
-use queries::Queries;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::{Client, Row, RowStream};
@@ -676,13 +674,25 @@ impl Builder {
             let validated: bool = row.get(5);
             let (deferrable, initially_deferred): (bool, bool) = (row.get(6), row.get(7));
             let foreign_key = match (kind, opt_text(row, 9), opt_text(row, 10)) {
-                (ConstraintKind::ForeignKey, Some(schema), Some(ref_table)) => Some(ForeignKey {
-                    referenced_table: QualName::new(schema, ref_table),
-                    referenced_columns: self.key_names(oid(row, 11), &row.get(12), &name)?,
-                    on_update: first_char(&text(row, 13)),
-                    on_delete: first_char(&text(row, 14)),
-                    match_type: first_char(&text(row, 15)),
-                }),
+                (ConstraintKind::ForeignKey, Some(schema), Some(ref_table)) => {
+                    let unknown = |what: &str, letter: String| Error::Query {
+                        what: "reading constraints".into(),
+                        message: format!("foreign key {name} has an unknown {what} '{letter}'"),
+                    };
+                    let action = |i: usize, what: &str| {
+                        let letter = text(row, i);
+                        ForeignKeyAction::from_catalog(&letter).ok_or_else(|| unknown(what, letter))
+                    };
+                    let match_letter = text(row, 15);
+                    Some(ForeignKey {
+                        referenced_table: QualName::new(schema, ref_table),
+                        referenced_columns: self.key_names(oid(row, 11), &row.get(12), &name)?,
+                        on_update: action(13, "ON UPDATE action")?,
+                        on_delete: action(14, "ON DELETE action")?,
+                        match_type: MatchType::from_catalog(&match_letter)
+                            .ok_or_else(|| unknown("match type", match_letter.clone()))?,
+                    })
+                }
                 _ => None,
             };
             let columns = self.key_names(table_oid, &row.get(8), &name)?;

@@ -8,7 +8,6 @@
 //! gone is pulled forward into the phase that needs it. Changes that cannot be made safe
 //! become blockers instead of statements.
 
-mod columns;
 mod estimate;
 pub mod fingerprint;
 mod model;
@@ -17,13 +16,14 @@ mod recipes;
 mod renames;
 mod render;
 
-pub use columns::ColumnRename;
 pub use estimate::{Size, describe_seconds, thousands};
 pub use model::*;
+pub use recipes::ColumnRename;
 pub use renames::TableRename;
 pub use render::{Flavor, render_human, render_markdown, render_phase_markdown};
 
 use crate::diff::{Diff, DiffOptions, diff};
+use crate::hazard::BlockerCode;
 use cutover_schema::{Catalog, QualName};
 use cutover_sql::ddl::Stmt;
 use std::collections::BTreeSet;
@@ -137,7 +137,7 @@ fn plan_with_renames(current: &Catalog, desired: &Catalog, options: &PlanOptions
     for (rename, stmts) in options.table_renames.iter().zip(&statements) {
         if stmts.is_empty() || !desired.tables.contains_key(&rename.target()) {
             plan.blockers.push(Blocker {
-                code: "rename_not_in_diff".into(),
+                code: BlockerCode::RenameNotInDiff,
                 sql: format!("-- rename table {} to {}", rename.from, rename.to),
                 message: format!(
                     "the rename of {} to {} does not match the change: the current schema must have {} and the desired one {}.",
@@ -233,7 +233,7 @@ pub fn plan_diff(current: &Catalog, desired: &Catalog, diff: &Diff, options: &Pl
             if early {
                 let phase = list.iter().map(|d| d.phase).min().unwrap_or(PhaseName::Expand);
                 blockers.push(Blocker {
-                    code: "destructive_step_needed_early".into(),
+                    code: BlockerCode::DestructiveStepNeededEarly,
                     sql: format!("{};", diff.changes[i].stmt),
                     message: format!(
                         "this removes data the running application may still use, so it belongs in the contract phase, but a later change needs it done first (in {phase}): a new object takes its name or relies on it being gone."

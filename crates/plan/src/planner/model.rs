@@ -1,7 +1,7 @@
 //! The plan: phases of steps, each with its locks, hazards, timeouts, rollback and estimate.
 //! The JSON form is the contract of product.md ("Plan JSON").
 
-use crate::hazard::Hazard;
+use crate::hazard::{BlockerCode, Hazard};
 use crate::locks::LockMode;
 use cutover_schema::{FunctionId, PartitionBound, QualName};
 use cutover_sql::ddl::Conversion;
@@ -350,7 +350,7 @@ pub use cutover_sql::backfill::{Key as BackfillKey, KeyColumn, Spec as BackfillS
 /// A change the planner will not make as asked, with the ways forward.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blocker {
-    pub code: String,
+    pub code: BlockerCode,
     /// The statement the diff asked for.
     pub sql: String,
     pub message: String,

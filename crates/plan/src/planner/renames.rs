@@ -11,7 +11,9 @@ use super::model::{AppChange, Lock, PhaseName, Postcondition, Step};
 use crate::hazard::{Hazard, HazardCode};
 use crate::locks::LockMode;
 use cutover_schema::{Catalog, Dependency, ForeignKey, ObjId, QualName};
-use cutover_sql::ddl::{Stmt, TableAction, foreign_key_definition, trigger_on_renamed_table};
+use cutover_sql::ddl::{
+    Stmt, TableAction, foreign_key_definition, foreign_key_on_renamed_table, trigger_on_renamed_table,
+};
 use cutover_sql::quote;
 
 /// A table rename the user asked for.
@@ -131,7 +133,6 @@ pub(super) fn apply(current: &Catalog, desired: &Catalog, renames: &[TableRename
             }
         }
         // What refers to the table by name.
-        let (old_q, new_q) = (quote::qualified(&r.from), quote::qualified(&to));
         for t in catalog.tables.values_mut() {
             for c in t.constraints.values_mut() {
                 if let Some(fk) = c.foreign_key.as_mut()
@@ -146,7 +147,7 @@ pub(super) fn apply(current: &Catalog, desired: &Catalog, renames: &[TableRename
                     } else {
                         // A form only the server prints (ON DELETE SET NULL (columns), ...):
                         // its one REFERENCES clause names the table.
-                        c.definition.replace(&format!("REFERENCES {old_q}("), &format!("REFERENCES {new_q}("))
+                        foreign_key_on_renamed_table(&c.definition, &r.from, &to)
                     };
                 }
             }
@@ -226,7 +227,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
             ),
         ],
         rollback_sql: Some(
-            std::iter::once(format!("DROP VIEW {}", quote::qualified(&rename.from)))
+            std::iter::once(Stmt::DropView { name: rename.from.clone(), materialized: false }.to_string())
                 .chain(stmts.iter().rev().filter_map(|s| reverse(s, rename)))
                 .collect::<Vec<_>>()
                 .join(";\n"),
@@ -247,7 +248,7 @@ pub(super) fn steps(rename: &TableRename, stmts: &[Stmt], lock_timeout_ms: u64) 
         app_changes: Vec::new(),
     };
     let contract = Step {
-        sql: format!("DROP VIEW {}", quote::qualified(&rename.from)),
+        sql: Stmt::DropView { name: rename.from.clone(), materialized: false }.to_string(),
         transactional: true,
         locks: vec![lock(&rename.from)],
         rewrites_table: false,

@@ -1,5 +1,6 @@
-//! The catalog queries. Each returns every object of its kind in one round trip, so
-//! introspection costs the same number of queries for ten tables or ten thousand.
+//! The catalog queries introspection (`cutover_db_postgres::introspect`) sends. Each returns
+//! every object of its kind in one round trip, so introspection costs the same number of
+//! queries for ten tables or ten thousand. Built from constants and the server version only.
 //!
 //! All queries run with an empty `search_path`, so every name that `format_type`,
 //! `pg_get_expr` and the `pg_get_*def` functions print is schema-qualified.
@@ -43,6 +44,7 @@ fn grants(acl: &str, kind: char, owner: &str) -> String {
     )
 }
 
+/// One query per kind of object, for one server version.
 pub struct Queries {
     pub schemas: String,
     pub extensions: String,
@@ -70,6 +72,7 @@ pub struct Queries {
 }
 
 impl Queries {
+    /// The queries for `version` (`server_version_num`).
     pub fn for_version(version: u32) -> Queries {
         let collation_locale = if version >= 170000 {
             "c.colllocale"

@@ -3,18 +3,18 @@
 //! fill it in batches, and retire the old column in the contract phase, so the application
 //! version running now and the next one both work throughout.
 
-use super::model::PhaseName;
-use super::model::{AppChange, Postcondition};
-use super::recipes::{
-    app_change, backfill_step, blocker, carry, column_exists, draft, hazard, index_exists, index_name, leaves,
+use super::{
+    Recipe, app_change, backfill_step, blocker, carry, column_exists, draft, hazard, index_exists, index_name, leaves,
     not_null_steps, object_name, rollback, step, trigger as trigger_exists, why, with_estimate,
 };
-use super::{Draft, PlanCtx};
 use crate::diff::Change;
-use crate::hazard::HazardCode;
+use crate::hazard::{BlockerCode, HazardCode};
 use crate::locks::Operation;
+use crate::planner::model::PhaseName;
+use crate::planner::model::{AppChange, Postcondition, Step};
+use crate::planner::{Draft, PlanCtx};
 use cutover_schema::{Column, Index, ObjId, QualName};
-use cutover_sql::ddl::{Conversion, IfExists, Stmt, TableAction, Target};
+use cutover_sql::ddl::{self, Conversion, IfExists, Stmt, TableAction, Target};
 use cutover_sql::quote;
 
 use PhaseName::*;
@@ -43,8 +43,6 @@ impl ColumnRename {
         Ok(ColumnRename { table: QualName::new(schema, table), from: from.to_string(), to: to.to_string() })
     }
 }
-
-type Recipe = Result<Vec<Draft>, Box<super::Blocker>>;
 
 fn sync_names(table: &QualName, column: &str) -> (QualName, String) {
     let name = object_name(&[&table.name, column], "cutover_sync");
@@ -101,6 +99,84 @@ fn indexes_on<'a>(ctx: &'a PlanCtx, table: &QualName, column: &str) -> Vec<(&'a 
         .unwrap_or_default()
 }
 
+/// A swap's new column and how it is kept in step with the column it replaces.
+struct Sync<'a> {
+    table: &'a QualName,
+    /// The new column as first added: whatever it must not have yet is left out.
+    bare: Column,
+    /// The function and the row trigger that keep the columns in step (`sync_names`).
+    function: QualName,
+    trigger: String,
+    /// The column whose writes are copied into the new one.
+    source: &'a str,
+    /// `NEW.source` as the new column's value; `reverse` copies back (a rename).
+    forward: String,
+    reverse: Option<String>,
+    /// The backfill's value for rows already there, from `source`.
+    fill: String,
+    /// The recipe's words: why each step is there, and what the trigger costs.
+    add_why: String,
+    function_why: String,
+    trigger_cost: String,
+    trigger_why: String,
+}
+
+/// What every swap to a new column starts with, in expand: the new column added, the
+/// function that copies writes into it and the row trigger that calls it; then, when the
+/// table has rows, the backfill step for them, returned for the recipe to say what it leaves
+/// and risks.
+fn keep_in_step(ctx: &PlanCtx, change: &Change, sync: Sync) -> (Vec<Draft>, Option<Step>) {
+    let table = sync.table;
+    let target = sync.bare.name.clone();
+    let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(sync.bare)) };
+    let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
+    let s = leaves(s, column_exists(table, &target, true));
+    let s = rollback(
+        s,
+        Some(
+            IfExists(&Stmt::AlterTable {
+                name: table.clone(),
+                action: TableAction::DropColumn { column: target.clone() },
+            })
+            .to_string(),
+        ),
+    );
+    let mut out = vec![draft(Expand, carry(why(s, sync.add_why), change))];
+
+    let function = Stmt::CreateSyncFunction {
+        name: sync.function.clone(),
+        source: sync.source.into(),
+        target: target.clone(),
+        forward: sync.forward,
+        reverse: sync.reverse,
+    };
+    let s = step(ctx, function.to_string(), Operation::CatalogOnly, table, None);
+    let s = rollback(s, Some(IfExists(&ddl::drop_sync_function(&sync.function)).to_string()));
+    out.push(draft(Expand, why(s, sync.function_why)));
+
+    let trigger = Stmt::CreateRowTrigger { name: sync.trigger.clone(), table: table.clone(), function: sync.function };
+    let s = step(ctx, trigger.to_string(), Operation::CreateTrigger, table, None);
+    let s = leaves(s, trigger_exists(table, &sync.trigger, true));
+    let s = rollback(
+        s,
+        Some(IfExists(&Stmt::DropTrigger { table: table.clone(), name: sync.trigger.clone() }).to_string()),
+    );
+    let s = hazard(s, HazardCode::PerformanceImpact, sync.trigger_cost);
+    out.push(draft(Expand, why(s, sync.trigger_why)));
+
+    let backfill = (!ctx.is_empty(table)).then(|| {
+        let batch = Stmt::BackfillBatch {
+            table: table.clone(),
+            column: target.clone(),
+            expression: sync.fill,
+            batch_size: ctx.options.batch_size,
+            only_where: Some(ddl::is_not_null(sync.source)),
+        };
+        backfill_step(ctx, batch, table, &target)
+    });
+    (out, backfill)
+}
+
 /// A type change through a new column: add it, keep it in step with a trigger, backfill it,
 /// build its indexes, swap the names in one short transaction, drop the old column later.
 pub(super) fn change_type(
@@ -120,9 +196,7 @@ pub(super) fn change_type(
     let new_col = object_name(&[column], "cutover_new");
     let old_col = object_name(&[column], "cutover_old");
     let (function, trigger) = sync_names(table, column);
-    let qt = quote::qualified(table);
     let size = ctx.size(table);
-    let mut out = Vec::new();
 
     let mut bare = desired.clone();
     bare.name = new_col.clone();
@@ -130,61 +204,25 @@ pub(super) fn change_type(
     bare.not_null = false;
     bare.comment = None;
     bare.grants.clear();
-    let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(bare)) };
-    let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
-    let s = leaves(s, column_exists(table, &new_col, true));
-    let s = rollback(
-        s,
-        Some(
-            IfExists(&Stmt::AlterTable {
-                name: table.clone(),
-                action: TableAction::DropColumn { column: new_col.clone() },
-            })
-            .to_string(),
-        ),
+    let (mut out, backfill) = keep_in_step(
+        ctx,
+        change,
+        Sync {
+            table,
+            bare,
+            function: function.clone(),
+            trigger: trigger.clone(),
+            source: column,
+            forward: cast(&format!("NEW.{}", quote::ident(column)), using, &desired.data_type),
+            reverse: None,
+            fill: cast(&quote::ident(column), using, &desired.data_type),
+            add_why: format!("Adds {new_col} with the new type {} next to {column}; catalog only.", desired.data_type),
+            function_why: format!("The function that copies every write of {column} into {new_col}."),
+            trigger_cost: format!("every insert and update of {table} also writes {new_col} until the switch"),
+            trigger_why: "From now on every insert and update keeps the new column in step.".into(),
+        },
     );
-    out.push(draft(
-        Expand,
-        carry(
-            why(s, format!("Adds {new_col} with the new type {} next to {column}; catalog only.", desired.data_type)),
-            change,
-        ),
-    ));
-
-    let forward = cast(&format!("NEW.{}", quote::ident(column)), using, &desired.data_type);
-    let sync = Stmt::CreateSyncFunction {
-        name: function.clone(),
-        source: column.into(),
-        target: new_col.clone(),
-        forward,
-        reverse: None,
-    };
-    let s = step(ctx, sync.to_string(), Operation::Other, table, None);
-    let mut s = rollback(s, Some(format!("DROP FUNCTION IF EXISTS {}()", quote::qualified(&function))));
-    s.locks.clear();
-    s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
-    out.push(draft(Expand, why(s, format!("The function that copies every write of {column} into {new_col}."))));
-    let create_trigger =
-        Stmt::CreateRowTrigger { name: trigger.clone(), table: table.clone(), function: function.clone() };
-    let s = step(ctx, create_trigger.to_string(), Operation::CreateTrigger, table, None);
-    let s = leaves(s, trigger_exists(table, &trigger, true));
-    let s = rollback(s, Some(format!("DROP TRIGGER IF EXISTS {} ON {qt}", quote::ident(&trigger))));
-    let s = hazard(
-        s,
-        HazardCode::PerformanceImpact,
-        format!("every insert and update of {table} also writes {new_col} until the switch"),
-    );
-    out.push(draft(Expand, why(s, "From now on every insert and update keeps the new column in step.")));
-
-    if !ctx.is_empty(table) {
-        let batch = Stmt::BackfillBatch {
-            table: table.clone(),
-            column: new_col.clone(),
-            expression: cast(&quote::ident(column), using, &desired.data_type),
-            batch_size: ctx.options.batch_size,
-            only_where: Some(format!("{} IS NOT NULL", quote::ident(column))),
-        };
-        let s = backfill_step(ctx, batch, table, &new_col);
+    if let Some(s) = backfill {
         let s = hazard(
             s,
             HazardCode::MayFailOnExistingData,
@@ -219,7 +257,7 @@ pub(super) fn change_type(
         let build =
             Stmt::CreateIndex { name: temp.clone(), table: table.clone(), index: Box::new(copy), concurrently: true };
         let s = step(ctx, build.to_string(), Operation::CreateIndexConcurrently, table, None);
-        let s = super::recipes::builds_index(s, index_name(table, &temp));
+        let s = super::builds_index(s, index_name(table, &temp));
         let s = leaves(s, index_exists(table, index_name(table, &temp), true));
         let s = with_estimate(s, super::estimate::index_build(size, true));
         let s = rollback(
@@ -241,8 +279,8 @@ pub(super) fn change_type(
     let mut sql = vec![
         alter(TableAction::RenameColumn { column: column.into(), new_name: old_col.clone() }),
         alter(TableAction::RenameColumn { column: new_col.clone(), new_name: column.into() }),
-        format!("DROP TRIGGER {} ON {qt}", quote::ident(&trigger)),
-        format!("DROP FUNCTION {}()", quote::qualified(&function)),
+        Stmt::DropTrigger { table: table.clone(), name: trigger.clone() }.to_string(),
+        ddl::drop_sync_function(&function).to_string(),
     ];
     if old.default.is_some() {
         sql.push(alter(TableAction::DropDefault { column: old_col.clone() }));
@@ -335,7 +373,7 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     let Some(old) = old else {
         return Err(blocker(
             change,
-            "rename_unknown_column",
+            BlockerCode::RenameUnknownColumn,
             format!("{table}.{} does not exist, so it cannot be renamed to {}.", rename.from, rename.to),
             vec![],
         ));
@@ -343,7 +381,7 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     if old.data_type != column.data_type {
         return Err(blocker(
             change,
-            "rename_with_type_change",
+            BlockerCode::RenameWithTypeChange,
             format!(
                 "{table}.{} is {} but {} is {}: a rename and a type change in one step are not supported.",
                 rename.from, old.data_type, rename.to, column.data_type
@@ -352,66 +390,28 @@ pub(super) fn rename_target(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
         ));
     }
     let (function, trigger) = sync_names(table, &rename.to);
-    let qt = quote::qualified(table);
     let mut bare = column.clone();
     bare.not_null = false;
-    let add = Stmt::AlterTable { name: table.clone(), action: TableAction::AddColumn(Box::new(bare)) };
-    let s = step(ctx, add.to_string(), Operation::AddColumn, table, None);
-    let s = leaves(s, column_exists(table, &rename.to, true));
-    let s = rollback(
-        s,
-        Some(
-            IfExists(&Stmt::AlterTable {
-                name: table.clone(),
-                action: TableAction::DropColumn { column: rename.to.clone() },
-            })
-            .to_string(),
-        ),
+    let (mut out, backfill) = keep_in_step(
+        ctx,
+        change,
+        Sync {
+            table,
+            bare,
+            function,
+            trigger,
+            source: &rename.from,
+            forward: format!("NEW.{}", quote::ident(&rename.from)),
+            reverse: Some(format!("NEW.{}", quote::ident(&rename.to))),
+            fill: quote::ident(&rename.from),
+            add_why: format!("Adds {} next to {}; catalog only.", rename.to, rename.from),
+            function_why: "The function that keeps both names in step: writes through either name reach the other."
+                .into(),
+            trigger_cost: format!("every insert and update of {table} writes both columns until the contract phase"),
+            trigger_why: "From now on the application version that uses the old name and the one that uses the new name both work.".into(),
+        },
     );
-    let mut out = vec![draft(
-        Expand,
-        carry(why(s, format!("Adds {} next to {}; catalog only.", rename.to, rename.from)), change),
-    )];
-    let sync = Stmt::CreateSyncFunction {
-        name: function.clone(),
-        source: rename.from.clone(),
-        target: rename.to.clone(),
-        forward: format!("NEW.{}", quote::ident(&rename.from)),
-        reverse: Some(format!("NEW.{}", quote::ident(&rename.to))),
-    };
-    let mut s = step(ctx, sync.to_string(), Operation::Other, table, None);
-    s.locks.clear();
-    s.hazards.retain(|h| h.code != HazardCode::AccessExclusiveLock);
-    let s = rollback(s, Some(format!("DROP FUNCTION IF EXISTS {}()", quote::qualified(&function))));
-    out.push(draft(
-        Expand,
-        why(s, "The function that keeps both names in step: writes through either name reach the other."),
-    ));
-    let t = Stmt::CreateRowTrigger { name: trigger.clone(), table: table.clone(), function };
-    let s = step(ctx, t.to_string(), Operation::CreateTrigger, table, None);
-    let s = leaves(s, trigger_exists(table, &trigger, true));
-    let s = rollback(s, Some(format!("DROP TRIGGER IF EXISTS {} ON {qt}", quote::ident(&trigger))));
-    let s = hazard(
-        s,
-        HazardCode::PerformanceImpact,
-        format!("every insert and update of {table} writes both columns until the contract phase"),
-    );
-    out.push(draft(
-        Expand,
-        why(
-            s,
-            "From now on the application version that uses the old name and the one that uses the new name both work.",
-        ),
-    ));
-    if !ctx.is_empty(table) {
-        let batch = Stmt::BackfillBatch {
-            table: table.clone(),
-            column: rename.to.clone(),
-            expression: quote::ident(&rename.from),
-            batch_size: ctx.options.batch_size,
-            only_where: Some(format!("{} IS NOT NULL", quote::ident(&rename.from))),
-        };
-        let s = backfill_step(ctx, batch, table, &rename.to);
+    if let Some(s) = backfill {
         let filled = Postcondition::Filled {
             table: table.clone(),
             column: rename.to.clone(),
@@ -432,8 +432,8 @@ pub(super) fn rename_source(ctx: &PlanCtx, change: &Change, rename: &ColumnRenam
     let table = &rename.table;
     let (function, trigger) = sync_names(table, &rename.to);
     let sql = [
-        format!("DROP TRIGGER {} ON {}", quote::ident(&trigger), quote::qualified(table)),
-        format!("DROP FUNCTION {}()", quote::qualified(&function)),
+        Stmt::DropTrigger { table: table.clone(), name: trigger.clone() }.to_string(),
+        ddl::drop_sync_function(&function).to_string(),
         change.stmt.to_string(),
     ]
     .join(";\n");
