@@ -18,6 +18,8 @@ pub struct Ctx<'a> {
     pub pg_version: u32,
     pub assume_in_transaction: bool,
     pub database: Option<&'a Catalog>,
+    /// The naming conventions new names are checked against (`naming-convention`).
+    pub naming: crate::naming::Conventions,
     /// Tables created earlier in this history (qualified names).
     created: BTreeSet<String>,
     /// `SET lock_timeout` / `SET statement_timeout` in effect (session or current transaction).
@@ -57,6 +59,7 @@ impl<'a> Ctx<'a> {
             pg_version: options.pg_version,
             assume_in_transaction: options.assume_in_transaction,
             database: options.database.as_ref(),
+            naming: crate::naming::Conventions::new(&options.rules.naming, options.database.as_ref()),
             created: BTreeSet::new(),
             lock_timeout: Timeout::default(),
             statement_timeout: Timeout::default(),

@@ -1,0 +1,127 @@
+//! Foreign keys whose referencing columns no index leads with.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::ConstrType;
+
+use super::{Docs, Finding, Rule, RuleInfo, StmtRef};
+use crate::ast::{TableName, WrittenConstraint, alter_constraints, create_constraints, index_columns};
+use crate::context::Ctx;
+use crate::diagnostic::{Severity, Span};
+use crate::naming::Kind;
+
+pub struct ForeignKeyWithoutIndex;
+
+static INFO: RuleInfo = RuleInfo {
+    code: "foreign-key-without-index",
+    severity: Severity::Warning,
+    summary: "A foreign key without an index on its columns makes every delete of a referenced row scan the referencing table.",
+    help: "Create an index whose leading columns are the foreign key's columns.",
+    docs: Docs {
+        what: "Flags a foreign key (in `CREATE TABLE`, `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` or `ADD COLUMN ... REFERENCES`) when no index on the referencing table starts with its columns (in any order): not the table's primary key or unique constraints, not a `CREATE INDEX` anywhere in the same file, and, with `--database`, not an index or key the table already has. A foreign key on a table that exists before the migration is checked only with `--database` (without it the index may exist). Partial indexes and indexes other than btree do not count.",
+        why: "PostgreSQL indexes the referenced side of a foreign key (it must be a key) but not the referencing side. Every `DELETE` or key `UPDATE` of a referenced row then checks the referencing table with a sequential scan while holding its row lock, `ON DELETE CASCADE` scans it once per deleted row, and joins from the parent to its children scan it too. On a large table one parent delete can take minutes and hold locks all that time.",
+        example: "CREATE TABLE order_items (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    order_id bigint NOT NULL REFERENCES orders (id)\n);",
+        instead: "CREATE TABLE order_items (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    order_id bigint NOT NULL REFERENCES orders (id)\n);\nCREATE INDEX order_items_order_id_idx ON order_items (order_id);",
+    },
+};
+
+impl Rule for ForeignKeyWithoutIndex {
+    fn info(&self) -> &'static RuleInfo {
+        &INFO
+    }
+
+    fn check(&self, _stmt: &StmtRef<'_>, _ctx: &Ctx<'_>, _out: &mut Vec<Finding>) {}
+
+    /// At the end of the file, so an index created after the foreign key counts.
+    fn finish(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let mut keys: Vec<(TableName, Vec<String>)> = Vec::new();
+        let mut foreign: Vec<(TableName, WrittenConstraint<'_>, Span)> = Vec::new();
+        for (node, span) in ctx.previous.iter().zip(&ctx.previous_spans) {
+            let (table, constraints) = match node {
+                NodeEnum::CreateStmt(s) => match &s.relation {
+                    Some(rv) => (TableName::of(rv), create_constraints(s)),
+                    None => continue,
+                },
+                NodeEnum::AlterTableStmt(s) => match &s.relation {
+                    Some(rv) => (TableName::of(rv), alter_constraints(s)),
+                    None => continue,
+                },
+                NodeEnum::IndexStmt(s) => {
+                    let btree = s.access_method.is_empty() || s.access_method == "btree";
+                    if let Some(rv) = &s.relation
+                        && btree
+                        && s.where_clause.is_none()
+                    {
+                        keys.push((TableName::of(rv), index_columns(s)));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            for c in constraints {
+                match c.kind() {
+                    ConstrType::ConstrPrimary | ConstrType::ConstrUnique => keys.push((table.clone(), c.columns)),
+                    ConstrType::ConstrForeign if !c.columns.is_empty() => foreign.push((table.clone(), c, *span)),
+                    _ => {}
+                }
+            }
+        }
+        for (table, fk, span) in foreign {
+            // A table that exists before the history may have the index already: only the live
+            // database can tell.
+            if !ctx.is_new_table(&table) && ctx.table_exists(&table).is_none() {
+                continue;
+            }
+            let leads = |columns: &[String]| {
+                columns.len() >= fk.columns.len() && fk.columns.iter().all(|c| columns[..fk.columns.len()].contains(c))
+            };
+            if keys.iter().any(|(t, columns)| *t == table && leads(columns)) || live_index_leads(ctx, &table, &leads) {
+                continue;
+            }
+            let referenced = fk.constraint.pktable.as_ref().map(|rv| TableName::of(rv).display()).unwrap_or_default();
+            let columns = fk.columns.join(", ");
+            let name = match ctx.naming.pattern(Kind::Index) {
+                Some(convention) => convention.value.render(&table.name, &fk.columns),
+                None => Kind::Index.postgres_default().render(&table.name, &fk.columns),
+            };
+            let concurrently = if ctx.is_new_table(&table) { "" } else { " CONCURRENTLY" };
+            let quoted: Vec<String> = fk.columns.iter().map(|c| cutover_sql::quote::ident(c)).collect();
+            let mut finding = Finding::new(format!(
+                "Foreign key {}({columns}) → {referenced} has no index on {} that starts with ({columns}): each delete or key update in {referenced} scans {}.",
+                table.display(),
+                table.display(),
+                table.display()
+            ))
+            .help(format!(
+                "Add CREATE INDEX{concurrently} {} ON {} ({});",
+                cutover_sql::quote::ident(&name),
+                display_quoted(&table),
+                quoted.join(", ")
+            ));
+            finding.span = Some(span);
+            out.push(finding);
+        }
+    }
+}
+
+/// An index or key of the table in the live database whose leading columns satisfy `leads`.
+fn live_index_leads(ctx: &Ctx<'_>, table: &TableName, leads: &dyn Fn(&[String]) -> bool) -> bool {
+    let Some(t) = ctx.database.and_then(|db| db.tables.get(&table.qual_name())) else { return false };
+    let from_indexes =
+        t.indexes.values().filter(|i| i.method == "btree" && i.predicate.is_none() && i.valid).any(|i| {
+            let columns: Vec<String> = i.keys.iter().map_while(|k| k.column.clone()).collect();
+            leads(&columns)
+        });
+    let from_keys = t.constraints.values().any(|c| {
+        matches!(c.kind, cutover_schema::ConstraintKind::PrimaryKey | cutover_schema::ConstraintKind::Unique)
+            && leads(&c.columns)
+    });
+    from_indexes || from_keys
+}
+
+/// The table as written, each part quoted where it needs to be.
+fn display_quoted(table: &TableName) -> String {
+    match &table.schema {
+        Some(s) => format!("{}.{}", cutover_sql::quote::ident(s), cutover_sql::quote::ident(&table.name)),
+        None => cutover_sql::quote::ident(&table.name),
+    }
+}
