@@ -96,6 +96,10 @@ pub struct LintSection {
     pub disable: Vec<String>,
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, LintRule>,
+    /// `[lint.naming]`: the conventions `naming-convention` checks, each `"detect"` (from
+    /// `--database`, the default), `"off"`, or the convention itself (`cutover_lint::naming`).
+    #[serde(default)]
+    pub naming: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

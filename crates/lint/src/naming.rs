@@ -175,11 +175,11 @@ impl NamingConfig {
                 "off" => Ok(Setting::Off),
                 v => parse(v)
                     .map(Setting::Fixed)
-                    .ok_or_else(|| format!("is {v:?}; use \"detect\", \"off\" or {accepted}")),
+                    .ok_or_else(|| format!("is {v:?}; use {accepted}, \"detect\" or \"off\"")),
             }
         }
         let cases = "\"snake\", \"camel\", \"pascal\"";
-        let template = "a template of literal text and {table}, {columns}, {column}, such as \"idx_{table}_{columns}\"";
+        let template = "a template of text and {table}, {columns}, {column} (such as \"idx_{table}_{columns}\")";
         match key {
             "table_case" => self.table_case = setting(value, Case::parse, cases)?,
             "column_case" => self.column_case = setting(value, Case::parse, cases)?,

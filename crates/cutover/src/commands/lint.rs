@@ -105,6 +105,9 @@ fn rule_settings(section: &config::LintSection, path: Option<&Path>) -> anyhow::
             settings.severity.insert(code.clone(), severity);
         }
     }
+    for (key, value) in &section.naming {
+        settings.naming.set(key, value).map_err(|why| anyhow::anyhow!("{file}: lint.naming.{key} {why}"))?;
+    }
     Ok(settings)
 }
 
