@@ -34,11 +34,20 @@ impl Rule for ForeignKeyWithoutIndex {
     /// At the end of the file, so an index created after the foreign key counts.
     fn finish(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let mut keys: Vec<(TableName, Vec<String>)> = Vec::new();
-        let mut foreign: Vec<(TableName, WrittenConstraint<'_>, Span)> = Vec::new();
+        // Each foreign key, and whether its table was created earlier in the file (so an index
+        // on it needs no CONCURRENTLY).
+        let mut foreign: Vec<(TableName, WrittenConstraint<'_>, Span, bool)> = Vec::new();
+        let mut created: Vec<TableName> = Vec::new();
         for (node, span) in ctx.previous.iter().zip(&ctx.previous_spans) {
             let (table, constraints) = match node {
                 NodeEnum::CreateStmt(s) => match &s.relation {
-                    Some(rv) => (TableName::of(rv), create_constraints(s)),
+                    Some(rv) => {
+                        let table = TableName::of(rv);
+                        if !(s.if_not_exists && ctx.table_exists(&table) == Some(true)) {
+                            created.push(table.clone());
+                        }
+                        (table, create_constraints(s))
+                    }
                     None => continue,
                 },
                 NodeEnum::AlterTableStmt(s) => match &s.relation {
@@ -60,15 +69,28 @@ impl Rule for ForeignKeyWithoutIndex {
             for c in constraints {
                 match c.kind() {
                     ConstrType::ConstrPrimary | ConstrType::ConstrUnique => keys.push((table.clone(), c.columns)),
-                    ConstrType::ConstrForeign if !c.columns.is_empty() => foreign.push((table.clone(), c, *span)),
+                    ConstrType::ConstrForeign if !c.columns.is_empty() => {
+                        let new = created.contains(&table);
+                        foreign.push((table.clone(), c, *span, new));
+                    }
                     _ => {}
                 }
             }
         }
-        for (table, fk, span) in foreign {
+        // A table created in an earlier file of the history is new too.
+        let created_here: Vec<String> = ctx
+            .previous
+            .iter()
+            .filter_map(|n| match n {
+                NodeEnum::CreateStmt(s) => s.relation.as_ref().map(|rv| TableName::of(rv).qualified()),
+                _ => None,
+            })
+            .collect();
+        for (table, fk, span, new) in foreign {
+            let new = new || (ctx.is_new_table(&table) && !created_here.contains(&table.qualified()));
             // A table that exists before the history may have the index already: only the live
             // database can tell.
-            if !ctx.is_new_table(&table) && ctx.table_exists(&table).is_none() {
+            if !new && ctx.table_exists(&table).is_none() {
                 continue;
             }
             let leads = |columns: &[String]| {
@@ -83,7 +105,7 @@ impl Rule for ForeignKeyWithoutIndex {
                 Some(convention) => convention.value.render(&table.name, &fk.columns),
                 None => Kind::Index.postgres_default().render(&table.name, &fk.columns),
             };
-            let concurrently = if ctx.is_new_table(&table) { "" } else { " CONCURRENTLY" };
+            let concurrently = if new { "" } else { " CONCURRENTLY" };
             let quoted: Vec<String> = fk.columns.iter().map(|c| cutover_sql::quote::ident(c)).collect();
             let mut finding = Finding::new(format!(
                 "Foreign key {}({columns}) → {referenced} has no index on {} that starts with ({columns}): each delete or key update in {referenced} scans {}.",

@@ -33,7 +33,8 @@ impl Rule for NamingConvention {
         match stmt.node {
             NodeEnum::CreateStmt(create) => {
                 let Some(rv) = &create.relation else { return };
-                if rv.relpersistence == "t" || create.partbound.is_some() {
+                let exists = create.if_not_exists && ctx.table_exists(&crate::ast::TableName::of(rv)) == Some(true);
+                if rv.relpersistence == "t" || create.partbound.is_some() || exists {
                     return;
                 }
                 table_name(ctx, &rv.relname, out);

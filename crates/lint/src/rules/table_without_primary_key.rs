@@ -16,7 +16,7 @@ static INFO: RuleInfo = RuleInfo {
     summary: "A table without a primary key has rows nothing can address one by one.",
     help: "Add a primary key: a bigint identity column (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY), or PRIMARY KEY on the natural key.",
     docs: Docs {
-        what: "Flags `CREATE TABLE` of a permanent table that declares no `PRIMARY KEY` (on a column or as a table constraint) and gets none from an `ALTER TABLE ... ADD PRIMARY KEY` later in the same file. Partitions (`PARTITION OF`, which take their parent's), temporary tables and tables copied with `LIKE` are not flagged.",
+        what: "Flags `CREATE TABLE` of a permanent table that declares no `PRIMARY KEY` (on a column or as a table constraint) and gets none from an `ALTER TABLE ... ADD PRIMARY KEY` later in the same file. Partitions (`PARTITION OF`, which take their parent's), temporary tables, tables copied with `LIKE` or `OF type`, and `CREATE TABLE IF NOT EXISTS` of a table the live database already has are not flagged.",
         why: "Without a primary key, duplicate rows cannot be told apart or removed one at a time, ORMs cannot update or delete a single row, logical replication cannot replicate UPDATE and DELETE (the table has no replica identity), and online tools (backfills that walk the table in key order, repacking, change data capture) fall back to slow or impossible paths. Adding a key later needs a unique index built on a large table and a check that no duplicates crept in.",
         example: "CREATE TABLE order_events (order_id bigint NOT NULL, kind text NOT NULL, created_at timestamptz NOT NULL);",
         instead: "CREATE TABLE order_events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, order_id bigint NOT NULL, kind text NOT NULL, created_at timestamptz NOT NULL);",
@@ -39,6 +39,10 @@ impl Rule for TableWithoutPrimaryKey {
                 continue;
             }
             let table = TableName::of(rv);
+            // `CREATE TABLE IF NOT EXISTS` of a table the database has does nothing.
+            if create.if_not_exists && ctx.table_exists(&table) == Some(true) {
+                continue;
+            }
             let declared = create_constraints(create).iter().any(|c| c.kind() == ConstrType::ConstrPrimary);
             let added = ctx
                 .alters_of(&table)

@@ -17,3 +17,5 @@ CREATE TABLE refunds (
 );
 CREATE INDEX idx_refunds_order_id ON refunds (order_id);
 CREATE TABLE shipping_metadata (id bigint PRIMARY KEY, payload jsonb);
+-- not flagged: CREATE TABLE IF NOT EXISTS of a table the database has (it does nothing)
+CREATE TABLE IF NOT EXISTS page_views (id bigint, "Path" text);
