@@ -150,3 +150,17 @@ async fn a_step_longer_than_the_downtime_window_is_a_blocker() {
         "**`downtime_window_exceeded`** — in the expand phase this step blocks writes to public.products for about 3 minutes (estimated on 12,000,000 rows), longer than the downtime window of 1 minute."
     );
 }
+
+#[tokio::test]
+async fn more_than_five_design_findings_fold_into_a_section() {
+    let (_db, config) = shop(std::path::Path::new(".")).await;
+    let columns: Vec<String> =
+        ["price", "cost", "fee", "tax", "total", "balance"].iter().map(|c| format!("{c} real")).collect();
+    let proposed = sql(&format!("CREATE TABLE quotes (id bigint PRIMARY KEY, {});", columns.join(", ")));
+    let planned = planned(&config, &description(&proposed, "zero-downtime")).await;
+    let section = after_the_plan(&planned, true);
+    let lines: Vec<&str> = section.lines().collect();
+    assert_eq!(lines[1], "+++ Design advice (6)", "{section}");
+    assert_eq!(lines.iter().filter(|l| **l == "+++").count(), 1, "{section}");
+    assert_eq!(lines.iter().filter(|l| l.starts_with("- **warning** `money-in-floating-point`")).count(), 6);
+}
