@@ -4,7 +4,7 @@ use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
 use super::{Docs, Finding, Rule, RuleInfo, StmtRef};
-use crate::ast::{TableName, WrittenConstraint, alter_constraints, create_constraints, index_columns};
+use crate::ast::{TableName, WrittenConstraint, alter_constraints, create_constraints};
 use crate::context::Ctx;
 use crate::diagnostic::{Severity, Span};
 use crate::naming::Kind;
@@ -17,7 +17,7 @@ static INFO: RuleInfo = RuleInfo {
     summary: "A foreign key without an index on its columns makes every delete of a referenced row scan the referencing table.",
     help: "Create an index whose leading columns are the foreign key's columns.",
     docs: Docs {
-        what: "Flags a foreign key (in `CREATE TABLE`, `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` or `ADD COLUMN ... REFERENCES`) when no index on the referencing table starts with its columns (in any order): not the table's primary key or unique constraints, not a `CREATE INDEX` anywhere in the same file, and, with `--database`, not an index or key the table already has. A foreign key on a table that exists before the migration is checked only with `--database` (without it the index may exist). Partial indexes and indexes other than btree do not count.",
+        what: "Flags a foreign key (in `CREATE TABLE`, `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` or `ADD COLUMN ... REFERENCES`) when no index on the referencing table starts with its columns (in any order): not the table's primary key or unique constraints, not a `CREATE INDEX` anywhere in the same file or an earlier file of the history, and, with `--database`, not an index or key the table already has. A foreign key on a table that exists before the migration is checked only with `--database` (without it the index may exist). Partial indexes and indexes other than btree do not count.",
         why: "PostgreSQL indexes the referenced side of a foreign key (it must be a key) but not the referencing side. Every `DELETE` or key `UPDATE` of a referenced row then checks the referencing table with a sequential scan while holding its row lock, `ON DELETE CASCADE` scans it once per deleted row, and joins from the parent to its children scan it too. On a large table one parent delete can take minutes and hold locks all that time.",
         example: "CREATE TABLE order_items (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    order_id bigint NOT NULL REFERENCES orders (id)\n);",
         instead: "CREATE TABLE order_items (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    order_id bigint NOT NULL REFERENCES orders (id)\n);\nCREATE INDEX order_items_order_id_idx ON order_items (order_id);",
@@ -33,7 +33,6 @@ impl Rule for ForeignKeyWithoutIndex {
 
     /// At the end of the file, so an index created after the foreign key counts.
     fn finish(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let mut keys: Vec<(TableName, Vec<String>)> = Vec::new();
         // Each foreign key, and whether its table was created earlier in the file (so an index
         // on it needs no CONCURRENTLY).
         let mut foreign: Vec<(TableName, WrittenConstraint<'_>, Span, bool)> = Vec::new();
@@ -54,26 +53,12 @@ impl Rule for ForeignKeyWithoutIndex {
                     Some(rv) => (TableName::of(rv), alter_constraints(s)),
                     None => continue,
                 },
-                NodeEnum::IndexStmt(s) => {
-                    let btree = s.access_method.is_empty() || s.access_method == "btree";
-                    if let Some(rv) = &s.relation
-                        && btree
-                        && s.where_clause.is_none()
-                    {
-                        keys.push((TableName::of(rv), index_columns(s)));
-                    }
-                    continue;
-                }
                 _ => continue,
             };
             for c in constraints {
-                match c.kind() {
-                    ConstrType::ConstrPrimary | ConstrType::ConstrUnique => keys.push((table.clone(), c.columns)),
-                    ConstrType::ConstrForeign if !c.columns.is_empty() => {
-                        let new = created.contains(&table);
-                        foreign.push((table.clone(), c, *span, new));
-                    }
-                    _ => {}
+                if c.kind() == ConstrType::ConstrForeign && !c.columns.is_empty() {
+                    let new = created.contains(&table);
+                    foreign.push((table.clone(), c, *span, new));
                 }
             }
         }
@@ -96,7 +81,9 @@ impl Rule for ForeignKeyWithoutIndex {
             let leads = |columns: &[String]| {
                 columns.len() >= fk.columns.len() && fk.columns.iter().all(|c| columns[..fk.columns.len()].contains(c))
             };
-            if keys.iter().any(|(t, columns)| *t == table && leads(columns)) || live_index_leads(ctx, &table, &leads) {
+            if ctx.keys.iter().any(|(t, columns)| t.qualified() == table.qualified() && leads(columns))
+                || live_index_leads(ctx, &table, &leads)
+            {
                 continue;
             }
             let referenced = fk.constraint.pktable.as_ref().map(|rv| TableName::of(rv).display()).unwrap_or_default();
@@ -145,5 +132,29 @@ fn display_quoted(table: &TableName) -> String {
     match &table.schema {
         Some(s) => format!("{}.{}", cutover_sql::quote::ident(s), cutover_sql::quote::ident(&table.name)),
         None => cutover_sql::quote::ident(&table.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{LintOptions, RuleSettings, SourceFile, lint};
+
+    fn findings(files: &[(&str, &str)]) -> Vec<String> {
+        let files: Vec<SourceFile> =
+            files.iter().map(|(path, text)| SourceFile { path: path.to_string(), text: text.to_string() }).collect();
+        let options =
+            LintOptions { rules: RuleSettings::only(&["foreign-key-without-index"]), ..LintOptions::default() };
+        lint(&files, &options).diagnostics.iter().map(|d| format!("{}:{}", d.file, d.line)).collect()
+    }
+
+    #[test]
+    fn an_index_from_an_earlier_file_counts_and_names_are_compared_qualified() {
+        let create =
+            "CREATE TABLE public.items (id bigint PRIMARY KEY, order_id bigint);\nCREATE INDEX ON items (order_id);\n";
+        let reference = "ALTER TABLE items ADD CONSTRAINT items_order_id_fkey FOREIGN KEY (order_id) REFERENCES orders (id) NOT VALID;\n";
+        assert_eq!(findings(&[("1.sql", create), ("2.sql", reference)]), Vec::<String>::new());
+        // Without the index, the table created in the earlier file is new: checked, and flagged.
+        let bare = "CREATE TABLE public.items (id bigint PRIMARY KEY, order_id bigint);\n";
+        assert_eq!(findings(&[("1.sql", bare), ("2.sql", reference)]), ["2.sql:1"]);
     }
 }
