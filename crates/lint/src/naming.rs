@@ -264,6 +264,9 @@ pub struct Conventions {
     /// The cases table names are written in (a single lower-case word fits two).
     pub table_case: Option<Convention<Vec<Case>>>,
     pub column_case: Option<Convention<Vec<Case>>>,
+    /// Column case is detected (not set in cutover.toml): a column added to an existing table
+    /// is checked against that table's own columns first ([`table_column_case`]).
+    pub column_case_per_table: bool,
     pub tables: Option<Convention<Number>>,
     pub index: Option<Convention<Pattern>>,
     pub primary_key: Option<Convention<Pattern>>,
@@ -307,8 +310,13 @@ impl Conventions {
         let pattern =
             |setting: &Setting<Pattern>, kind: Kind| pick(setting, |p| p, || detect_pattern(kind, names.of_kind(kind)));
         Conventions {
-            table_case: pick(&config.table_case, |c| vec![c], || detect_case(&names.tables, "tables")),
-            column_case: pick(&config.column_case, |c| vec![c], || detect_case(&names.columns, "columns")),
+            table_case: pick(&config.table_case, |c| vec![c], || detect_case(&names.tables, "tables", "the database")),
+            column_case: pick(
+                &config.column_case,
+                |c| vec![c],
+                || detect_case(&names.columns, "columns", "the database"),
+            ),
+            column_case_per_table: config.column_case == Setting::Detect,
             tables: pick(&config.tables, |n| n, || detect_number(&names.tables)),
             index: pattern(&config.index, Kind::Index),
             primary_key: pattern(&config.primary_key, Kind::PrimaryKey),
@@ -371,7 +379,14 @@ fn share(count: usize, total: usize) -> String {
     format!("{count} of {total}")
 }
 
-fn detect_case(names: &[String], noun: &str) -> Option<Convention<Vec<Case>>> {
+/// The case the columns of one table of the catalog follow, when they show one.
+pub fn table_column_case(catalog: &Catalog, table: &cutover_schema::QualName) -> Option<Convention<Vec<Case>>> {
+    let t = catalog.tables.get(table)?;
+    let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+    detect_case(&names, "columns", &table.name)
+}
+
+fn detect_case(names: &[String], noun: &str, place: &str) -> Option<Convention<Vec<Case>>> {
     if names.len() < MIN_EXAMPLES {
         return None;
     }
@@ -381,7 +396,7 @@ fn detect_case(names: &[String], noun: &str) -> Option<Convention<Vec<Case>>> {
         .filter(|(_, n)| *n as f64 >= CASE_SHARE * names.len() as f64)
         .collect();
     let (_, most) = cases.iter().max_by_key(|(_, n)| *n)?;
-    let evidence = format!("{} {noun} in the database", share(*most, names.len()));
+    let evidence = format!("{} {noun} in {place}", share(*most, names.len()));
     Some(Convention { value: cases.iter().map(|(c, _)| *c).collect(), evidence })
 }
 

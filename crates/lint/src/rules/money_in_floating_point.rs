@@ -13,7 +13,7 @@ static INFO: RuleInfo = RuleInfo {
     summary: "Money in real or double precision is rounded to binary fractions, so sums drift by cents.",
     help: "Use numeric with an explicit scale (numeric(12,2)), or bigint in the currency's minor unit (amount_cents).",
     docs: Docs {
-        what: "Flags columns of type `real`, `double precision` or `float(n)` (arrays included) in `CREATE TABLE`, `ALTER TABLE ... ADD COLUMN` and `ALTER COLUMN ... TYPE` whose name says they hold money: a word of the name is price, amount, cost, total, balance, fee, tax, salary, wage, revenue, subtotal, discount, payment, payout, refund, charge, credit, debit, budget, cents or money (`unit_price`, `totalAmount`). Names that also say they count or measure something else (`total_count`, `tax_rate`, `price_ratio`, `discount_percent`) are not flagged.",
+        what: "Flags columns of type `real`, `double precision` or `float(n)` (arrays included) in `CREATE TABLE`, `ALTER TABLE ... ADD COLUMN` and `ALTER COLUMN ... TYPE` whose name says they hold money: a word of the name is price, amount, cost, total, balance, fee, tax, salary, wage, revenue, subtotal, discount, payment, payout, refund, charge, credit, debit, budget, cents or money (`unit_price`, `totalAmount`). Names that also say they count or measure something else (`total_count`, `tax_rate`, `price_ratio`, `discount_percent`) or a unit of measure (`amount_ml`, `cost_kwh`) are not flagged.",
         why: "Floating-point types store binary fractions: 0.1 has no exact value, so `0.1 + 0.2 = 0.30000000000000004`, sums of many rows drift, equality comparisons fail, and rounding differs between the database and the application. Accounting and invoicing then disagree by cents. Changing the type later rewrites the table.",
         example: "CREATE TABLE invoices (id bigint PRIMARY KEY, total double precision NOT NULL);",
         instead: "CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL);",
@@ -52,6 +52,23 @@ const NOT_MONEY: &[&str] = &[
     "points",
     "factor",
     "multiplier",
+    // units of measure
+    "ml",
+    "kg",
+    "mg",
+    "km",
+    "mm",
+    "cm",
+    "lb",
+    "lbs",
+    "oz",
+    "kwh",
+    "mb",
+    "gb",
+    "kb",
+    "liters",
+    "litres",
+    "grams",
 ];
 
 impl Rule for MoneyInFloatingPoint {

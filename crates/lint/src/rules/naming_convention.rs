@@ -39,7 +39,7 @@ impl Rule for NamingConvention {
                 }
                 table_name(ctx, &rv.relname, out);
                 for col in create_columns(create) {
-                    column_name(ctx, &col.colname, out);
+                    column_name(ctx, None, &col.colname, out);
                 }
                 for c in create_constraints(create) {
                     constraint_name(ctx, &rv.relname, &c, out);
@@ -47,9 +47,10 @@ impl Rule for NamingConvention {
             }
             NodeEnum::AlterTableStmt(alter) => {
                 let Some(rv) = &alter.relation else { return };
+                let table = crate::ast::TableName::of(rv);
                 for cmd in crate::ast::alter_cmds(alter) {
                     if let Some(col) = crate::ast::added_column(cmd) {
-                        column_name(ctx, &col.colname, out);
+                        column_name(ctx, Some(&table), &col.colname, out);
                     }
                 }
                 for c in alter_constraints(alter) {
@@ -64,7 +65,10 @@ impl Rule for NamingConvention {
             }
             NodeEnum::RenameStmt(rename) => match ObjectType::try_from(rename.rename_type) {
                 Ok(ObjectType::ObjectTable) => table_name(ctx, &rename.newname, out),
-                Ok(ObjectType::ObjectColumn) => column_name(ctx, &rename.newname, out),
+                Ok(ObjectType::ObjectColumn) => {
+                    let table = rename.relation.as_ref().map(crate::ast::TableName::of);
+                    column_name(ctx, table.as_ref(), &rename.newname, out)
+                }
                 Ok(ObjectType::ObjectIndex) => {
                     if let Some(convention) = &ctx.naming.index
                         && !convention.value.fits(&rename.newname)
@@ -129,13 +133,22 @@ fn table_name(ctx: &Ctx<'_>, name: &str, out: &mut Vec<Finding>) {
     );
 }
 
-fn column_name(ctx: &Ctx<'_>, name: &str, out: &mut Vec<Finding>) {
-    if let Some(Convention { value: cases, evidence }) = &ctx.naming.column_case
-        && !cases.iter().any(|c| c.fits(name))
-    {
+/// A column name against the case of its table's other columns (a column added to a table the
+/// database has, when the case is detected), else the schema's.
+fn column_name(ctx: &Ctx<'_>, table: Option<&crate::ast::TableName>, name: &str, out: &mut Vec<Finding>) {
+    let own = match (table, ctx.database) {
+        (Some(t), Some(db)) if ctx.naming.column_case_per_table => crate::naming::table_column_case(db, &t.qual_name()),
+        _ => None,
+    };
+    let Some(Convention { value: cases, evidence }) = own.as_ref().or(ctx.naming.column_case.as_ref()) else {
+        return;
+    };
+    if !cases.iter().any(|c| c.fits(name)) {
+        let whose =
+            if own.is_some() { "this table writes its column names" } else { "this schema writes column names" };
         out.push(
             Finding::new(format!(
-                "Column name {name} is not {}; this schema writes column names in {} ({evidence}).",
+                "Column name {name} is not {}; {whose} in {} ({evidence}).",
                 describe(cases),
                 describe(cases)
             ))

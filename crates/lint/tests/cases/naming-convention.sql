@@ -19,3 +19,7 @@ CREATE INDEX idx_refunds_order_id ON refunds (order_id);
 CREATE TABLE shipping_metadata (id bigint PRIMARY KEY, payload jsonb);
 -- not flagged: CREATE TABLE IF NOT EXISTS of a table the database has (it does nothing)
 CREATE TABLE IF NOT EXISTS page_views (id bigint, "Path" text);
+-- a column added to an existing table follows that table's own columns: flagged (camelCase
+-- in a snake_case table) and not flagged (snake_case)
+ALTER TABLE orders ADD COLUMN "shippedAt" timestamptz;
+ALTER TABLE orders ADD COLUMN shipped_at timestamptz;
