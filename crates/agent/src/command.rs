@@ -76,7 +76,7 @@ pub fn parse(text: &str) -> Option<Command> {
         _ => return None,
     };
     // "run expand and then something else" is fine; "run expand? what does it do" is a question.
-    if text.trim_end().ends_with('?') && !matches!(command, Command::Status) {
+    if text.contains('?') && !matches!(command, Command::Status) {
         return None;
     }
     Some(command)

@@ -17,7 +17,7 @@ use serde_json::json;
 use crate::command::{self, Command};
 use crate::messages::{self, APPROVE, MANAGED_LABELS, REQUEST_CHANGES};
 use crate::phases::{self, Rollout};
-use crate::planning::{PlanningConfig, plan_request};
+use crate::planning::{PlanningConfig, plan_reviewed};
 use crate::pull_request::{self, PrepareError};
 use crate::rollout::PhaseEnded;
 use crate::writes::Write;
@@ -375,8 +375,8 @@ async fn start(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -> 
         out.say("missing-fields", flow, ActivityContent::Elicitation { body });
         return Ok(());
     };
-    let plan = match plan_request(&ctx.planning, &request, &issue.identifier).await {
-        Ok(plan) => plan,
+    let (plan, review) = match plan_reviewed(&ctx.planning, &request, &issue.identifier).await {
+        Ok(planned) => (planned.plan, planned.review),
         Err(err) => {
             // The details stay here: what Linear gets names no server (messages::planning_failed).
             eprintln!("cutover: planning {} failed: {err}", issue.identifier);
@@ -403,7 +403,7 @@ async fn start(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -> 
         "plan-comment",
         Write::Comment {
             issue_id: flow.issue_id.clone(),
-            body: messages::plan_comment(&plan, flow.session_id.is_some()),
+            body: messages::plan_comment_reviewed(&plan, &review, flow.session_id.is_some()),
         },
     );
     if let Some(session_id) = &flow.session_id {

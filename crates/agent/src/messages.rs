@@ -6,7 +6,7 @@ use cutover_plan::planner::{Flavor, Phase, PhaseName, Plan, render_markdown, ren
 use cutover_request::{ChangeRequest, Downtime, MigrationType};
 
 use crate::markdown;
-use crate::planning::PlanningError;
+use crate::planning::{PlanningError, Review, ReviewFinding, ReviewSource};
 
 /// The labels Cutover manages (product.md).
 pub const MANAGED_LABELS: [(&str, &str); 5] = [
@@ -70,11 +70,18 @@ pub fn plan_already_posted(identifier: &str) -> String {
     format!("The plan for {identifier} is already posted in the comments of the issue; it is unchanged.")
 }
 
-/// The durable plan comment: the plan's Markdown rendering (Linear's flavour of `cutover plan
-/// --format markdown`: rollbacks fold as `+++` sections), then how
-/// to answer.
+/// The durable plan comment without a review (see [`plan_comment_reviewed`]).
 pub fn plan_comment(plan: &Plan, in_session: bool) -> String {
+    plan_comment_reviewed(plan, &Review::default(), in_session)
+}
+
+/// The durable plan comment: the plan's Markdown rendering (Linear's flavour of `cutover plan
+/// --format markdown`: rollbacks fold as `+++` sections), the design advice and the lint
+/// findings of the review (each with its reason and fix; long lists folded), then how to
+/// answer.
+pub fn plan_comment_reviewed(plan: &Plan, review: &Review, in_session: bool) -> String {
     let mut body = render_markdown(plan, Flavor::Linear);
+    body.push_str(&review_sections(review));
     body.push_str("\n---\n");
     if !plan.blockers.is_empty() {
         body.push_str(
@@ -89,6 +96,71 @@ pub fn plan_comment(plan: &Plan, in_session: bool) -> String {
         body.push_str("_Reply mentioning Cutover with **approve** to create one sub-issue per phase, or with the changes you want._\n");
     }
     body
+}
+
+/// Findings listed in full before the list is folded into a `+++` section.
+const UNFOLDED_FINDINGS: usize = 5;
+/// Findings listed at most; the rest are counted.
+const MAX_FINDINGS: usize = 30;
+
+/// The review's two sections: design advice (the design rules), then the other lint
+/// findings (folded: how the SQL as written would run, which the plan's steps already avoid
+/// where a recipe exists). Empty when the review found nothing.
+fn review_sections(review: &Review) -> String {
+    let design: Vec<_> = review.design().collect();
+    let lint: Vec<_> = review.lint().collect();
+    let mut out = String::new();
+    if !design.is_empty() {
+        let title = format!("Design advice ({})", design.len());
+        let intro = "What a reviewer would change in the schema this request makes:";
+        out.push_str(&section(&title, intro, &design, design.len() > UNFOLDED_FINDINGS));
+    }
+    if !lint.is_empty() {
+        let what = match review.source {
+            ReviewSource::RequestSql => "the proposed SQL",
+            ReviewSource::PlanSteps => "the plan's statements",
+        };
+        let title = format!("Lint findings on {what} ({})", lint.len());
+        let intro = match review.source {
+            ReviewSource::RequestSql => {
+                "How the SQL as written would run on the live database; the plan's steps are built to avoid these where a safe recipe exists."
+            }
+            ReviewSource::PlanSteps => "What the linter says about the plan's statements on the live database.",
+        };
+        out.push_str(&section(&title, intro, &lint, true));
+    }
+    out
+}
+
+/// One section: a heading (or a `+++` fold) and a bullet per finding, text from the
+/// findings escaped (`cutover_plan::markdown::text`: names in them come from the request).
+fn section(title: &str, intro: &str, findings: &[&ReviewFinding], fold: bool) -> String {
+    let mut out = String::from("\n");
+    if fold {
+        out.push_str(&format!("+++ {title}\n\n"));
+    } else {
+        out.push_str(&format!("### {title}\n\n"));
+    }
+    out.push_str(intro);
+    out.push_str("\n\n");
+    for f in findings.iter().take(MAX_FINDINGS) {
+        let d = &f.diagnostic;
+        out.push_str(&format!(
+            "- **{}** `{}` ({}): {}\n  Fix: {}\n",
+            d.severity.as_str(),
+            d.rule,
+            f.place,
+            cutover_plan::markdown::text(&markdown::clip(&d.message, 500)),
+            cutover_plan::markdown::text(&markdown::clip(&d.help, 500)),
+        ));
+    }
+    if findings.len() > MAX_FINDINGS {
+        out.push_str(&format!("- … and {} more.\n", findings.len() - MAX_FINDINGS));
+    }
+    if fold {
+        out.push_str("\n+++\n");
+    }
+    out
 }
 
 /// The approval question that follows the plan comment.

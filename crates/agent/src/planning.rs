@@ -6,6 +6,10 @@
 //! (`cutover_db_postgres::sandbox`: an unprivileged role, limited extensions, a time limit
 //! per statement), a schema path must lie inside the repository, and the whole job has a
 //! time budget after which it stops, drops its scratch database and frees the worker.
+//!
+//! The change is also reviewed (`review`): the linter runs over the request's SQL (or, for a
+//! desired-schema path, the plan's statements) against the live catalog the planner read, and
+//! its findings go beside the plan in the comment (`messages::plan_comment_reviewed`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,12 +36,22 @@ pub struct PlanningConfig {
     pub sandbox: SandboxPolicy,
     /// How long planning one request may take, from reading the live schema to the plan.
     pub budget: Duration,
+    /// Which lint rules review the change (and `[lint.naming]`); the timeout rules are always
+    /// off, since every step of the plan carries its own timeouts.
+    pub lint: cutover_lint::RuleSettings,
 }
 
 impl PlanningConfig {
     /// The default limits: the sandbox's, and a budget of 60 s.
     pub fn new(database_url: String, dev: DevServer, repo_dir: PathBuf) -> PlanningConfig {
-        PlanningConfig { database_url, dev, repo_dir, sandbox: SandboxPolicy::default(), budget: DEFAULT_BUDGET }
+        PlanningConfig {
+            database_url,
+            dev,
+            repo_dir,
+            sandbox: SandboxPolicy::default(),
+            budget: DEFAULT_BUDGET,
+            lint: cutover_lint::RuleSettings::default(),
+        }
     }
 }
 
@@ -66,12 +80,73 @@ pub enum PlanningError {
     Scratch(String),
 }
 
+/// A plan and the review of the change it makes.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub plan: Plan,
+    pub review: Review,
+}
+
+/// What the linter says about a request's change, against the live catalog.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Review {
+    /// What was linted.
+    pub source: ReviewSource,
+    /// In order of position.
+    pub findings: Vec<ReviewFinding>,
+}
+
+/// One finding and where it is, in words: "line 12 of the description", or "expand phase,
+/// step 2" for a plan's statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewFinding {
+    pub diagnostic: cutover_lint::Diagnostic,
+    pub place: String,
+}
+
+/// What a review linted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReviewSource {
+    /// The SQL in **Proposed schema changes**.
+    #[default]
+    RequestSql,
+    /// The plan's statements (the request names a desired-schema path).
+    PlanSteps,
+}
+
+impl Review {
+    /// The design family's findings (`cutover_lint::rules::DESIGN`).
+    pub fn design(&self) -> impl Iterator<Item = &ReviewFinding> {
+        self.findings.iter().filter(|f| f.is_design())
+    }
+
+    /// The other findings: how the SQL would run.
+    pub fn lint(&self) -> impl Iterator<Item = &ReviewFinding> {
+        self.findings.iter().filter(|f| !f.is_design())
+    }
+}
+
+impl ReviewFinding {
+    fn is_design(&self) -> bool {
+        cutover_lint::rules::DESIGN.contains(&self.diagnostic.rule.as_str())
+    }
+}
+
 /// Plans the request against the database as it is now, within the configured budget.
 pub async fn plan_request(
     config: &PlanningConfig,
     request: &ChangeRequest,
     label: &str,
 ) -> Result<Plan, PlanningError> {
+    plan_reviewed(config, request, label).await.map(|planned| planned.plan)
+}
+
+/// Plans the request and reviews its change (see [`review`]), within the configured budget.
+pub async fn plan_reviewed(
+    config: &PlanningConfig,
+    request: &ChangeRequest,
+    label: &str,
+) -> Result<Planned, PlanningError> {
     let deadline = Instant::now() + config.budget;
     // The sandbox keeps the deadline itself (and cleans up after itself); this is the last
     // word should any other part overrun.
@@ -88,7 +163,7 @@ async fn plan_within(
     request: &ChangeRequest,
     label: &str,
     deadline: Instant,
-) -> Result<Plan, PlanningError> {
+) -> Result<Planned, PlanningError> {
     let out_of_time = || PlanningError::OutOfTime { budget: config.budget };
     let options = IntrospectOptions::default();
     // The database being migrated: a URL or a key=value connection string, never files.
@@ -106,6 +181,11 @@ async fn plan_within(
     };
     let plan_options = PlanOptions {
         allow_downtime: matches!(request.downtime, Downtime::Window { .. }),
+        // A window of known length: a step that blocks writes for longer is a blocker.
+        downtime_window: match request.downtime {
+            Downtime::Window { seconds: Some(seconds), .. } => Some(Duration::from_secs(seconds.into())),
+            _ => None,
+        },
         renames: renames.columns,
         table_renames: renames.tables,
         ..PlanOptions::default()
@@ -145,7 +225,67 @@ async fn plan_within(
             }
         }
     };
-    Ok(planner::plan(&current, &desired, &plan_options))
+    let plan = planner::plan(&current, &desired, &plan_options);
+    let review = review(request, &plan, &current, &config.lint);
+    Ok(Planned { plan, review })
+}
+
+/// Lints the request's change against the live catalog `current`: the request's SQL as
+/// written (its findings at the description's lines), or, for a desired-schema path, the
+/// plan's statements in order. The timeout rules are left out: the plan gives every step its
+/// lock_timeout and statement_timeout.
+pub fn review(
+    request: &ChangeRequest,
+    plan: &Plan,
+    current: &cutover_schema::Catalog,
+    settings: &cutover_lint::RuleSettings,
+) -> Review {
+    let mut rules = settings.clone();
+    rules.disabled.extend(["missing-lock-timeout", "missing-statement-timeout"].map(String::from));
+    let options = cutover_lint::LintOptions {
+        pg_version: match current.facts.server_version_num / 10000 {
+            0 => cutover_lint::LintOptions::default().pg_version,
+            v => v,
+        },
+        assume_in_transaction: false,
+        database: Some(current.clone()),
+        rules,
+    };
+    // The text linted, and where each statement of a plan starts (line, phase, step).
+    let mut starts: Vec<(usize, String)> = Vec::new();
+    let (source, text) = match &request.proposed {
+        ProposedChange::Sql(block) => (ReviewSource::RequestSql, block.text.clone()),
+        ProposedChange::SchemaPath(_) => {
+            let mut text = String::new();
+            for phase in &plan.phases {
+                for (i, step) in phase.steps.iter().enumerate() {
+                    starts.push((text.lines().count() + 1, format!("{} phase, step {}", phase.name, i + 1)));
+                    text.push_str(step.sql.trim_end().trim_end_matches(';'));
+                    text.push_str(";\n");
+                }
+            }
+            (ReviewSource::PlanSteps, text)
+        }
+    };
+    let file = cutover_lint::SourceFile { path: "proposed.sql".into(), text };
+    let diagnostics = cutover_lint::lint(std::slice::from_ref(&file), &options).diagnostics;
+    let findings = diagnostics
+        .into_iter()
+        .map(|diagnostic| {
+            let place = match &request.proposed {
+                ProposedChange::Sql(block) => {
+                    format!("line {} of the description", block.description_line(diagnostic.line))
+                }
+                ProposedChange::SchemaPath(_) => starts
+                    .iter()
+                    .rev()
+                    .find(|(line, _)| *line <= diagnostic.line)
+                    .map_or_else(|| "the plan".to_string(), |(_, place)| place.clone()),
+            };
+            ReviewFinding { diagnostic, place }
+        })
+        .collect();
+    Review { source, findings }
 }
 
 /// The `.sql` files of a schema path named in a request: the file, or a directory's files

@@ -414,6 +414,8 @@ fn markdown_problem(body: &str) -> Option<String> {
                         l.trim_start().starts_with("+++")
                             && l.trim() != "+++"
                             && !l.trim_start().starts_with("+++ Rollback of")
+                            && !l.trim_start().starts_with("+++ Design advice (")
+                            && !l.trim_start().starts_with("+++ Lint findings on ")
                     }) =>
             {
                 return Some(format!("a collapsible section {text:?} in:\n{body}"));
@@ -421,7 +423,7 @@ fn markdown_problem(body: &str) -> Option<String> {
             Event::Start(Tag::Heading { .. }) => heading = true,
             Event::End(_) => heading = false,
             Event::Text(text) if heading => {
-                let ours = ["Migration plan", "Phase ", "Review checklist"];
+                let ours = ["Migration plan", "Phase ", "Review checklist", "Design advice ("];
                 if !ours.iter().any(|o| text.starts_with(o)) {
                     return Some(format!("a heading {text:?} in:\n{body}"));
                 }

@@ -191,6 +191,29 @@ pub struct PlanArgs {
     /// Rows per backfill batch.
     #[arg(long, value_name = "N", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,
+    /// The downtime window accepted, as `90s`, `5m` or `2h` (implies --allow-downtime): a step
+    /// estimated to block writes for longer is a blocker (downtime_window_exceeded).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub downtime_window: Option<std::time::Duration>,
+}
+
+/// `90s`, `5m`, `5min`, `2h` or a number of seconds.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let unit_seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(n) if n > 0 && unit_seconds > 0 => Ok(std::time::Duration::from_secs(n * unit_seconds)),
+        _ => {
+            Err(format!("`{text}` is not a duration: write a whole number of seconds, minutes or hours (90s, 5m, 2h)"))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

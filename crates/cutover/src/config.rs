@@ -176,6 +176,10 @@ pub struct LintSection {
     pub disable: Vec<String>,
     #[serde(default)]
     pub rules: std::collections::BTreeMap<String, LintRule>,
+    /// `[lint.naming]`: the conventions `naming-convention` checks, each `"detect"` (from
+    /// `--database`, the default), `"off"`, or the convention itself (`cutover_lint::naming`).
+    #[serde(default)]
+    pub naming: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,6 +248,8 @@ pub struct AgentConfig {
     pub planning_budget: Duration,
     pub github: Option<GitHubConfig>,
     pub rollout: Option<RolloutSettings>,
+    /// `[lint]`: the rules that review a request's change, and `[lint.naming]`.
+    pub lint: cutover_lint::RuleSettings,
 }
 
 /// Reads the file (when given, or `cutover.toml` when present) and the environment.
@@ -306,6 +312,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
     };
     let github = github(file.github, &file.write, &env)?;
     let rollout = rollout(file.rollout, env("CUTOVER_MIGRATE_URL"))?;
+    let lint = lint_settings(&file.lint, path)?;
     Ok(AgentConfig {
         api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         credentials,
@@ -322,6 +329,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         planning_budget,
         github,
         rollout,
+        lint,
     })
 }
 
@@ -379,6 +387,46 @@ pub fn refuse_dev_url_on_live_database(dev_url: &str, database_url: &str) -> any
         );
     }
     Ok(())
+}
+
+/// `[lint]` as rule settings (also the agent's review of a request); errors name the file.
+pub fn lint_settings(section: &LintSection, path: Option<&Path>) -> anyhow::Result<cutover_lint::RuleSettings> {
+    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "cutover.toml".into());
+    let known: Vec<&str> = cutover_lint::docs::rules().iter().map(|r| r.code).collect();
+    let check = |code: &str, field: &str| -> anyhow::Result<()> {
+        if known.contains(&code) {
+            Ok(())
+        } else {
+            bail!("{file}: {field} names an unknown rule {code:?}; the rules are listed in docs/rules/README.md")
+        }
+    };
+    let mut settings = cutover_lint::RuleSettings::default();
+    for code in &section.disable {
+        check(code, "lint.disable")?;
+        settings.disabled.insert(code.clone());
+    }
+    for (code, rule) in &section.rules {
+        check(code, &format!("[lint.rules.{code}]"))?;
+        match rule.enabled {
+            Some(false) => {
+                settings.disabled.insert(code.clone());
+            }
+            Some(true) => {
+                settings.enabled.insert(code.clone());
+            }
+            None => {}
+        }
+        if let Some(severity) = &rule.severity {
+            let Some(severity) = cutover_lint::Severity::parse(severity) else {
+                bail!("{file}: lint.rules.{code}.severity is {severity:?}; use \"error\" or \"warning\"")
+            };
+            settings.severity.insert(code.clone(), severity);
+        }
+    }
+    for (key, value) in &section.naming {
+        settings.naming.set(key, value).map_err(|why| anyhow::anyhow!("{file}: lint.naming.{key} {why}"))?;
+    }
+    Ok(settings)
 }
 
 /// The file only (no environment, no credentials): what `lint` needs.

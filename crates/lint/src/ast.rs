@@ -307,3 +307,99 @@ pub fn is_ddl(node: &NodeEnum) -> bool {
         _ => false,
     }
 }
+
+/// The names of a list of `String` nodes (a constraint's key columns).
+pub fn names(nodes: &[Node]) -> Vec<String> {
+    nodes.iter().filter_map(string).map(String::from).collect()
+}
+
+/// A constraint a statement writes and the columns it is on: a table constraint's keys (a
+/// foreign key's referencing columns), or the column a column constraint is written on.
+#[derive(Debug, Clone)]
+pub struct WrittenConstraint<'a> {
+    pub constraint: &'a protobuf::Constraint,
+    pub columns: Vec<String>,
+}
+
+impl WrittenConstraint<'_> {
+    pub fn kind(&self) -> protobuf::ConstrType {
+        constr_type(self.constraint)
+    }
+}
+
+fn written<'a>(c: &'a protobuf::Constraint, column: Option<&str>) -> WrittenConstraint<'a> {
+    let keys = if constr_type(c) == protobuf::ConstrType::ConstrForeign { &c.fk_attrs } else { &c.keys };
+    let columns = match column {
+        Some(col) => vec![col.to_string()],
+        None => names(keys),
+    };
+    WrittenConstraint { constraint: c, columns }
+}
+
+/// Every constraint of a `CREATE TABLE`: table constraints and column constraints.
+pub fn create_constraints(stmt: &protobuf::CreateStmt) -> Vec<WrittenConstraint<'_>> {
+    let mut out = Vec::new();
+    for elt in stmt.table_elts.iter().chain(&stmt.constraints) {
+        match elt.node.as_ref() {
+            Some(NodeEnum::Constraint(c)) => out.push(written(c, None)),
+            Some(NodeEnum::ColumnDef(col)) => {
+                out.extend(column_constraints(col).map(|c| written(c, Some(&col.colname))));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The constraints an `ALTER TABLE` adds: `ADD CONSTRAINT`, and those of `ADD COLUMN`.
+pub fn alter_constraints(stmt: &protobuf::AlterTableStmt) -> Vec<WrittenConstraint<'_>> {
+    let mut out = Vec::new();
+    for cmd in alter_cmds(stmt) {
+        if let Some(c) = added_constraint(cmd) {
+            out.push(written(c, None));
+        } else if let Some(col) = added_column(cmd) {
+            out.extend(column_constraints(col).map(|c| written(c, Some(&col.colname))));
+        }
+    }
+    out
+}
+
+/// The column definitions of a `CREATE TABLE`.
+pub fn create_columns(stmt: &protobuf::CreateStmt) -> impl Iterator<Item = &protobuf::ColumnDef> {
+    stmt.table_elts.iter().filter_map(|n| match n.node.as_ref()? {
+        NodeEnum::ColumnDef(c) => Some(c.as_ref()),
+        _ => None,
+    })
+}
+
+/// The key columns of an index, in order, up to the first expression.
+pub fn index_columns(stmt: &protobuf::IndexStmt) -> Vec<String> {
+    stmt.index_params
+        .iter()
+        .map_while(|n| match n.node.as_ref()? {
+            NodeEnum::IndexElem(e) if !e.name.is_empty() => Some(e.name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Splits an identifier into lower-case words at `_` and at lower-to-upper case changes
+/// (`unitPrice` and `unit_price` are both `unit`, `price`).
+pub fn words(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in name.split(['_', '-', ' ']) {
+        let mut word = String::new();
+        let mut previous_lower = false;
+        for c in part.chars() {
+            if c.is_uppercase() && previous_lower && !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            previous_lower = c.is_lowercase() || c.is_ascii_digit();
+            word.extend(c.to_lowercase());
+        }
+        if !word.is_empty() {
+            out.push(word);
+        }
+    }
+    out
+}

@@ -12,6 +12,8 @@ pub struct RuleSettings {
     /// Opt-in rules turned on (`[lint.rules.<code>] enabled = true`).
     pub enabled: BTreeSet<String>,
     pub severity: BTreeMap<String, Severity>,
+    /// `[lint.naming]`: the conventions `naming-convention` checks (detected by default).
+    pub naming: crate::naming::NamingConfig,
 }
 
 impl RuleSettings {

@@ -18,8 +18,13 @@ pub struct Ctx<'a> {
     pub pg_version: u32,
     pub assume_in_transaction: bool,
     pub database: Option<&'a Catalog>,
+    /// The naming conventions new names are checked against (`naming-convention`).
+    pub naming: crate::naming::Conventions,
     /// Tables created earlier in this history (qualified names).
     created: BTreeSet<String>,
+    /// The keys the history gave tables so far (all files): the columns of each primary key,
+    /// unique constraint and plain btree index, in order (`foreign-key-without-index`).
+    pub keys: Vec<(TableName, Vec<String>)>,
     /// `SET lock_timeout` / `SET statement_timeout` in effect (session or current transaction).
     lock_timeout: Timeout,
     statement_timeout: Timeout,
@@ -57,7 +62,9 @@ impl<'a> Ctx<'a> {
             pg_version: options.pg_version,
             assume_in_transaction: options.assume_in_transaction,
             database: options.database.as_ref(),
+            naming: crate::naming::Conventions::new(&options.rules.naming, options.database.as_ref()),
             created: BTreeSet::new(),
+            keys: Vec::new(),
             lock_timeout: Timeout::default(),
             statement_timeout: Timeout::default(),
             transaction_depth: 0,
@@ -119,6 +126,7 @@ impl<'a> Ctx<'a> {
 
     /// Moves past a statement.
     pub fn observe(&mut self, node: &NodeEnum, span: Span) {
+        self.keys.extend(keys_of(node));
         match node {
             NodeEnum::CreateStmt(s) => {
                 if let Some(rv) = &s.relation {
@@ -196,6 +204,38 @@ impl<'a> Ctx<'a> {
         self.previous.push(node.clone());
         self.previous_spans.push(span);
     }
+}
+
+/// The keys a statement gives tables: primary keys and unique constraints (of `CREATE TABLE`
+/// and `ALTER TABLE`), and btree indexes without a `WHERE` (up to their first expression).
+fn keys_of(node: &NodeEnum) -> Vec<(TableName, Vec<String>)> {
+    use pg_query::protobuf::ConstrType;
+    let (table, constraints) = match node {
+        NodeEnum::CreateStmt(s) => match &s.relation {
+            Some(rv) => (TableName::of(rv), crate::ast::create_constraints(s)),
+            None => return Vec::new(),
+        },
+        NodeEnum::AlterTableStmt(s) => match &s.relation {
+            Some(rv) => (TableName::of(rv), crate::ast::alter_constraints(s)),
+            None => return Vec::new(),
+        },
+        NodeEnum::IndexStmt(s) => {
+            let btree = s.access_method.is_empty() || s.access_method == "btree";
+            return match &s.relation {
+                Some(rv) if btree && s.where_clause.is_none() => {
+                    vec![(TableName::of(rv), crate::ast::index_columns(s))]
+                }
+                _ => Vec::new(),
+            };
+        }
+        _ => return Vec::new(),
+    };
+    constraints
+        .into_iter()
+        .filter(|c| matches!(c.kind(), ConstrType::ConstrPrimary | ConstrType::ConstrUnique))
+        .filter(|c| !c.columns.is_empty())
+        .map(|c| (table.clone(), c.columns))
+        .collect()
 }
 
 /// The table a statement locks against writes (SHARE or stronger) until its transaction ends.

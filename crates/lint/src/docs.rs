@@ -18,7 +18,8 @@ pub fn page(info: &RuleInfo) -> String {
     } else {
         ""
     };
-    writeln!(s, "Severity: **{}**{opt_in} · {}\n", info.severity.as_str(), info.summary).unwrap();
+    let family = if crate::rules::DESIGN.contains(&info.code) { " · design" } else { "" };
+    writeln!(s, "Severity: **{}**{opt_in}{family} · {}\n", info.severity.as_str(), info.summary).unwrap();
     writeln!(s, "## What it does\n\n{}\n", info.docs.what).unwrap();
     writeln!(s, "## Why it is risky\n\n{}\n", info.docs.why).unwrap();
     writeln!(s, "## Example\n\n```sql\n{}\n```\n", info.docs.example).unwrap();
@@ -35,10 +36,12 @@ pub fn page(info: &RuleInfo) -> String {
 /// docs/rules/README.md: the index.
 pub fn index() -> String {
     let mut s = String::from(
-        "# Lint rules\n\nGenerated from the rules in `crates/lint/src/rules/` (one file each); do not edit by hand.\n\n| rule | severity | what it catches |\n| --- | --- | --- |\n",
+        "# Lint rules\n\nGenerated from the rules in `crates/lint/src/rules/` (one file each); do not edit by hand. Rules marked (design) are the design family: advice on the schema a migration makes rather than on how safely it runs (`rules::DESIGN`).\n\n| rule | severity | what it catches |\n| --- | --- | --- |\n",
     );
     for info in rules() {
         let opt_in = if crate::rules::OPT_IN.contains(&info.code) { " (opt-in)" } else { "" };
+        let opt_in =
+            if crate::rules::DESIGN.contains(&info.code) { format!("{opt_in} (design)") } else { opt_in.to_string() };
         writeln!(s, "| [`{0}`]({0}.md) | {1}{opt_in} | {2} |", info.code, info.severity.as_str(), info.summary)
             .unwrap();
     }

@@ -11,6 +11,7 @@ pub mod context;
 pub mod diagnostic;
 pub mod docs;
 pub mod locks;
+pub mod naming;
 pub mod renames;
 pub mod render;
 pub mod rules;

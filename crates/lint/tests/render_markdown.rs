@@ -26,7 +26,10 @@ fn a_comment_with_findings_in_two_files() {
 
 #[test]
 fn a_clean_comment() {
-    let files = [SourceFile { path: "migrations/0043_ok.sql".into(), text: "CREATE TABLE t (id bigint);\n".into() }];
+    let files = [SourceFile {
+        path: "migrations/0043_ok.sql".into(),
+        text: "CREATE TABLE t (id bigint PRIMARY KEY);\n".into(),
+    }];
     insta::assert_snapshot!(comment(&files));
 }
 

@@ -64,6 +64,9 @@ pub enum BlockerCode {
     ConstraintValidationUnderLock,
     /// A step that destroys data would have to run before the contract phase.
     DestructiveStepNeededEarly,
+    /// A step that blocks writes is estimated to take longer than the request's downtime
+    /// window.
+    DowntimeWindowExceeded,
     /// An exclusion constraint has no concurrent build.
     ExclusionConstraintUnderLock,
     /// An index on a partitioned table cannot be built concurrently as asked.
@@ -89,6 +92,7 @@ impl BlockerCode {
             BlockerCode::ColumnTypeRewrite => "column_type_rewrite",
             BlockerCode::ConstraintValidationUnderLock => "constraint_validation_under_lock",
             BlockerCode::DestructiveStepNeededEarly => "destructive_step_needed_early",
+            BlockerCode::DowntimeWindowExceeded => "downtime_window_exceeded",
             BlockerCode::ExclusionConstraintUnderLock => "exclusion_constraint_under_lock",
             BlockerCode::IndexOnPartitionedTable => "index_on_partitioned_table",
             BlockerCode::NotNullWithoutDefault => "not_null_without_default",

@@ -124,6 +124,36 @@ impl Spec {
         )
     }
 
+    /// Keyset: the table's last key now, as text (no row: the table is empty). A run walks up
+    /// to it and no further: rows inserted after the run began were filled as they were
+    /// written (by the expand phase's trigger, or the column's default), and following them
+    /// would chase a table that takes inserts for ever.
+    pub fn last_key(&self) -> String {
+        // Qualified: a bare name in ORDER BY would mean the output column, the key as text.
+        let names: Vec<String> = self.key_columns().iter().map(|c| format!("last.{}", ident(&c.name))).collect();
+        let texts: Vec<String> = names.iter().map(|n| format!("{n}::text")).collect();
+        let desc: Vec<String> = names.iter().map(|n| format!("{n} DESC")).collect();
+        format!(
+            "SELECT {} FROM {} AS last ORDER BY {} LIMIT 1",
+            texts.join(", "),
+            qualified(&self.table),
+            desc.join(", ")
+        )
+    }
+
+    /// Keyset: whether the cursor (`$1..$k`) has reached the run's last key (`$k+1..$2k`): no
+    /// row lies between them. Compared in the table, so each key column sorts by its own
+    /// collation, as the walk does.
+    pub fn reached(&self) -> String {
+        format!(
+            "SELECT NOT EXISTS (SELECT 1 FROM {} WHERE {key} > {} AND {key} <= {})",
+            qualified(&self.table),
+            self.key_params(1),
+            self.key_params(self.key_len() + 1),
+            key = self.key_tuple()
+        )
+    }
+
     /// Keyset: the batch itself. Parameters: the last key done (`$1..$k`, absent for the first
     /// batch), then the batch's last key (`$k+1..$2k`, or `$1..$k`), all as text.
     pub fn update_range(&self, first_batch: bool) -> String {
@@ -427,6 +457,19 @@ mod tests {
         assert_eq!(
             s.update_range(true),
             "UPDATE public.\"Orders\" SET \"new total\" = \"total\"::numeric WHERE id <= CAST($1::text AS bigint) AND \"new total\" IS NULL AND (\"total\" IS NOT NULL)"
+        );
+    }
+
+    #[test]
+    fn a_walk_ends_at_the_last_key_it_began_with() {
+        let s = spec(columns(&[("Tenant", "integer"), ("id", "text")]));
+        assert_eq!(
+            s.last_key(),
+            "SELECT last.\"Tenant\"::text, last.id::text FROM public.\"Orders\" AS last ORDER BY last.\"Tenant\" DESC, last.id DESC LIMIT 1"
+        );
+        assert_eq!(
+            s.reached(),
+            "SELECT NOT EXISTS (SELECT 1 FROM public.\"Orders\" WHERE (\"Tenant\", id) > (CAST($1::text AS integer), CAST($2::text AS text)) AND (\"Tenant\", id) <= (CAST($3::text AS integer), CAST($4::text AS text)))"
         );
     }
 

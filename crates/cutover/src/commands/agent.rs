@@ -47,6 +47,7 @@ async fn wire(args: &AgentArgs, store_override: Option<&str>) -> anyhow::Result<
         repo_dir: config.repo_dir.clone(),
         sandbox: config.sandbox.clone(),
         budget: config.planning_budget,
+        lint: config.lint.clone(),
     };
     let github = match &config.github {
         Some(github) => {

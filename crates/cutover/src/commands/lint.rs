@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use cutover_db_postgres::introspect::IntrospectOptions;
 use cutover_db_postgres::scratch::DevServer;
 use cutover_db_postgres::source::SqlSource;
-use cutover_lint::{LintOptions, RuleSettings, Severity, SourceFile, render};
+use cutover_lint::{LintOptions, SourceFile, render};
 
 use super::Outcome;
 use crate::cli::{LintArgs, LintFormat};
@@ -16,7 +16,7 @@ use crate::config;
 
 pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
     let (file_config, config_path) = config::load_file(args.config.as_deref())?;
-    let settings = rule_settings(&file_config.lint, config_path.as_deref())?;
+    let settings = config::lint_settings(&file_config.lint, config_path.as_deref())?;
     let files = read_sources(&args.paths)?;
     let database = match &args.database {
         Some(url) => {
@@ -70,42 +70,6 @@ pub async fn run(args: LintArgs) -> anyhow::Result<Outcome> {
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
     Ok(if report.errors() > 0 { Outcome::Findings } else { Outcome::Success })
-}
-
-fn rule_settings(section: &config::LintSection, path: Option<&Path>) -> anyhow::Result<RuleSettings> {
-    let file = path.map(|p| p.display().to_string()).unwrap_or_else(|| "cutover.toml".into());
-    let known: Vec<&str> = cutover_lint::docs::rules().iter().map(|r| r.code).collect();
-    let check = |code: &str, field: &str| -> anyhow::Result<()> {
-        if known.contains(&code) {
-            Ok(())
-        } else {
-            bail!("{file}: {field} names an unknown rule {code:?}; the rules are listed in docs/rules/README.md")
-        }
-    };
-    let mut settings = RuleSettings::default();
-    for code in &section.disable {
-        check(code, "lint.disable")?;
-        settings.disabled.insert(code.clone());
-    }
-    for (code, rule) in &section.rules {
-        check(code, &format!("[lint.rules.{code}]"))?;
-        match rule.enabled {
-            Some(false) => {
-                settings.disabled.insert(code.clone());
-            }
-            Some(true) => {
-                settings.enabled.insert(code.clone());
-            }
-            None => {}
-        }
-        if let Some(severity) = &rule.severity {
-            let Some(severity) = Severity::parse(severity) else {
-                bail!("{file}: lint.rules.{code}.severity is {severity:?}; use \"error\" or \"warning\"")
-            };
-            settings.severity.insert(code.clone(), severity);
-        }
-    }
-    Ok(settings)
 }
 
 /// Files as given, directories as their .sql files in lexical order of their paths.

@@ -25,9 +25,10 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         server_version: args.pg_version.map(|v| v * 10000),
         lock_timeout_ms: args.lock_timeout,
         batch_size: args.batch_size,
-        allow_downtime: args.allow_downtime,
+        allow_downtime: args.allow_downtime || args.downtime_window.is_some(),
         renames,
         table_renames,
+        downtime_window: args.downtime_window,
     };
     let plan = planner::plan(&current, &desired, &options);
     let mut stdout = std::io::stdout().lock();

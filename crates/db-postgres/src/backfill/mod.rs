@@ -277,6 +277,9 @@ struct Engine<'a> {
     waitstart: bool,
     /// What the last batch made writes wait, when that shortened the batches.
     writers_waited: Option<(u64, Duration)>,
+    /// Keyset: the table's last key when this run began, where its walk ends (see
+    /// `cutover_sql::backfill::BackfillSpec::last_key`); `None` until the first batch.
+    end: Option<Vec<String>>,
 }
 
 impl Engine<'_> {
@@ -328,6 +331,24 @@ impl Engine<'_> {
                 let last: Vec<String> =
                     cursor.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default();
                 let first = last.is_empty();
+                if self.end.is_none() {
+                    let row = client.query_opt(&spec.last_key(), &[]).await?;
+                    let k = spec.key_len();
+                    self.end = Some(match row {
+                        Some(row) => (0..k).map(|i| row.get::<_, Option<String>>(i).unwrap_or_default()).collect(),
+                        None => Vec::new(),
+                    });
+                }
+                let end = self.end.clone().unwrap_or_default();
+                if !first && !end.is_empty() {
+                    let params: Vec<&(dyn ToSql + Sync)> =
+                        last.iter().chain(end.iter()).map(|v| v as &(dyn ToSql + Sync)).collect();
+                    let reached: bool = client.query_one(&spec.reached(), &params).await?.get(0);
+                    if reached {
+                        client.execute(sql::FINISH, &self.key()).await?;
+                        return Ok(Batch::Done(counters));
+                    }
+                }
                 let limit = size as i64;
                 let mut params: Vec<&(dyn ToSql + Sync)> = last.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
                 params.push(&limit);
@@ -537,6 +558,7 @@ pub async fn run(
         max_writer_wait: limits.max_writer_wait,
         waitstart: server_version_num(client).await? >= 140000,
         writers_waited: None,
+        end: None,
     };
     let now = engine.state().await?;
     let mut counters = now.counters;

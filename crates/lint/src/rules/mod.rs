@@ -53,6 +53,14 @@ mod rename_enum_value;
 mod rename_schema;
 mod unbatched_backfill;
 mod wide_index;
+// the design family: modules
+mod foreign_key_without_index;
+mod free_text_instead_of_lookup;
+mod money_in_floating_point;
+mod naming_convention;
+mod table_without_primary_key;
+mod time_series_without_partitioning;
+// end design modules
 
 /// Every rule, in documentation order.
 pub static ALL: &[&dyn Rule] = &[
@@ -103,6 +111,27 @@ pub static ALL: &[&dyn Rule] = &[
     &rename_schema::RenameSchema,
     &rename_enum_value::RenameEnumValue,
     &wide_index::WideIndex,
+    // the design family: rules
+    &table_without_primary_key::TableWithoutPrimaryKey,
+    &foreign_key_without_index::ForeignKeyWithoutIndex,
+    &naming_convention::NamingConvention,
+    &money_in_floating_point::MoneyInFloatingPoint,
+    &free_text_instead_of_lookup::FreeTextInsteadOfLookup,
+    &time_series_without_partitioning::TimeSeriesWithoutPartitioning,
+    // end design rules
+];
+
+/// The design family: advice on the schema a migration makes (keys, indexes, names, types),
+/// rather than on how safely it runs. `prefer-timestamptz` belongs to it; the agent shows
+/// these findings as design advice beside the plan.
+pub static DESIGN: &[&str] = &[
+    "table-without-primary-key",
+    "foreign-key-without-index",
+    "naming-convention",
+    "prefer-timestamptz",
+    "money-in-floating-point",
+    "free-text-instead-of-lookup",
+    "time-series-without-partitioning",
 ];
 
 /// Rules that are off unless `cutover.toml` turns them on: house-style checks that many

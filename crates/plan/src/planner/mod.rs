@@ -45,6 +45,10 @@ pub struct PlanOptions {
     pub renames: Vec<ColumnRename>,
     /// Tables the user says are renamed.
     pub table_renames: Vec<TableRename>,
+    /// The downtime window accepted (a request's "Downtime tolerance", `--downtime-window`):
+    /// a step estimated to block writes for longer is a blocker
+    /// ([`DOWNTIME_WINDOW_EXCEEDED`]).
+    pub downtime_window: Option<std::time::Duration>,
 }
 
 impl Default for PlanOptions {
@@ -57,9 +61,13 @@ impl Default for PlanOptions {
             allow_downtime: false,
             renames: Vec::new(),
             table_renames: Vec::new(),
+            downtime_window: None,
         }
     }
 }
+
+/// The blocker code of a step that would block writes for longer than the downtime window.
+pub const DOWNTIME_WINDOW_EXCEEDED: crate::hazard::BlockerCode = crate::hazard::BlockerCode::DowntimeWindowExceeded;
 
 /// A table is small when it is known to have at most this many rows and bytes: locking it
 /// briefly, or rewriting it, is not an incident.
@@ -117,14 +125,78 @@ pub(crate) struct Draft {
 
 /// Plans the change from `current` to `desired`.
 pub fn plan(current: &Catalog, desired: &Catalog, options: &PlanOptions) -> Plan {
-    if options.table_renames.is_empty() {
+    let mut plan = if options.table_renames.is_empty() {
         let diff = diff(current, desired, &options.diff);
-        return plan_diff(current, desired, &diff, options);
+        plan_diff(current, desired, &diff, options)
+    } else {
+        let mut plan = plan_with_renames(current, desired, options);
+        // The renamed catalog was planned; the database still has the old names.
+        plan.relations = fingerprint::touched(current, &plan);
+        plan
+    };
+    if let Some(window) = options.downtime_window {
+        plan.blockers.extend(outside_window(&plan, window));
     }
-    let mut plan = plan_with_renames(current, desired, options);
-    // The renamed catalog was planned; the database still has the old names.
-    plan.relations = fingerprint::touched(current, &plan);
     plan
+}
+
+/// A blocker for each step estimated to block writes for longer than `window`. The step
+/// stays in the plan, so the reviewer sees what it is; a plan with blockers is not applied.
+fn outside_window(plan: &Plan, window: std::time::Duration) -> Vec<Blocker> {
+    let limit = window.as_secs_f64();
+    let mut out = Vec::new();
+    for (phase, step) in plan.steps() {
+        let Some(estimate) = &step.estimate else { continue };
+        let blocked: Vec<&str> =
+            step.locks.iter().filter(|l| l.mode.blocks_writes()).map(|l| l.relation.as_str()).collect();
+        if blocked.is_empty() || estimate.seconds <= limit {
+            continue;
+        }
+        out.push(Blocker {
+            code: DOWNTIME_WINDOW_EXCEEDED,
+            sql: step.sql.clone(),
+            message: format!(
+                "in the {} phase this step blocks writes to {} for {} (estimated on {}), longer than the downtime window of {}.",
+                phase.name,
+                blocked.join(", "),
+                describe_seconds(estimate.seconds),
+                estimate::rows(estimate.rows),
+                describe_window(limit)
+            ),
+            options: vec![
+                format!("widen the downtime window to at least {}", describe_window(round_up(estimate.seconds))),
+                "ask for zero downtime, so the change is planned online where a recipe exists".into(),
+                "make the change in smaller parts (one table, or one partition, at a time)".into(),
+            ],
+        });
+    }
+    out
+}
+
+/// Seconds rounded up to a length people ask for: whole seconds under a minute, whole
+/// minutes under an hour, whole hours beyond.
+fn round_up(seconds: f64) -> f64 {
+    let unit = if seconds <= 60.0 {
+        1.0
+    } else if seconds <= 3600.0 {
+        60.0
+    } else {
+        3600.0
+    };
+    (seconds / unit).ceil() * unit
+}
+
+/// A window's length as written in requests: "90 seconds", "5 minutes", "2 hours".
+fn describe_window(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    let unit = |n: u64, one: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") };
+    if s >= 3600 && s.is_multiple_of(3600) {
+        unit(s / 3600, "hour")
+    } else if s >= 60 && s.is_multiple_of(60) {
+        unit(s / 60, "minute")
+    } else {
+        unit(s, "second")
+    }
 }
 
 fn plan_with_renames(current: &Catalog, desired: &Catalog, options: &PlanOptions) -> Plan {
@@ -290,5 +362,86 @@ fn assign_phases(diff: &Diff, drafts: &mut [Vec<Draft>]) {
             d.phase = d.phase.max(current);
             current = d.phase;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cutover_schema::{Column, Namespace, Table, TableFacts, TableKind};
+
+    /// `public.orders (id bigint, n <n_type>)` with 12,000,000 rows in 12 GB.
+    fn orders(n_type: &str) -> Catalog {
+        let column = |name: &str, data_type: &str| Column {
+            name: name.into(),
+            data_type: data_type.into(),
+            not_null: true,
+            default: None,
+            identity: None,
+            generated: None,
+            collation: None,
+            is_local: true,
+            comment: None,
+            grants: Default::default(),
+        };
+        let table = Table {
+            kind: TableKind::Ordinary,
+            unlogged: false,
+            columns: vec![column("id", "bigint"), column("n", n_type)],
+            partition_key: None,
+            partition_of: None,
+            inherits: vec![],
+            constraints: Default::default(),
+            indexes: Default::default(),
+            triggers: Default::default(),
+            policies: Default::default(),
+            rls_enabled: false,
+            rls_forced: false,
+            options: vec![],
+            comment: None,
+            grants: Default::default(),
+        };
+        let name = QualName::new("public", "orders");
+        let mut c = Catalog::default();
+        c.schemas.insert("public".into(), Namespace::default());
+        c.tables.insert(name.clone(), table);
+        c.facts.server_version_num = 160000;
+        c.facts.tables.insert(name, TableFacts { rows: Some(12_000_000), bytes: 12_000_000_000 });
+        c
+    }
+
+    #[test]
+    fn a_step_that_blocks_writes_longer_than_the_window_is_a_blocker() {
+        let (current, desired) = (orders("integer"), orders("bigint"));
+        let options = |window: u64| PlanOptions {
+            allow_downtime: true,
+            downtime_window: Some(std::time::Duration::from_secs(window)),
+            ..PlanOptions::default()
+        };
+        // The rewrite takes about 3 minutes under ACCESS EXCLUSIVE: inside a 5-minute window.
+        let within = plan(&current, &desired, &options(300));
+        assert_eq!(within.blockers, vec![]);
+        let rewrite = within.steps().map(|(_, s)| s).find(|s| s.rewrites_table).expect("a rewrite");
+        assert_eq!(rewrite.estimate.as_ref().map(|e| e.seconds), Some(190.7));
+
+        let outside = plan(&current, &desired, &options(60));
+        assert_eq!(
+            outside.blockers,
+            vec![Blocker {
+                code: DOWNTIME_WINDOW_EXCEEDED,
+                sql: rewrite.sql.clone(),
+                message: "in the expand phase this step blocks writes to public.orders for about 3 minutes (estimated on 12,000,000 rows), longer than the downtime window of 1 minute.".into(),
+                options: vec![
+                    "widen the downtime window to at least 4 minutes".into(),
+                    "ask for zero downtime, so the change is planned online where a recipe exists".into(),
+                    "make the change in smaller parts (one table, or one partition, at a time)".into(),
+                ],
+            }]
+        );
+        // The step stays, so the reviewer sees what the blocker is about.
+        assert_eq!(outside.phases, within.phases);
+        // No window: nothing is measured against one.
+        let unbounded = PlanOptions { allow_downtime: true, ..PlanOptions::default() };
+        assert_eq!(plan(&current, &desired, &unbounded).blockers, vec![]);
     }
 }
