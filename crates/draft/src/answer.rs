@@ -33,17 +33,34 @@ pub enum Problem {
     /// Not the requested shape.
     Unreadable(String),
     Empty,
-    TooLong { chars: usize },
+    TooLong {
+        chars: usize,
+    },
     /// PostgreSQL's parser rejects a statement (line and column in the DDL).
-    Syntax { line: usize, column: usize, message: String },
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// A statement that changes data or the session, not the schema.
-    NotSchema { line: usize, what: String },
+    NotSchema {
+        line: usize,
+        what: String,
+    },
     /// PostgreSQL refused a statement applied to a copy of the current schema.
-    Rejected { line: usize, column: usize, message: String },
+    Rejected {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// A statement ran longer than the sandbox allows.
-    TooSlow { line: usize },
+    TooSlow {
+        line: usize,
+    },
     /// Applied, the DDL leaves the schema as it is.
     NoChange,
+    /// The design rules found something: `rule: message` each.
+    Design(Vec<String>),
 }
 
 impl fmt::Display for Problem {
@@ -67,6 +84,13 @@ impl fmt::Display for Problem {
                 write!(f, "the statement at line {line} of the DDL ran longer than a copy of the schema allows.")
             }
             Problem::NoChange => write!(f, "applied to the current schema, the DDL changes nothing."),
+            Problem::Design(findings) => {
+                write!(f, "the design rules found problems in the DDL; fix them or say in a decision why not:")?;
+                for finding in findings {
+                    write!(f, "\n- {finding}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -75,8 +99,7 @@ impl Answer {
     /// Reads the structured answer; extra fields are ignored, missing or mistyped ones are a
     /// [`Problem::Unreadable`].
     pub fn from_value(value: &Value) -> Result<Answer, Problem> {
-        let answer: Answer =
-            serde_json::from_value(value.clone()).map_err(|e| Problem::Unreadable(e.to_string()))?;
+        let answer: Answer = serde_json::from_value(value.clone()).map_err(|e| Problem::Unreadable(e.to_string()))?;
         Ok(answer)
     }
 }
@@ -130,6 +153,25 @@ fn not_schema(node: &pg_query::NodeEnum) -> Option<&'static str> {
     })
 }
 
+/// The codes of the linter's design family (keys, indexes, names, types): advice on the
+/// schema a proposal makes rather than on how a statement runs, which the planner takes care
+/// of. Mirrors `cutover_lint::rules::DESIGN` (the design rules' branch); a code the linter
+/// does not know yet simply finds nothing.
+pub const DESIGN_RULES: &[&str] = &[
+    "table-without-primary-key",
+    "foreign-key-without-index",
+    "naming-convention",
+    "prefer-timestamptz",
+    "money-in-floating-point",
+    "free-text-instead-of-lookup",
+    "time-series-without-partitioning",
+];
+
+/// The design findings of a lint report of the proposal's DDL.
+pub fn design_findings(report: &cutover_lint::Report) -> Vec<cutover_lint::Diagnostic> {
+    report.diagnostics.iter().filter(|d| DESIGN_RULES.contains(&d.rule.as_str())).cloned().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +188,10 @@ mod tests {
             check_ddl("ALTER TABLE t ADD COLUMN a int;\n-- fill it\nUPDATE t SET a = 1;"),
             Err(Problem::NotSchema { line: 3, what: "an UPDATE".into() })
         );
-        assert_eq!(check_ddl("BEGIN; CREATE TABLE t (); COMMIT;"), Err(Problem::NotSchema { line: 1, what: "a transaction statement".into() }));
+        assert_eq!(
+            check_ddl("BEGIN; CREATE TABLE t (); COMMIT;"),
+            Err(Problem::NotSchema { line: 1, what: "a transaction statement".into() })
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ pub fn relevant_tables(catalog: &Catalog, text: &str) -> Vec<QualName> {
         let table = name.name.to_lowercase();
         let qualified = format!("{}.{}", name.schema.to_lowercase(), table);
         let hit = words.iter().any(|w| {
-            *w == table || *w == qualified || same_noun(w, &table) || w.strip_suffix("_id").is_some_and(|s| same_noun(s, &table) || s == table)
+            *w == table
+                || *w == qualified
+                || same_noun(w, &table)
+                || w.strip_suffix("_id").is_some_and(|s| same_noun(s, &table) || s == table)
         });
         if hit {
             named.push(name.clone());
@@ -117,7 +120,8 @@ fn render(catalog: &Catalog, tables: &[QualName]) -> String {
     let mut out = String::new();
     for name in tables {
         let facts = catalog.facts.tables.get(name);
-        let rows = facts.and_then(|f| f.rows).map_or("rows unknown (never analyzed)".to_string(), |r| format!("~{r} rows"));
+        let rows =
+            facts.and_then(|f| f.rows).map_or("rows unknown (never analyzed)".to_string(), |r| format!("~{r} rows"));
         let bytes = facts.map_or(0, |f| f.bytes);
         out.push_str(&format!("-- {name}: {rows}, {}\n", size(bytes)));
     }

@@ -57,11 +57,8 @@ pub fn proposal_comment(answer: &Answer, plan: &Plan, findings: &[Diagnostic]) -
         }
         out.push('\n');
     }
-    out.push_str("### How it would roll out\n\n");
-    out.push_str(render_markdown(plan, Flavor::Linear).trim_end());
-    out.push_str("\n\n");
     if !findings.is_empty() {
-        out.push_str("### Lint findings\n\n");
+        out.push_str("### Design findings\n\n");
         for d in findings {
             let _ = writeln!(
                 out,
@@ -75,10 +72,56 @@ pub fn proposal_comment(answer: &Answer, plan: &Plan, findings: &[Diagnostic]) -
         }
         out.push('\n');
     }
-    out.push_str("---\n");
+    out.push_str("Approved, it would roll out like this:\n\n");
+    out.push_str(render_markdown(plan, Flavor::Linear).trim_end());
+    out.push_str("\n\n---\n");
     out.push_str(
         "**Do you approve this proposal as the issue's change?** Reply **approve** to plan it, or edit the SQL into \
          the description's *Proposed schema changes* section (or say what to change) and reply.\n",
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Decision;
+    use cutover_lint::{Severity, Span};
+
+    #[test]
+    fn findings_and_model_words_are_escaped() {
+        let answer = Answer {
+            summary: "Adds <b>x</b>.\n# Approved".into(),
+            ddl: "CREATE TABLE t (note text DEFAULT '```');".into(),
+            decisions: vec![Decision { decision: "[link](http://x)".into(), rationale: "`code`".into() }],
+            deferred: vec![],
+        };
+        let plan = Plan {
+            version: 1,
+            server_version_num: 150000,
+            phases: vec![],
+            blockers: vec![],
+            relations: Default::default(),
+        };
+        let finding = Diagnostic {
+            rule: "table-without-primary-key".into(),
+            severity: Severity::Warning,
+            file: "proposal.sql".into(),
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 10,
+            message: "Table t has no primary key.".into(),
+            help: "Add one.".into(),
+            span: Span::default(),
+        };
+        let comment = proposal_comment(&answer, &plan, &[finding]);
+        assert!(comment.contains("Adds \\<b\\>x\\</b\\>. # Approved\n"), "{comment}");
+        assert!(comment.contains("````sql\nCREATE TABLE t (note text DEFAULT '```');\n````"), "{comment}");
+        assert!(comment.contains("- **\\[link\\](http://x)**: \\`code\\`\n"), "{comment}");
+        assert!(comment.contains(
+            "### Design findings\n\n- `table-without-primary-key` (warning, line 1): Table t has no primary key. Add one.\n"
+        ));
+        assert!(!comment.contains("Destructive"));
+    }
 }

@@ -72,10 +72,8 @@ impl Scenario {
     /// A recorded scenario by name; panics on an unknown name or a malformed file (both are
     /// mistakes in this crate, caught by its test).
     pub fn named(name: &str) -> Scenario {
-        let (_, text) = SCENARIOS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .unwrap_or_else(|| panic!("no recorded scenario named {name:?}"));
+        let (_, text) =
+            SCENARIOS.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("no recorded scenario named {name:?}"));
         serde_json::from_str(text).unwrap_or_else(|e| panic!("scenarios/{name}.json: {e}"))
     }
 }
@@ -127,8 +125,7 @@ impl FakeModel {
     }
 
     pub async fn start_with_key(scenario: Scenario, api_key: &str) -> std::io::Result<FakeModel> {
-        let shared =
-            Arc::new(Shared { scenario, api_key: api_key.to_string(), state: Mutex::new(Inner::default()) });
+        let shared = Arc::new(Shared { scenario, api_key: api_key.to_string(), state: Mutex::new(Inner::default()) });
         let app = axum::Router::new()
             .route("/v1/messages", axum::routing::post(messages))
             .route("/v1/chat/completions", axum::routing::post(chat_completions))

@@ -227,7 +227,10 @@ pub struct Client {
 enum Attempt {
     Done(Answer),
     /// Worth another try, after the server's wait when it named one.
-    Retry { error: Error, wait: Option<Duration> },
+    Retry {
+        error: Error,
+        wait: Option<Duration>,
+    },
     Failed(Error),
 }
 
@@ -373,7 +376,10 @@ mod tests {
     #[test]
     fn endpoints_append_the_api_path_once() {
         assert_eq!(endpoint("https://api.anthropic.com", "messages"), "https://api.anthropic.com/v1/messages");
-        assert_eq!(endpoint("http://127.0.0.1:8000/v1/", "chat/completions"), "http://127.0.0.1:8000/v1/chat/completions");
+        assert_eq!(
+            endpoint("http://127.0.0.1:8000/v1/", "chat/completions"),
+            "http://127.0.0.1:8000/v1/chat/completions"
+        );
         assert_eq!(endpoint("http://h/proxy/", "messages"), "http://h/proxy/v1/messages");
     }
 

@@ -169,5 +169,9 @@ pub(crate) fn error_message(body: &[u8]) -> String {
 fn clip(text: &str) -> String {
     const MAX: usize = 300;
     let text = text.trim();
-    if text.chars().count() <= MAX { text.to_string() } else { format!("{}…", text.chars().take(MAX).collect::<String>()) }
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    }
 }
