@@ -218,3 +218,41 @@ async fn a_prompt_injection_is_only_a_proposal_and_marked() {
     assert_eq!(contract.name.as_str(), "contract");
     assert!(contract.steps.iter().any(|s| s.sql.contains("DROP TABLE public.users")));
 }
+
+/// `cutover demo`'s second issue, written only in prose, against the demo's shop: the
+/// recorded answer applies, plans and renders as the demo would show it.
+#[tokio::test]
+async fn the_demo_prose_issue_drafts_against_the_shop() {
+    let db = TestDb::new().await;
+    let client = db.connect().await;
+    client.batch_execute(include_str!("../../../examples/shop/before.sql")).await.unwrap();
+    client.batch_execute(include_str!("../../../examples/demo/data.sql")).await.unwrap();
+    client.batch_execute("ANALYZE").await.unwrap();
+    let fake = FakeModel::start(Scenario::named("demo-reviews")).await.unwrap();
+    let mut config = Config::new(Provider::OpenAi, "fake-model", Some(ApiKey::new(API_KEY)));
+    config.url = fake.url();
+    let model = Client::new(config).unwrap();
+    let planning = PlanningConfig::new(db.url(), dev_server(), ".".into());
+    let text = include_str!("../../../examples/demo/prose-issue.md");
+    let (title, description) = text.split_once("\n\n").unwrap();
+    let issue = Issue { identifier: "ENG-2".into(), title: title.into(), description: description.into() };
+    let result = draft(&planning, &model, &DraftConfig::default(), &issue).await;
+    insta::assert_snapshot!(outcome(&result, &fake));
+    // The prompt shows the tables the prose names (products, customers) and their neighbours.
+    let prompt = &user_messages(&fake, 0)[0];
+    // (Sizes depend on the server's page layout; names and row estimates do not.)
+    let shown: Vec<&str> = prompt
+        .lines()
+        .filter(|l| l.starts_with("-- public."))
+        .map(|l| l.rsplit_once(", ").map_or(l, |(head, _size)| head))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "-- public.customers: ~20000 rows",
+            "-- public.orders: ~2000 rows",
+            "-- public.products: ~50 rows",
+            "-- public.order_items: ~0 rows"
+        ]
+    );
+}

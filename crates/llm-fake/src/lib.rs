@@ -35,6 +35,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("slow", include_str!("../scenarios/slow.json")),
     ("rate-limited", include_str!("../scenarios/rate-limited.json")),
     ("injection", include_str!("../scenarios/injection.json")),
+    ("demo-reviews", include_str!("../scenarios/demo-reviews.json")),
 ];
 
 /// The answers of one recorded conversation.
