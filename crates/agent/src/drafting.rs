@@ -158,10 +158,17 @@ async fn draft_within(
         let request = cutover_llm::Request { system: prompt.system, messages: &messages, output: &output, max_tokens };
         let answer = match tokio::time::timeout_at(deadline, model.complete(&request)).await {
             Err(_) => return Err(out_of_time()),
-            Ok(Err(error)) => {
-                run.usage.add(error.usage());
-                return Err(DraftFailure::Model(error));
+            // Prose, a refusal or an answer cut short: the model is told, like any other
+            // answer that cannot be used.
+            Ok(Err(cutover_llm::Error::NoAnswer { message, usage })) => {
+                run.usage.add(usage);
+                let problem = Problem::Unreadable(message);
+                messages.push(Message::assistant("(an answer that was not the requested JSON object)"));
+                messages.push(Message::user(cutover_draft::repair_message(&problem)));
+                last_problem = Some(problem);
+                continue;
             }
+            Ok(Err(error)) => return Err(DraftFailure::Model(error)),
             Ok(Ok(answer)) => answer,
         };
         run.usage.add(answer.usage);

@@ -256,3 +256,22 @@ async fn the_demo_prose_issue_drafts_against_the_shop() {
         ]
     );
 }
+
+#[tokio::test]
+async fn prose_instead_of_the_answer_is_sent_back() {
+    for provider in [Provider::Anthropic, Provider::OpenAi] {
+        let s = setup("text-then-good", provider, Duration::from_secs(10)).await;
+        let proposal = draft(&s.planning, &s.client, &DraftConfig::default(), &issue("refunds")).await.unwrap();
+        assert_eq!((proposal.attempts, proposal.usage.input_tokens, proposal.usage.output_tokens), (2, 3800, 450));
+        let expected = match provider {
+            Provider::Anthropic => "it answered in text instead of calling the answer tool",
+            Provider::OpenAi => "its answer is not a JSON object",
+        };
+        assert_eq!(
+            user_messages(&s.fake, 1)[1],
+            format!(
+                "Your proposal could not be used: the answer does not have the requested shape ({expected}: Sure! You could add a refunds table with an order_id column.).\n\nAnswer again with the whole corrected proposal (all of the DDL, not only the fix)."
+            )
+        );
+    }
+}

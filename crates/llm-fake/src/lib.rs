@@ -36,6 +36,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("rate-limited", include_str!("../scenarios/rate-limited.json")),
     ("injection", include_str!("../scenarios/injection.json")),
     ("demo-reviews", include_str!("../scenarios/demo-reviews.json")),
+    ("text-then-good", include_str!("../scenarios/text-then-good.json")),
 ];
 
 /// The answers of one recorded conversation.
@@ -60,6 +61,9 @@ pub enum Reply {
     },
     /// 429 with `retry-after: retry_after_secs`.
     RateLimited { retry_after_secs: u64 },
+    /// Prose instead of the structured answer (a text block without the tool call; message
+    /// content that is not JSON), as models behind compatible servers sometimes answer.
+    Text { text: String, usage: FakeUsage },
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -226,6 +230,24 @@ async fn handle(shared: &Shared, api: Api, headers: &HeaderMap, body: &[u8]) -> 
             };
             (StatusCode::TOO_MANY_REQUESTS, [("retry-after", retry_after_secs.to_string())], axum::Json(body))
                 .into_response()
+        }
+        Reply::Text { text, usage } => {
+            let body = match api {
+                Api::Anthropic => json!({
+                    "id": "msg_fake_text", "type": "message", "role": "assistant", "model": model,
+                    "content": [{ "type": "text", "text": text }],
+                    "stop_reason": "end_turn", "stop_sequence": null,
+                    "usage": { "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens },
+                }),
+                Api::OpenAi => json!({
+                    "id": "chatcmpl-fake-text", "object": "chat.completion", "created": 0, "model": model,
+                    "choices": [{ "index": 0, "finish_reason": "stop",
+                                  "message": { "role": "assistant", "content": text, "refusal": null } }],
+                    "usage": { "prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens,
+                               "total_tokens": usage.input_tokens + usage.output_tokens },
+                }),
+            };
+            axum::Json(body).into_response()
         }
         Reply::Answer { answer, usage, delay_ms } => {
             if delay_ms > 0 {
