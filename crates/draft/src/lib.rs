@@ -24,4 +24,4 @@ pub mod render;
 pub use answer::{Answer, DESIGN_RULES, Decision, Problem, check_ddl, design_findings};
 pub use excerpt::{Excerpt, relevant_tables};
 pub use prompt::{ANSWER_NAME, Issue, Prompt, SYSTEM, answer_schema, repair_message};
-pub use render::{destructive_steps, is_destructive, proposal_comment};
+pub use render::{WITHOUT_MODEL, destructive_steps, is_destructive, proposal_comment};

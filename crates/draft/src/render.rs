@@ -12,6 +12,12 @@ use cutover_plan::planner::{Flavor, Plan, Step, render_markdown};
 
 use crate::Answer;
 
+/// What the agent adds when an issue has an objective but no DDL and no model is configured:
+/// Cutover works as before (it asks for the DDL) and says what drafting would need.
+pub const WITHOUT_MODEL: &str = "Cutover can draft the DDL from the objective when a language model is configured \
+     (`CUTOVER_LLM_PROVIDER` as `anthropic` or `openai`, `CUTOVER_LLM_MODEL`, `CUTOVER_LLM_API_KEY`, or `[llm]` in \
+     cutover.toml); until then, please write it under **Proposed schema changes**.";
+
 /// The steps of `plan` that delete data.
 pub fn destructive_steps(plan: &Plan) -> Vec<&Step> {
     plan.steps().filter(|(_, s)| s.hazards.iter().any(|h| h.code == HazardCode::DataLoss)).map(|(_, s)| s).collect()
