@@ -2,6 +2,7 @@
 //! (`cutover_agent::drafting`) asks a model for a proposal; this crate decides what is said
 //! and what is accepted, without I/O:
 //!
+//! - [`decide`]: whether an issue is one to draft for (it says what it needs, not the DDL);
 //! - [`excerpt`]: the part of the live schema a proposal needs (the tables the issue names or
 //!   implies, their foreign-key neighbours, their sizes), as SQL the diff renders;
 //! - [`prompt`]: the instructions, the issue as delimited untrusted data, the answer's
@@ -17,11 +18,13 @@
 //! the linter and a person's approval.
 
 pub mod answer;
+pub mod decide;
 pub mod excerpt;
 pub mod prompt;
 pub mod render;
 
 pub use answer::{Answer, DESIGN_RULES, Decision, Problem, check_ddl, design_findings};
+pub use decide::needs_draft;
 pub use excerpt::{Excerpt, relevant_tables};
 pub use prompt::{ANSWER_NAME, Issue, Prompt, SYSTEM, answer_schema, repair_message};
 pub use render::{WITHOUT_MODEL, destructive_steps, is_destructive, proposal_comment};
