@@ -180,7 +180,10 @@ async fn a_rate_limit_past_the_retry_budget_fails() {
     let client = Client::new(config).unwrap();
     let planning = PlanningConfig::new(db.url(), dev_server(), ".".into());
     let err = draft(&planning, &client, &DraftConfig::default(), &issue("refunds")).await.unwrap_err();
-    assert_eq!(err.to_string(), "the model's API is rate limited (it asked to wait 1 s, past the retry budget)");
+    assert_eq!(
+        err.to_string(),
+        "the model's API is rate limited (it asked to wait 1 s; no retry is left within the budget)"
+    );
     assert_eq!(fake.requests().len(), 1);
 }
 

@@ -188,7 +188,7 @@ pub enum Error {
     #[error("the model did not answer within {} s", .0.as_secs_f64())]
     Timeout(Duration),
     #[error("the model's API is rate limited{}", match .retry_after {
-        Some(wait) => format!(" (it asked to wait {} s, past the retry budget)", wait.as_secs_f64()),
+        Some(wait) => format!(" (it asked to wait {} s; no retry is left within the budget)", wait.as_secs_f64()),
         None => String::new(),
     })]
     RateLimited { retry_after: Option<Duration> },
@@ -268,10 +268,7 @@ impl Client {
             };
             let wait = wait.unwrap_or_else(|| backoff(attempt));
             if attempt >= self.config.max_attempts || started.elapsed() + wait > self.config.retry_budget {
-                return Err(match error {
-                    Error::RateLimited { .. } => Error::RateLimited { retry_after: Some(wait) },
-                    other => other,
-                });
+                return Err(error);
             }
             tokio::time::sleep(wait).await;
         }
