@@ -11,18 +11,22 @@
 //!   decision, what was left for later) and its DDL checked by PostgreSQL's parser
 //!   ([`check_ddl`]) before the agent applies it in the sandbox;
 //! - [`render`]: the proposal comment: the DDL, the trade-offs, the plan it makes, the lint
-//!   findings, a destructive mark, and the approval question.
+//!   findings, a destructive mark, and the approval question;
+//! - [`adopt`]: an approved proposal as the template sections the description lacked, so the
+//!   description holds the change (editable) and the request parser reads it as usual.
 //!
 //! Everything the model says is text influenced by the issue, so it is treated like the
 //! issue: quoted or escaped when shown, and only ever a proposal that goes through the plan,
 //! the linter and a person's approval.
 
+pub mod adopt;
 pub mod answer;
 pub mod decide;
 pub mod excerpt;
 pub mod prompt;
 pub mod render;
 
+pub use adopt::missing_sections;
 pub use answer::{Answer, DESIGN_RULES, Decision, Problem, check_ddl, design_findings};
 pub use decide::needs_draft;
 pub use excerpt::{Excerpt, relevant_tables};
