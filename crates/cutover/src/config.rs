@@ -74,9 +74,9 @@ pub fn llm(section: &LlmSection, env: &dyn Fn(&str) -> Option<String>) -> anyhow
     let model = env("CUTOVER_LLM_MODEL").or(section.model.clone());
     let key = env("CUTOVER_LLM_API_KEY").map(cutover_llm::ApiKey::new);
     let Some(provider_name) = provider_name else {
-        if model.is_some() || key.is_some() {
+        if model.is_some() || key.is_some() || env("CUTOVER_LLM_URL").or(section.url.clone()).is_some() {
             bail!(
-                "CUTOVER_LLM_MODEL or CUTOVER_LLM_API_KEY is set but no provider: set CUTOVER_LLM_PROVIDER (or [llm] provider) to anthropic or openai"
+                "the drafter's model is partly configured (a model, URL or API key) but no provider is named: set CUTOVER_LLM_PROVIDER (or [llm] provider) to anthropic or openai"
             );
         }
         return Ok(None);

@@ -106,6 +106,10 @@ async fn what_the_drafter_needs_and_bad_settings_exit_2() {
             &[("CUTOVER_LLM_PROVIDER", "openai")],
             "error: the LLM provider is openai but no model is named: set CUTOVER_LLM_MODEL (or [llm] model)\n",
         ),
+        (
+            &[("CUTOVER_LLM_URL", "http://127.0.0.1:1")],
+            "error: the drafter's model is partly configured (a model, URL or API key) but no provider is named: set CUTOVER_LLM_PROVIDER (or [llm] provider) to anthropic or openai\n",
+        ),
     ];
     for (env, expected) in cases {
         let out = s.draft(&["--issue", "refunds.md"], env).await;
