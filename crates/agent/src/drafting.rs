@@ -194,8 +194,8 @@ async fn draft_within(
 type Checked = Result<(Answer, Plan, Vec<Diagnostic>), Problem>;
 
 /// The checks of one answer, in the order human DDL gets them. The outer error stops the
-/// draft; the inner one goes back to the model. Design findings go back while answers are
-/// left; the last answer keeps them, shown beside its plan.
+/// draft; the inner one goes back to the model. Blockers and design findings go back while
+/// answers are left; the last answer keeps them, shown with its plan.
 async fn check(
     planning: &PlanningConfig,
     current: &Catalog,
@@ -230,6 +230,16 @@ async fn check(
     let plan = planner::plan(current, &desired, &options);
     if plan.is_empty() {
         return Ok(Err(Problem::NoChange));
+    }
+    // A change the planner will not make safely goes back with its ways out; the last
+    // answer keeps its blockers, which the proposal shows.
+    if !plan.blockers.is_empty() && !last_attempt {
+        let listed = plan
+            .blockers
+            .iter()
+            .map(|b| format!("`{}`: {} Options: {}.", b.sql, b.message, b.options.join("; ")))
+            .collect();
+        return Ok(Err(Problem::Blocked(listed)));
     }
     let lint = LintOptions {
         pg_version: current.facts.server_version_num / 10000,

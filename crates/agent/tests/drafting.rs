@@ -37,6 +37,7 @@ fn issue(file: &str) -> Issue {
         "refunds" => include_str!("drafting/refunds.md"),
         "legacy-status" => include_str!("drafting/legacy-status.md"),
         "injection" => include_str!("drafting/injection.md"),
+        "order-notes" => include_str!("drafting/order-notes.md"),
         other => panic!("no issue {other}"),
     };
     let (title, description) = text.split_once("\n\n").expect("a title line, a blank line, the description");
@@ -279,4 +280,13 @@ async fn prose_instead_of_the_answer_is_sent_back() {
             )
         );
     }
+}
+
+#[tokio::test]
+async fn a_blocked_change_goes_back_with_its_options() {
+    let s = setup("blocked-then-good", Provider::Anthropic, Duration::from_secs(10)).await;
+    let proposal = draft(&s.planning, &s.client, &DraftConfig::default(), &issue("order-notes")).await.unwrap();
+    assert_eq!((proposal.attempts, proposal.answer.ddl.as_str()), (2, "ALTER TABLE orders ADD COLUMN note text;\n"));
+    assert!(proposal.plan.blockers.is_empty());
+    insta::assert_snapshot!(user_messages(&s.fake, 1)[1]);
 }

@@ -61,6 +61,8 @@ pub enum Problem {
     NoChange,
     /// The design rules found something: `rule: message` each.
     Design(Vec<String>),
+    /// The plan cannot make a change safely: why, and the ways out, each.
+    Blocked(Vec<String>),
 }
 
 impl fmt::Display for Problem {
@@ -84,6 +86,13 @@ impl fmt::Display for Problem {
                 write!(f, "the statement at line {line} of the DDL ran longer than a copy of the schema allows.")
             }
             Problem::NoChange => write!(f, "applied to the current schema, the DDL changes nothing."),
+            Problem::Blocked(blockers) => {
+                write!(f, "Cutover cannot roll this change out safely:")?;
+                for blocker in blockers {
+                    write!(f, "\n- {blocker}")?;
+                }
+                Ok(())
+            }
             Problem::Design(findings) => {
                 write!(f, "the design rules found problems in the DDL; fix them or say in a decision why not:")?;
                 for finding in findings {

@@ -37,6 +37,7 @@ pub const SCENARIOS: &[(&str, &str)] = &[
     ("injection", include_str!("../scenarios/injection.json")),
     ("demo-reviews", include_str!("../scenarios/demo-reviews.json")),
     ("text-then-good", include_str!("../scenarios/text-then-good.json")),
+    ("blocked-then-good", include_str!("../scenarios/blocked-then-good.json")),
 ];
 
 /// The answers of one recorded conversation.
