@@ -46,8 +46,8 @@ impl Default for DraftConfig {
     }
 }
 
-/// A checked proposal.
-#[derive(Debug, Clone)]
+/// A checked proposal (serialized as `cutover draft --format json` prints it).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Proposal {
     pub answer: Answer,
     /// The plan the DDL makes against the current schema.

@@ -29,7 +29,8 @@ existing tables use. Prefer bigint identity primary keys, an index supporting ev
 timestamptz for points in time, integer minor units or numeric for money, NOT NULL where a value \
 is always known, a lookup table or enum the schema already has for the same concept, and range \
 partitioning by time for append-only tables expected to grow large. Keep the change as small as \
-the issue allows.
+the issue allows. If the issue already has DDL that covers part of what it asks, keep that DDL as \
+written and add what the rest needs.
 
 Give one decision per choice that matters (a key, an index, a type, a constraint, a name) with \
 its rationale, and list what you left for later to keep the rollout safe (a NOT NULL added after \

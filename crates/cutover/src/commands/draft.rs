@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use cutover_agent::PlanningConfig;
-use cutover_agent::drafting::{self, Proposal};
+use cutover_agent::drafting;
 use cutover_db_postgres::sandbox::SandboxPolicy;
 use cutover_db_postgres::scratch::DevServer;
 use cutover_draft::Issue;
@@ -39,7 +39,7 @@ pub async fn run(args: DraftArgs) -> anyhow::Result<Outcome> {
         .map_err(|e| anyhow::anyhow!("no proposal for {}: {e}", args.issue.display()))?;
     match args.format {
         DraftFormat::Markdown => print!("{}", proposal.comment()),
-        DraftFormat::Json => println!("{}", serde_json::to_string_pretty(&json(&proposal))?),
+        DraftFormat::Json => println!("{}", serde_json::to_string_pretty(&proposal)?),
     }
     eprintln!(
         "drafted with {} answer(s), {} input and {} output tokens",
@@ -63,15 +63,4 @@ fn read_issue(path: &Path) -> anyhow::Result<Issue> {
     }
     let identifier = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Issue { identifier, title: title.to_string(), description: description.trim_start_matches('\n').to_string() })
-}
-
-fn json(proposal: &Proposal) -> serde_json::Value {
-    serde_json::json!({
-        "answer": proposal.answer,
-        "destructive": proposal.destructive,
-        "findings": proposal.findings,
-        "plan": proposal.plan,
-        "usage": proposal.usage,
-        "attempts": proposal.attempts,
-    })
 }
