@@ -256,9 +256,9 @@ async fn the_demo_prose_issue_drafts_against_the_shop() {
         shown,
         [
             "-- public.customers: ~20000 rows",
+            "-- public.order_items: ~0 rows",
             "-- public.orders: ~2000 rows",
-            "-- public.products: ~50 rows",
-            "-- public.order_items: ~0 rows"
+            "-- public.products: ~50 rows"
         ]
     );
 }

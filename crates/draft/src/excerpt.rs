@@ -118,14 +118,17 @@ fn render(catalog: &Catalog, tables: &[QualName]) -> String {
     }
     let changes = diff(&base, &with, &DiffOptions::default()).changes;
     let mut out = String::new();
-    for name in tables {
-        let facts = catalog.facts.tables.get(name);
-        let rows =
-            facts.and_then(|f| f.rows).map_or("rows unknown (never analyzed)".to_string(), |r| format!("~{r} rows"));
-        let bytes = facts.map_or(0, |f| f.bytes);
-        out.push_str(&format!("-- {name}: {rows}, {}\n", size(bytes)));
-    }
     for change in changes {
+        // Each table is headed by its size, from the live database's statistics.
+        if let cutover_sql::ddl::Stmt::CreateTable { name, .. } = &change.stmt {
+            let facts = catalog.facts.tables.get(name);
+            let rows = facts
+                .and_then(|f| f.rows)
+                .map_or("rows unknown (never analyzed)".to_string(), |r| format!("~{r} rows"));
+            // (A name with a line break must not end the comment.)
+            let name: String = name.to_string().chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+            out.push_str(&format!("-- {name}: {rows}, {}\n", size(facts.map_or(0, |f| f.bytes))));
+        }
         out.push_str(&change.sql());
         out.push_str(";\n");
     }
