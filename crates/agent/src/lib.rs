@@ -5,6 +5,7 @@
 
 pub mod checkpoint;
 pub mod command;
+pub mod drafting;
 pub mod flow;
 pub mod intake;
 pub mod markdown;

@@ -30,6 +30,9 @@ pub enum Command {
     /// Find what a plan's dropped, renamed and retyped tables and columns affect in an
     /// application's repository (ORM models, SQL strings); --fix updates declarative models.
     Impact(ImpactArgs),
+    /// Draft a schema change for an issue written in prose: the configured model ([llm],
+    /// CUTOVER_LLM_*) proposes DDL, Cutover checks it on a scratch copy and prints the proposal.
+    Draft(DraftArgs),
     /// Run the Linear agent for one issue from a terminal (the same flow as a delegation).
     Issue(IssueArgs),
     /// Serve Linear webhooks and run the agent's workers.
@@ -69,6 +72,32 @@ pub struct WriteArgs {
     /// Configuration file (default: cutover.toml in the repository, when present).
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DraftArgs {
+    /// The issue: a Markdown file whose first line is its title.
+    #[arg(long, value_name = "FILE")]
+    pub issue: std::path::PathBuf,
+    /// The database being migrated, only read (default: CUTOVER_DATABASE_URL, else [database] url).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+    /// A PostgreSQL server for scratch databases (default: CUTOVER_DEV_URL, else a throwaway local server).
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+    #[arg(long, value_enum, default_value_t = DraftFormat::Markdown)]
+    pub format: DraftFormat,
+    /// Configuration file (default: ./cutover.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DraftFormat {
+    /// The proposal comment the agent would post.
+    Markdown,
+    /// The answer, its plan, findings and token usage.
+    Json,
 }
 
 #[derive(Debug, Args)]

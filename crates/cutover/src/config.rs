@@ -34,6 +34,8 @@ pub struct FileConfig {
     pub write: WriteSection,
     #[serde(default)]
     pub rollout: RolloutSection,
+    #[serde(default)]
+    pub llm: LlmSection,
 }
 
 /// `[rollout]`: how the agent runs phases once `CUTOVER_MIGRATE_URL` lets it.
@@ -112,6 +114,94 @@ fn rollout(section: RolloutSection, migrate_url: Option<String>) -> anyhow::Resu
         }
     }
     Ok(Some(RolloutSettings { migrate_url, soak, from_session, from_sub_issue, checkpoint_every }))
+}
+
+/// `[llm]`: the model the drafter asks for proposals when an issue has no DDL. Each key is
+/// overridden by its `CUTOVER_LLM_*` variable; the API key comes only from
+/// `CUTOVER_LLM_API_KEY`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSection {
+    /// `anthropic` or `openai` (any OpenAI-compatible server).
+    pub provider: Option<String>,
+    /// The server (default: the provider's public API).
+    pub url: Option<String>,
+    pub model: Option<String>,
+    /// The longest one request may take (default 120).
+    pub timeout_secs: Option<u64>,
+    /// The most answers asked for per issue, repairs included (default 3).
+    pub attempts: Option<u32>,
+    /// Input and output tokens per issue (default 60000).
+    pub token_budget: Option<u64>,
+    /// How long drafting one issue may take, all of it (default 300).
+    pub budget_secs: Option<u64>,
+}
+
+/// The drafter's model and limits, resolved.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    pub client: cutover_llm::Config,
+    pub draft: cutover_agent::drafting::DraftConfig,
+}
+
+/// What the drafter would need, for when it is not configured.
+pub const LLM_NEEDED: &str = "no model for the drafter: set CUTOVER_LLM_PROVIDER (anthropic or openai) and CUTOVER_LLM_MODEL, with CUTOVER_LLM_API_KEY (and CUTOVER_LLM_URL for another server), or [llm] provider and model in cutover.toml";
+
+/// `[llm]` and the `CUTOVER_LLM_*` environment; `None` when no provider is named (Cutover
+/// then works without the drafter).
+pub fn llm(section: &LlmSection, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<LlmConfig>> {
+    let provider_name = env("CUTOVER_LLM_PROVIDER").or(section.provider.clone());
+    let model = env("CUTOVER_LLM_MODEL").or(section.model.clone());
+    let key = env("CUTOVER_LLM_API_KEY").map(cutover_llm::ApiKey::new);
+    let Some(provider_name) = provider_name else {
+        if model.is_some() || key.is_some() || env("CUTOVER_LLM_URL").or(section.url.clone()).is_some() {
+            bail!(
+                "the drafter's model is partly configured (a model, URL or API key) but no provider is named: set CUTOVER_LLM_PROVIDER (or [llm] provider) to anthropic or openai"
+            );
+        }
+        return Ok(None);
+    };
+    let Some(provider) = cutover_llm::Provider::parse(&provider_name) else {
+        bail!(
+            "the LLM provider (CUTOVER_LLM_PROVIDER or [llm] provider) is {provider_name:?}, not anthropic or openai"
+        );
+    };
+    let Some(model) = model else {
+        bail!(
+            "the LLM provider is {} but no model is named: set CUTOVER_LLM_MODEL (or [llm] model)",
+            provider.as_str()
+        );
+    };
+    if provider == cutover_llm::Provider::Anthropic && key.is_none() {
+        bail!(
+            "the LLM provider is anthropic but CUTOVER_LLM_API_KEY is not set (the key comes only from the environment)"
+        );
+    }
+    let mut client = cutover_llm::Config::new(provider, model, key);
+    if let Some(url) = env("CUTOVER_LLM_URL").or(section.url.clone()) {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            bail!("the LLM URL (CUTOVER_LLM_URL or [llm] url) must start with http:// or https://");
+        }
+        client.url = url;
+    }
+    let mut draft = cutover_agent::drafting::DraftConfig::default();
+    let at_least_one = |value: Option<u64>, key: &str| match value {
+        Some(0) => Err(anyhow::anyhow!("[llm] {key} must be at least 1")),
+        other => Ok(other),
+    };
+    if let Some(secs) = at_least_one(section.timeout_secs, "timeout_secs")? {
+        client.timeout = Duration::from_secs(secs);
+    }
+    if let Some(attempts) = at_least_one(section.attempts.map(u64::from), "attempts")? {
+        draft.attempts = attempts as u32;
+    }
+    if let Some(tokens) = at_least_one(section.token_budget, "token_budget")? {
+        draft.token_budget = tokens;
+    }
+    if let Some(secs) = at_least_one(section.budget_secs, "budget_secs")? {
+        draft.budget = Duration::from_secs(secs);
+    }
+    Ok(Some(LlmConfig { client, draft }))
 }
 
 /// `[github]`: where approved plans become pull requests. Credentials come only from the
@@ -250,6 +340,12 @@ pub struct AgentConfig {
     pub rollout: Option<RolloutSettings>,
     /// `[lint]`: the rules that review a request's change, and `[lint.naming]`.
     pub lint: cutover_lint::RuleSettings,
+    /// The drafter's model; `None` without one.
+    #[allow(
+        dead_code,
+        reason = "read by the agent flow's drafting stage once it is wired; `cutover draft` reads [llm] itself"
+    )]
+    pub llm: Option<LlmConfig>,
 }
 
 /// Reads the file (when given, or `cutover.toml` when present) and the environment.
@@ -313,6 +409,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
     let github = github(file.github, &file.write, &env)?;
     let rollout = rollout(file.rollout, env("CUTOVER_MIGRATE_URL"))?;
     let lint = lint_settings(&file.lint, path)?;
+    let llm = llm(&file.llm, &env)?;
     Ok(AgentConfig {
         api_url: env("LINEAR_API_URL").or(file.linear.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string()),
         credentials,
@@ -330,6 +427,7 @@ pub fn load(path: Option<&Path>) -> anyhow::Result<AgentConfig> {
         github,
         rollout,
         lint,
+        llm,
     })
 }
 

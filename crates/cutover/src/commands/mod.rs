@@ -5,6 +5,7 @@ mod apply;
 mod backfill;
 mod demo;
 mod diff;
+mod draft;
 mod impact;
 mod lint;
 mod plan;
@@ -47,6 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify::run(args).await,
         Command::Backfill(args) => backfill::run(args).await,
         Command::Impact(args) => impact::run(args).await,
+        Command::Draft(args) => draft::run(args).await,
         Command::Issue(args) => agent::issue(args).await,
         Command::Serve(args) => agent::serve(args).await,
         Command::Demo(args) => demo::run(args).await,
