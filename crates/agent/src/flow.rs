@@ -463,11 +463,13 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
     }
     out.push("label-issue", Write::AddLabels { issue_id: issue.id.clone(), label_names: labels.clone() });
     let mut pull = None;
+    let mut impact = None;
     if let Some(target) = &ctx.github {
         match pull_request::prepare(target, &issue, &plan, flow.session_id.as_deref()).await {
-            Ok((push, pr)) => {
+            Ok((push, pr, found)) => {
                 out.push("push-branch", push);
                 pull = Some(pr);
+                impact = Some(found);
             }
             Err(PrepareError::GitHub(err)) if err.is_retryable() => return Err(JobError::Retry(err.to_string())),
             // The rollout goes on without the pull request; the requester is told why.
@@ -482,8 +484,30 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
         }
     }
     let mut sub_issues = Vec::new();
+    let mut application = Vec::new();
     let mut previous: Option<String> = None;
+    let app_issues = crate::application::sub_issues(&issue.identifier, &plan, impact.as_ref());
     for (index, phase) in plan.phases.iter().enumerate() {
+        // The application's work that must be done before this phase, in the chain before it.
+        for (n, app) in app_issues.iter().filter(|a| a.before == phase.name).enumerate() {
+            let id = out.push(
+                &format!("application-{}-{n}", phase.name),
+                Write::SubIssue {
+                    team_id: issue.team.id.clone(),
+                    parent_id: issue.id.clone(),
+                    title: app.title.clone(),
+                    description: app.description.clone(),
+                    label_names: Vec::new(),
+                },
+            );
+            application.push(app.title.clone());
+            if let Some(before) = previous.replace(id.clone()) {
+                out.push(
+                    &format!("blocks-application-{}-{n}", phase.name),
+                    Write::Blocks { issue_id: before, related_issue_id: id },
+                );
+            }
+        }
         let phase_labels = messages::labels_for_phase(&plan, index, &request);
         let id = out.push(
             &format!("phase-{}", phase.name),
@@ -514,6 +538,7 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
             issue_id: issue.id.clone(),
             team_id: issue.team.id.clone(),
             phases: plan.phases.iter().map(|p| p.name.as_str().to_string()).collect(),
+            application,
             label_names: labels,
         },
     );

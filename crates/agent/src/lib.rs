@@ -3,6 +3,7 @@
 //! database, plan, decide the writes); the outbox loop sends the [`writes`] to Linear until each
 //! lands exactly once. `serve`, `issue` and `demo` in the binary are wirings of these parts.
 
+pub mod application;
 pub mod checkpoint;
 pub mod command;
 pub mod drafting;

@@ -263,7 +263,7 @@ pub fn phase_description(identifier: &str, plan: &Plan, index: usize) -> String 
 
 /// The final response to an approval, written when it is sent: `labels` exist and were put on
 /// the issue; Linear refused to create the `refused` ones (reported separately).
-pub fn approved(phases: &[String], labels: &[String], refused: &[String]) -> String {
+pub fn approved(phases: &[String], application: &[String], labels: &[String], refused: &[String]) -> String {
     let quoted = |names: &[String]| names.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ");
     let labelled = match (labels.is_empty(), refused.is_empty()) {
         (false, true) => format!(", and labelled the issue {}", quoted(labels)),
@@ -275,8 +275,19 @@ pub fn approved(phases: &[String], labels: &[String], refused: &[String]) -> Str
         (true, false) => format!("; the labels {} could not be created in this workspace", quoted(refused)),
         (true, true) => String::new(),
     };
+    let app = match application.len() {
+        0 => String::new(),
+        n => format!(
+            " and {n} for the application's work ({}), placed before the phases that need it",
+            application
+                .iter()
+                .map(|t| format!("\"{}\"", t.split_once(" · ").map_or(t.as_str(), |(_, title)| title)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     format!(
-        "Plan approved. I created {} sub-issue(s), one per phase ({}), each blocking the next{labelled}. Run each phase when its sub-issue is unblocked.",
+        "Plan approved. I created {} sub-issue(s), one per phase ({}){app}, each blocking the next{labelled}. Run each phase when its sub-issue is unblocked.",
         phases.len(),
         phases.join(" → "),
     )

@@ -280,7 +280,7 @@ pub async fn prepare(
     issue: &Issue,
     plan: &Plan,
     session_id: Option<&str>,
-) -> Result<(Write, Write), PrepareError> {
+) -> Result<(Write, Write, cutover_impact::Impact), PrepareError> {
     let repo = read_repository(target).await?;
     let now = chrono::Utc::now();
     let rendered = render(target, &repo, plan, issue, now.timestamp_millis()).await?;
@@ -310,5 +310,5 @@ pub async fn prepare(
         session_id: session_id.map(str::to_string),
         sub_issue_ids: Vec::new(),
     };
-    Ok((push, pull))
+    Ok((push, pull, rendered.impact))
 }

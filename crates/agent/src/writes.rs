@@ -73,6 +73,9 @@ pub enum Write {
         issue_id: String,
         team_id: String,
         phases: Vec<String>,
+        /// The titles of the application's sub-issues, created between the phases.
+        #[serde(default)]
+        application: Vec<String>,
         label_names: Vec<String>,
     },
     /// One commit with `files` on top of `base`, on `branch` of the GitHub repository `repo`
@@ -271,7 +274,7 @@ fn classify(err: LinearError, base: Duration, cap: Duration, attempts: i64) -> S
 
 async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, LinearError> {
     let created = |c: Created| json!({ "id": c.id, "identifier": c.identifier, "url": c.url });
-    if let Write::Approved { session_id, issue_id, team_id, phases, label_names } = write {
+    if let Write::Approved { session_id, issue_id, team_id, phases, application, label_names } = write {
         let (mut applied, mut refused) = (Vec::new(), Vec::new());
         for name in label_names {
             match find_label(client, team_id, name).await? {
@@ -279,7 +282,7 @@ async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, 
                 None => refused.push(name.clone()),
             }
         }
-        let body = crate::messages::approved(phases, &applied, &refused);
+        let body = crate::messages::approved(phases, application, &applied, &refused);
         let message = Write::to_requester(session_id.as_deref(), issue_id, ActivityContent::Response { body })
             .expect("a response always reaches the requester");
         return Box::pin(apply(client, &message, id)).await;

@@ -183,12 +183,17 @@ async fn delegation_to_approved_plan_to_sub_issues_and_labels() {
 
     h.prompt(&session, "Approve plan", None).await;
     let parent = h.fake.issue(&issue.identifier).unwrap();
-    assert_eq!(parent.children.len(), plan.phases.len());
+    // One per phase, and the application's: without a repository to search, one before the
+    // switch (the retyped column) and one before the contract (the dropped one).
+    assert_eq!(parent.children.len(), plan.phases.len() + 2);
     assert!(parent.labels.contains(&"schema-change".to_string()), "{:?}", parent.labels);
     assert!(parent.labels.contains(&"zero-downtime".to_string()));
     assert!(parent.labels.contains(&"data-integrity".to_string()), "drops legacy_ref");
     let phases: Vec<_> = plan.phases.iter().map(|p| p.name.as_str()).collect();
-    for (child, phase) in parent.children.iter().zip(&phases) {
+    let phase_children: Vec<_> =
+        parent.children.iter().filter(|c| h.fake.issue(c).unwrap().title.contains(" · phase ")).collect();
+    assert_eq!(phase_children.len(), phases.len());
+    for (child, phase) in phase_children.into_iter().zip(&phases) {
         let sub = h.fake.issue(child).unwrap();
         assert!(sub.title.contains(&format!(": {phase} (")), "{}", sub.title);
         let description = sub.description.unwrap_or_default();
@@ -205,13 +210,13 @@ async fn delegation_to_approved_plan_to_sub_issues_and_labels() {
     assert_eq!(acts.last().unwrap().0, "response");
     assert_eq!(
         acts.last().unwrap().2,
-        "Plan approved. I created 4 sub-issue(s), one per phase (expand → backfill → switch → contract), each blocking the next, and labelled the issue `schema-change`, `zero-downtime`, `backfill`, `high-risk`, `data-integrity`. Run each phase when its sub-issue is unblocked."
+        "Plan approved. I created 4 sub-issue(s), one per phase (expand → backfill → switch → contract) and 2 for the application's work (\"Update application queries and ORM models (before switch)\", \"Update application queries and ORM models (before contract)\"), placed before the phases that need it, each blocking the next, and labelled the issue `schema-change`, `zero-downtime`, `backfill`, `high-risk`, `data-integrity`. Run each phase when its sub-issue is unblocked."
     );
     assert_eq!(h.fake.agent_session(&session).unwrap().status, "complete");
     assert_eq!(h.flow(&issue).await.stage, Stage::Approved);
     // Exactly one of each write.
     assert_eq!(h.fake.write_count("commentCreate"), 1);
-    assert_eq!(h.fake.write_count("issueCreate"), plan.phases.len());
+    assert_eq!(h.fake.write_count("issueCreate"), plan.phases.len() + 2);
 }
 
 #[tokio::test]
@@ -408,7 +413,7 @@ async fn a_worker_killed_mid_flow_leaves_nothing_lost_or_doubled() {
 
     h.prompt(&session, "Approve plan", None).await;
     let plan = h.flow(&issue).await.plan.unwrap();
-    assert_eq!(h.fake.write_count("issueCreate"), plan.phases.len());
+    assert_eq!(h.fake.write_count("issueCreate"), plan.phases.len() + 2);
     assert_eq!(h.fake.write_count("commentCreate"), 1);
 }
 
@@ -435,8 +440,10 @@ async fn with_30_percent_of_linear_calls_failing_everything_lands_once() {
     let plan = h.flow(&issue).await.plan.unwrap();
     assert_eq!(h.app_comments(&issue).len(), 1);
     let parent = h.fake.issue(&issue.identifier).unwrap();
-    assert_eq!(parent.children.len(), plan.phases.len());
-    assert_eq!(h.fake.relations().len(), plan.phases.len() - 1);
+    // One per phase, and the application's: without a repository to search, one before the
+    // switch (the retyped column) and one before the contract (the dropped one).
+    assert_eq!(parent.children.len(), plan.phases.len() + 2);
+    assert_eq!(h.fake.relations().len(), plan.phases.len() + 1);
     let acts = h.activities(&session);
     assert_eq!(kinds(&acts), ["thought", "elicitation", "response"], "{acts:?}");
     let labels: Vec<_> = h.fake.labels().into_iter().map(|l| l.name).collect();
@@ -456,7 +463,7 @@ async fn the_postgres_store_runs_the_same_flow() {
     let session = h.delegate(&issue).await;
     h.prompt(&session, "Approve plan", None).await;
     let plan = h.flow(&issue).await.plan.unwrap();
-    assert_eq!(h.fake.issue(&issue.identifier).unwrap().children.len(), plan.phases.len());
+    assert_eq!(h.fake.issue(&issue.identifier).unwrap().children.len(), plan.phases.len() + 2);
     assert_eq!(h.app_comments(&issue).len(), 1);
 }
 
@@ -543,7 +550,9 @@ async fn a_write_linear_refuses_becomes_an_error_activity_and_the_rest_goes_on()
     // The sub-issues exist all the same, without the labels that could not be made.
     let plan = h.flow(&issue).await.plan.unwrap();
     let parent = h.fake.issue(&issue.identifier).unwrap();
-    assert_eq!(parent.children.len(), plan.phases.len());
+    // One per phase, and the application's: without a repository to search, one before the
+    // switch (the retyped column) and one before the contract (the dropped one).
+    assert_eq!(parent.children.len(), plan.phases.len() + 2);
     assert!(parent.labels.is_empty(), "{:?}", parent.labels);
     assert_eq!(errors.len(), 1, "one report for all labels: {acts:?}");
     assert_eq!(h.fake.write_count("issueLabelCreate"), 0);
@@ -551,7 +560,7 @@ async fn a_write_linear_refuses_becomes_an_error_activity_and_the_rest_goes_on()
     let response = &acts.iter().rfind(|a| a.0 == "response").expect("a final response").2;
     assert_eq!(
         response,
-        "Plan approved. I created 4 sub-issue(s), one per phase (expand → backfill → switch → contract), each blocking the next; the labels `schema-change`, `zero-downtime`, `backfill`, `high-risk`, `data-integrity` could not be created in this workspace. Run each phase when its sub-issue is unblocked."
+        "Plan approved. I created 4 sub-issue(s), one per phase (expand → backfill → switch → contract) and 2 for the application's work (\"Update application queries and ORM models (before switch)\", \"Update application queries and ORM models (before contract)\"), placed before the phases that need it, each blocking the next; the labels `schema-change`, `zero-downtime`, `backfill`, `high-risk`, `data-integrity` could not be created in this workspace. Run each phase when its sub-issue is unblocked."
     );
 }
 

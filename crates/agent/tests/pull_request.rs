@@ -335,7 +335,7 @@ async fn running_the_writes_again_changes_nothing_and_a_new_decision_updates_the
     plan.phases.pop();
     let target = h.ctx.github.as_ref().unwrap();
     let linear_issue = h.ctx.client.issue(&issue.id).await.unwrap();
-    let (push, pull) =
+    let (push, pull, _) =
         cutover_agent::pull_request::prepare(target, &linear_issue, &plan, Some(&session)).await.unwrap();
     for (n, write) in [push, pull].into_iter().enumerate() {
         let op = serde_json::to_value(&write).unwrap();

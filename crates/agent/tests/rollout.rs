@@ -191,8 +191,12 @@ impl Harness {
     }
 
     fn sub_issues(&self, issue: &IssueRef) -> Vec<cutover_linear_fake::IssueView> {
-        let mut subs: Vec<_> =
-            self.linear.issues().into_iter().filter(|i| i.parent.as_deref() == Some(&issue.identifier)).collect();
+        let mut subs: Vec<_> = self
+            .linear
+            .issues()
+            .into_iter()
+            .filter(|i| i.parent.as_deref() == Some(&issue.identifier) && i.title.contains(" · phase "))
+            .collect();
         subs.sort_by_key(|i| i.number);
         subs
     }
@@ -272,6 +276,16 @@ async fn a_rollout_from_approval_to_the_issue_completed() {
     assert_eq!(pulls.len(), 1, "one pull request");
     let writer = Writer::start(&h.db).await;
 
+    // The application's work has its own sub-issue, before the contract.
+    let application: Vec<_> = h
+        .linear
+        .issues()
+        .into_iter()
+        .filter(|i| i.parent.as_deref() == Some(&issue.identifier) && !i.title.contains(" · phase "))
+        .collect();
+    let titles: Vec<&str> = application.iter().map(|i| i.title.as_str()).collect();
+    assert_eq!(titles, [format!("{} · Update application queries and ORM models (before contract)", issue.identifier)]);
+    assert!(application[0].description.as_deref().unwrap_or("").contains("before that phase runs"));
     // Nothing runs by itself.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let subs = h.sub_issues(&issue);
