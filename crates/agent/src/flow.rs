@@ -485,6 +485,7 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
     }
     let mut sub_issues = Vec::new();
     let mut application = Vec::new();
+    let mut app_ids = Vec::new();
     let mut previous: Option<String> = None;
     let app_issues = crate::application::sub_issues(&issue.identifier, &plan, impact.as_ref());
     for (index, phase) in plan.phases.iter().enumerate() {
@@ -501,6 +502,9 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
                 },
             );
             application.push(app.title.clone());
+            if app.title.contains(crate::application::UPDATE_APPLICATION) {
+                app_ids.push((id.clone(), app.before));
+            }
             if let Some(before) = previous.replace(id.clone()) {
                 out.push(
                     &format!("blocks-application-{}-{n}", phase.name),
@@ -530,7 +534,9 @@ async fn approve(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -
         }
         out.push("pull-request", pr);
     }
-    flow.rollout = Some(Rollout::new(&issue.team.id, &plan, &sub_issues));
+    let mut rollout = Rollout::new(&issue.team.id, &plan, &sub_issues);
+    rollout.application = app_ids;
+    flow.rollout = Some(rollout);
     out.push(
         "approved",
         Write::Approved {

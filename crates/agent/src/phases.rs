@@ -29,6 +29,9 @@ pub struct Rollout {
     /// When the switch phase ended, verified (Unix ms): the soak time counts from here.
     pub switched_at_ms: Option<i64>,
     pub contract_approved: bool,
+    /// The application's sub-issues (id, and the phase they must be done before).
+    #[serde(default)]
+    pub application: Vec<(String, PhaseName)>,
 }
 
 /// One phase: its sub-issue, and how its last run went.
@@ -73,7 +76,13 @@ impl Rollout {
                 error: None,
             })
             .collect();
-        Rollout { team_id: team_id.to_string(), phases, switched_at_ms: None, contract_approved: false }
+        Rollout {
+            team_id: team_id.to_string(),
+            phases,
+            switched_at_ms: None,
+            contract_approved: false,
+            application: Vec::new(),
+        }
     }
 
     fn active(&self) -> Option<&PhaseRun> {
@@ -250,11 +259,30 @@ async fn run(
         }
         if !approving_contract {
             let plan = flow.plan.as_ref().expect("a rollout has a plan");
+            let mut question = contract_question(plan);
+            // The application's work due before the contract, not marked done yet.
+            for (id, before) in &rollout.application {
+                if *before != PhaseName::Contract {
+                    continue;
+                }
+                let issue = ctx.client.issue(id).await?;
+                if !matches!(issue.state.kind.as_str(), "completed" | "canceled") {
+                    question.insert_str(
+                        0,
+                        &format!(
+                            "**Not done yet:** {} ({}) is {}: the running application may still use what this phase removes.\n\n",
+                            issue.identifier,
+                            crate::application::UPDATE_APPLICATION,
+                            inline_code(&issue.state.name)
+                        ),
+                    );
+                }
+            }
             ask(
                 flow,
                 out,
                 &format!("contract-approval-{}", target.run),
-                contract_question(plan),
+                question,
                 &[command::APPROVE_CONTRACT, command::NOT_YET],
             );
             return Ok(());

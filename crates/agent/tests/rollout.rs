@@ -284,7 +284,13 @@ async fn a_rollout_from_approval_to_the_issue_completed() {
         .filter(|i| i.parent.as_deref() == Some(&issue.identifier) && !i.title.contains(" · phase "))
         .collect();
     let titles: Vec<&str> = application.iter().map(|i| i.title.as_str()).collect();
-    assert_eq!(titles, [format!("{} · Update application queries and ORM models (before contract)", issue.identifier)]);
+    assert_eq!(
+        titles,
+        [
+            format!("{} · Update application queries and ORM models (before switch)", issue.identifier),
+            format!("{} · Update application queries and ORM models (before contract)", issue.identifier)
+        ]
+    );
     assert!(application[0].description.as_deref().unwrap_or("").contains("before that phase runs"));
     // Nothing runs by itself.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -357,7 +363,8 @@ async fn a_rollout_from_approval_to_the_issue_completed() {
 
     // The contract asks for its own approval.
     h.say(&session, "run contract").await;
-    h.until_said(&session, "elicitation", "Approve the contract phase?").await;
+    let question = h.until_said(&session, "elicitation", "Approve the contract phase?").await;
+    assert!(question.starts_with("**Not done yet:** ENG-"), "the application's sub-issue is open: {question}");
     assert!(
         ["unstarted", "backlog"].contains(&h.sub_issues(&issue)[3].state.kind.as_str()),
         "nothing ran before the approval"

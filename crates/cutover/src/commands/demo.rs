@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 use cutover_agent::pull_request::{GitHubTarget, WriteSettings};
 use cutover_agent::writes::Write;
-use cutover_agent::{FlowContext, Intake, PlanningConfig, Wakeup, WorkerSettings, drain, system_clock};
+use cutover_agent::{FlowContext, Intake, PlanningConfig, RolloutConfig, Wakeup, WorkerSettings, drain, system_clock};
 use cutover_db_postgres::scratch::DevServer;
 use cutover_db_postgres::source::apply_sql;
 use cutover_github::GitHubClient;
@@ -96,11 +96,16 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
         github.url(),
         cutover_github::Credentials::Token(github.token()),
     ))?;
+    // The same database runs the phases (CUTOVER_MIGRATE_URL in production); the soak time
+    // before the contract phase (1 h by default) is left out so the demo runs in one go.
+    let target = cutover_db_postgres::connect::Target::parse(&database_url)?;
+    let mut rollout = RolloutConfig::new(target.clone(), target);
+    rollout.soak = std::time::Duration::ZERO;
     let ctx = FlowContext {
-        rollout: None,
+        rollout: Some(rollout),
         client: client.clone(),
         store: store.clone(),
-        planning: PlanningConfig::new(database_url, dev.clone(), ".".into()),
+        planning: PlanningConfig::new(database_url.clone(), dev.clone(), ".".into()),
         outbox_wakeup: Wakeup::default(),
         github: Some(GitHubTarget {
             client: github_client,
@@ -135,20 +140,43 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     drain(&ctx, &settings).await?;
     let shown = print_writes(&store, &fake, &issue.id, 0).await?;
 
-    println!("\n── 2. Priya answers \"Approve plan\" in the agent session ──");
-    let event = fake.prompt(&session_id, "Approve plan", None)?;
-    let delivery = deliver(&webhook_url, &secret, "AgentSessionEvent", &event, &DeliveryConfig::default()).await;
-    anyhow::ensure!(delivery.delivered(), "the webhook was not accepted: {delivery:?}");
-    println!("Linear → Cutover: signed AgentSessionEvent `prompted` webhook, verified and stored (HTTP 200).");
-    drain(&ctx, &settings).await?;
-    print_writes(&store, &fake, &issue.id, shown).await?;
+    let say = |step: &str, reply: &str| format!("\n── {step}. Priya answers \"{reply}\" in the agent session ──");
+    let mut shown = shown;
+    let replies = [
+        ("2", "Approve plan"),
+        ("3", "run expand"),
+        ("4", "run backfill"),
+        ("5", "run switch"),
+        ("6", "run contract"),
+        ("7", "Approve contract"),
+    ];
+    for (step, reply) in replies {
+        println!("{}", say(step, reply));
+        let event = fake.prompt(&session_id, reply, None)?;
+        let delivery = deliver(&webhook_url, &secret, "AgentSessionEvent", &event, &DeliveryConfig::default()).await;
+        anyhow::ensure!(delivery.delivered(), "the webhook was not accepted: {delivery:?}");
+        println!("Linear → Cutover: signed AgentSessionEvent `prompted` webhook, verified and stored (HTTP 200).");
+        drain(&ctx, &settings).await?;
+        shown = print_writes(&store, &fake, &issue.id, shown).await?;
+        if let Some(said) = fake.agent_session(&session_id).and_then(|s| s.activities.last().cloned()) {
+            println!("Cutover says ({}): {}", said.kind, said.body.unwrap_or_default().lines().next().unwrap_or(""));
+        }
+    }
 
     let parent = fake.issue(&issue.identifier).context("the issue vanished")?;
     println!("\n── In Linear now ──");
     println!("{} is \"{}\", labelled {}.", parent.identifier, parent.state.name, parent.labels.join(", "));
     for child in &parent.children {
         if let Some(sub) = fake.issue(child) {
-            println!("  └ {} {} [{}]", sub.identifier, sub.title, sub.labels.join(", "));
+            let checkpoints = fake.comments(&sub.identifier).len();
+            println!(
+                "  └ {} {} [{}] \"{}\"{}",
+                sub.identifier,
+                sub.title,
+                sub.labels.join(", "),
+                sub.state.name,
+                if checkpoints > 0 { format!(", {checkpoints} checkpoint comment(s)") } else { String::new() }
+            );
         }
     }
     for relation in fake.relations() {
@@ -188,8 +216,34 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
             println!("    │ {line}");
         }
     }
+    println!("\n── In the database now ──");
+    let db = cutover_db_postgres::connect::connect(&database_url).await?;
+    let facts = db
+        .query_one(
+            "SELECT format_type(a.atttypid, a.atttypmod),
+                    (SELECT count(*) FROM customers), (SELECT count(*) FROM orders),
+                    EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'legacy_ref' AND NOT attisdropped),
+                    EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'orders'::regclass AND attname = 'refunded_at' AND NOT attisdropped)
+             FROM pg_attribute a WHERE a.attrelid = 'customers'::regclass AND a.attname = 'loyalty_points'",
+            &[],
+        )
+        .await
+        .context("reading the demo database")?;
+    let (kind, customers, orders, legacy, refunded): (String, i64, i64, bool, bool) =
+        (facts.get(0), facts.get(1), facts.get(2), facts.get(3), facts.get(4));
+    println!(
+        "customers.loyalty_points is {kind}; {} customers and {} orders, none lost; orders.refunded_at {}; orders.legacy_ref {}.",
+        cutover_plan::planner::thousands(customers as u64),
+        cutover_plan::planner::thousands(orders as u64),
+        if refunded { "exists" } else { "is missing" },
+        if legacy { "is still there" } else { "is dropped" }
+    );
     let stats = store.stats().await?;
     anyhow::ensure!(stats.outbox_failed == 0 && stats.jobs_failed == 0, "some writes failed: {stats:?}");
+    anyhow::ensure!(
+        parent.state.kind == "completed" && kind == "bigint" && !legacy && refunded,
+        "the demo's rollout did not finish (see Cutover's messages above)"
+    );
     // The demo shows the whole loop; one that stops short of it failed, whatever it printed.
     let complete = fake.agent_session(&session_id).is_some_and(|s| s.status == "complete");
     anyhow::ensure!(
