@@ -18,6 +18,7 @@ mod lint_bench;
 mod load;
 mod measure;
 mod report;
+mod rollout_latency;
 mod schema_engine;
 mod server;
 
@@ -36,8 +37,9 @@ fn main() -> ExitCode {
         Some("agent-latency") => agent_latency::main(&args[1..]),
         Some("lint") => lint_bench::main(&args[1..]),
         Some("backfill") => backfill_bench::main(&args[1..]),
+        Some("rollout-latency") => rollout_latency::main(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]\n       cutover-bench lint [--statements N] [--runs N] [--squawk PATH] [--write FILE]\n       cutover-bench backfill [--rows N] [--rate N] [--connections N] [--insert-percent N] [--no-load] [--database URL] [--write FILE]"
+            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]\n       cutover-bench lint [--statements N] [--runs N] [--squawk PATH] [--write FILE]\n       cutover-bench backfill [--rows N] [--rate N] [--connections N] [--insert-percent N] [--no-load] [--database URL] [--write FILE]\n       cutover-bench rollout-latency [--runs N] [--rows N] [--write FILE]"
         )),
     };
     match result {
