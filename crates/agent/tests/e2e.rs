@@ -69,6 +69,7 @@ impl Harness {
         let store_url = store.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("cutover.db").display()));
         let store = Store::open(&store_url).await.expect("store");
         let ctx = FlowContext {
+            llm: None,
             rollout: None,
             client: client_for(&fake),
             store: store.clone(),

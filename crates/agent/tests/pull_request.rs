@@ -73,6 +73,7 @@ impl Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&format!("sqlite://{}", dir.path().join("cutover.db").display())).await.expect("store");
         let ctx = FlowContext {
+            llm: None,
             rollout: None,
             client: LinearClient::new(config).unwrap(),
             store: store.clone(),

@@ -97,6 +97,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
         cutover_github::Credentials::Token(github.token()),
     ))?;
     let ctx = FlowContext {
+        llm: None,
         rollout: None,
         client: client.clone(),
         store: store.clone(),
