@@ -343,6 +343,8 @@ async fn answer(
     match flow.stage {
         Stage::AwaitingApproval if is_approval(text) => approve(ctx, flow, out).await,
         Stage::AwaitingProposal if proposal::is_use(text) || is_approval(text) => {
+            // Planning takes seconds: the thought first.
+            acknowledge(ctx, flow_key, job, flow, false).await?;
             let issue = ctx.client.issue(&flow.issue_id).await?;
             match proposal::adopt(flow, out, issue) {
                 Some(issue) => start_from(ctx, flow, out, issue).await,
