@@ -197,11 +197,12 @@ impl Checkpoint {
                 self.paused = false;
                 Some(("Backfill resumed".to_string(), String::new(), false))
             }
-            Event::StepDone { elapsed, .. } => {
+            Event::StepDone { elapsed, rows } => {
                 self.set_current(StepState::Done { elapsed });
-                if let Some((_, progress)) = &mut self.backfill
-                    && self.steps.get(self.current.unwrap_or(1) - 1).is_some()
-                {
+                // A finished backfill passed every row: the estimate gives way to the count.
+                if let Some((_, progress)) = &mut self.backfill {
+                    progress.rows_done = progress.rows_done.max(rows);
+                    progress.rows_total = Some(progress.rows_done);
                     progress.eta_s = Some(0.0);
                 }
                 None

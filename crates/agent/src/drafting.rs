@@ -46,6 +46,14 @@ impl Default for DraftConfig {
     }
 }
 
+/// The model the agent drafts with and its limits (`[llm]` in cutover.toml); the flow's
+/// `FlowContext::llm`, `None` without one.
+#[derive(Debug, Clone)]
+pub struct Drafter {
+    pub client: cutover_llm::Client,
+    pub config: DraftConfig,
+}
+
 /// A checked proposal (serialized as `cutover draft --format json` prints it).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Proposal {

@@ -18,6 +18,7 @@ use crate::command::{self, Command};
 use crate::messages::{self, APPROVE, MANAGED_LABELS, REQUEST_CHANGES};
 use crate::phases::{self, Rollout};
 use crate::planning::{PlanningConfig, plan_reviewed};
+use crate::proposal;
 use crate::pull_request::{self, PrepareError};
 use crate::rollout::PhaseEnded;
 use crate::writes::Write;
@@ -30,6 +31,8 @@ pub enum Stage {
     New,
     /// Waiting for the requester to complete or fix the issue.
     AwaitingInput,
+    /// The model's proposal is posted; waiting for "Use this proposal" or "Request changes".
+    AwaitingProposal,
     /// The plan is posted; waiting for "Approve plan" or "Request changes".
     AwaitingApproval,
     /// The plan is approved: its phases run when a person asks (`phases`).
@@ -61,6 +64,12 @@ pub struct FlowState {
     /// Jobs that job decided to start (a phase run).
     #[serde(default)]
     pub jobs: Vec<QueuedJob>,
+    /// The model's proposal waiting for an answer (`Stage::AwaitingProposal`).
+    #[serde(default)]
+    pub proposal: Option<crate::proposal::Pending>,
+    /// What the drafter spent on this issue.
+    #[serde(default)]
+    pub draft_usage: crate::proposal::DraftUsage,
 }
 
 /// A job decided by a job, enqueued after its decisions are saved.
@@ -115,6 +124,9 @@ pub struct FlowContext {
     /// How phases run on the live database; `None` without `CUTOVER_MIGRATE_URL` (people
     /// run them with `cutover apply`).
     pub rollout: Option<crate::rollout::RolloutConfig>,
+    /// The model that drafts DDL for issues written in prose; `None` without `[llm]` (the
+    /// requester is asked for the DDL and told what drafting would need).
+    pub llm: Option<crate::drafting::Drafter>,
 }
 
 /// Collects one job's writes and jobs in order.
@@ -330,7 +342,17 @@ async fn answer(
     }
     match flow.stage {
         Stage::AwaitingApproval if is_approval(text) => approve(ctx, flow, out).await,
-        Stage::AwaitingApproval if text.eq_ignore_ascii_case(REQUEST_CHANGES) => {
+        Stage::AwaitingProposal if proposal::is_use(text) || is_approval(text) => {
+            // Planning takes seconds: the thought first.
+            acknowledge(ctx, flow_key, job, flow, false).await?;
+            let issue = ctx.client.issue(&flow.issue_id).await?;
+            match proposal::adopt(flow, out, issue) {
+                Some(issue) => start_from(ctx, flow, out, issue).await,
+                None => start(ctx, flow, out).await,
+            }
+        }
+        Stage::AwaitingApproval | Stage::AwaitingProposal if text.eq_ignore_ascii_case(REQUEST_CHANGES) => {
+            flow.proposal = None;
             flow.stage = Stage::AwaitingInput;
             out.say("what-to-change", flow, ActivityContent::Elicitation { body: messages::what_to_change() });
             Ok(())
@@ -365,13 +387,31 @@ fn is_approval(text: &str) -> bool {
 /// Reads the issue and the database, and posts the plan or says what is missing.
 async fn start(ctx: &FlowContext, flow: &mut FlowState, out: &mut Decisions) -> Result<(), JobError> {
     let issue = ctx.client.issue(&flow.issue_id).await?;
+    start_from(ctx, flow, out, issue).await
+}
+
+/// `start` for the issue as read (or as an adopted proposal makes it). An issue with an
+/// objective and no DDL is drafted for when a model is configured.
+async fn start_from(
+    ctx: &FlowContext,
+    flow: &mut FlowState,
+    out: &mut Decisions,
+    issue: Issue,
+) -> Result<(), JobError> {
     flow.identifier = issue.identifier.clone();
     move_to_started(ctx, &issue, out).await?;
 
-    let parsed = cutover_request::parse(issue.description.as_deref().unwrap_or(""));
+    let description = issue.description.as_deref().unwrap_or("");
+    let parsed = cutover_request::parse(description);
     let Some(request) = parsed.request.clone() else {
+        let elicitation = parsed.elicitation().unwrap_or_default();
+        let drafts = cutover_draft::needs_draft(&parsed, description);
+        if drafts && let Some(drafter) = &ctx.llm {
+            proposal::propose(drafter, &ctx.planning, flow, out, &issue, &elicitation).await;
+            return Ok(());
+        }
         flow.stage = Stage::AwaitingInput;
-        let body = parsed.elicitation().unwrap_or_default();
+        let body = if drafts { proposal::without_model(&elicitation) } else { elicitation };
         out.say("missing-fields", flow, ActivityContent::Elicitation { body });
         return Ok(());
     };

@@ -13,6 +13,7 @@ pub mod markdown;
 pub mod messages;
 pub mod phases;
 pub mod planning;
+pub mod proposal;
 pub mod pull_request;
 pub mod reconcile;
 pub mod rollout;

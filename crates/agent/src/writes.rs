@@ -43,6 +43,12 @@ pub enum Write {
         state_id: String,
         state_name: String,
     },
+    /// Sets the issue's whole description (an adopted proposal): the same text each time it
+    /// is sent.
+    UpdateDescription {
+        issue_id: String,
+        description: String,
+    },
     /// Creates the label unless one with this name exists for the team or the workspace.
     EnsureLabel {
         team_id: String,
@@ -164,6 +170,9 @@ impl Write {
                 format!("checkpoint on {issue_id}: {}", body.lines().next().unwrap_or(""))
             }
             Write::MoveIssue { issue_id, state_name, .. } => format!("move {issue_id} to \"{state_name}\""),
+            Write::UpdateDescription { issue_id, .. } => {
+                format!("update the description of {issue_id}: the approved proposal's sections added")
+            }
             Write::EnsureLabel { name, .. } => format!("ensure label \"{name}\" exists"),
             Write::AddLabels { issue_id, label_names } => {
                 format!("label {issue_id} with {}", label_names.join(", "))
@@ -184,7 +193,7 @@ impl Write {
     pub fn body(&self) -> Option<&str> {
         match self {
             Write::Comment { body, .. } | Write::Checkpoint { body, .. } => Some(body),
-            Write::SubIssue { description, .. } => Some(description),
+            Write::SubIssue { description, .. } | Write::UpdateDescription { description, .. } => Some(description),
             Write::PullRequest { body, .. } => Some(body),
             Write::Activity {
                 content:
@@ -208,6 +217,7 @@ impl Write {
             Write::Approved { session_id: None, .. } => Some(CreatedKind::Comment),
             // Each looks for what it makes first, on every attempt (see `send_github`).
             Write::MoveIssue { .. }
+            | Write::UpdateDescription { .. }
             | Write::Checkpoint { .. }
             | Write::AddLabels { .. }
             | Write::PushBranch { .. }
@@ -323,6 +333,10 @@ async fn apply(client: &LinearClient, write: &Write, id: &str) -> Result<Value, 
         }
         Write::MoveIssue { issue_id, state_id, .. } => {
             let input = IssueUpdateInput { state_id: Some(state_id.clone()), ..Default::default() };
+            client.issue_update(issue_id, &input).await.map(created)
+        }
+        Write::UpdateDescription { issue_id, description } => {
+            let input = IssueUpdateInput { description: Some(description.clone()), ..Default::default() };
             client.issue_update(issue_id, &input).await.map(created)
         }
         Write::EnsureLabel { team_id, name, description } => {

@@ -274,6 +274,7 @@ async fn suite() {
     linear.base_backoff = Duration::from_millis(5);
     linear.wait_bounds.min = Duration::from_millis(1);
     let ctx = FlowContext {
+        llm: None,
         rollout: None,
         client: LinearClient::new(linear).unwrap(),
         store: store.clone(),

@@ -69,6 +69,7 @@ impl Harness {
         let store_url = store.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("cutover.db").display()));
         let store = Store::open(&store_url).await.expect("store");
         let ctx = FlowContext {
+            llm: None,
             rollout: None,
             client: client_for(&fake),
             store: store.clone(),
@@ -354,8 +355,9 @@ async fn missing_template_fields_get_one_elicitation_listing_them() {
     let app: Vec<_> = session_view.activities.iter().filter(|a| a.kind != "prompt").collect();
     assert_eq!(app.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>(), ["thought", "elicitation"]);
     let body = app[1].body.clone().unwrap();
+    // An objective without DDL is one to draft for; without a model, what drafting needs.
     let expected = cutover_request::parse("## Objective\nTrack refunds.\n").elicitation().unwrap();
-    assert_eq!(body, expected);
+    assert_eq!(body, format!("{}\n\n{}", expected.trim_end(), cutover_draft::WITHOUT_MODEL));
     for field in ["Proposed schema changes", "Migration type", "Downtime tolerance"] {
         assert!(body.contains(field), "{field} missing from: {body}");
     }

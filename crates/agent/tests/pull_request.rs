@@ -73,6 +73,7 @@ impl Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&format!("sqlite://{}", dir.path().join("cutover.db").display())).await.expect("store");
         let ctx = FlowContext {
+            llm: None,
             rollout: None,
             client: LinearClient::new(config).unwrap(),
             store: store.clone(),
@@ -219,7 +220,11 @@ async fn an_approved_plan_becomes_one_commit_and_a_pull_request_attached_to_the_
 
     // Attached to the issue and to each rollout sub-issue; linked in the session.
     let parent = h.linear.issue(&issue.identifier).unwrap();
-    for on in std::iter::once(&issue.identifier).chain(parent.children.iter()) {
+    // The issue and its phase sub-issues (not the application's).
+    let phases: Vec<String> =
+        parent.children.iter().filter(|c| h.linear.issue(c).unwrap().title.contains(" · phase ")).cloned().collect();
+    assert_eq!(phases.len(), 4);
+    for on in std::iter::once(&issue.identifier).chain(phases.iter()) {
         let attachments = h.linear.attachments(on);
         assert_eq!(attachments.len(), 1, "{on}");
         assert_eq!(attachments[0].url, "https://github.com/acme/shop/pull/1");
@@ -440,7 +445,8 @@ async fn github_failing_30_percent_and_a_worker_killed_mid_push_give_one_branch_
     assert_eq!(h.github.pulls(REPO).len(), 1, "one pull request");
     assert_eq!(h.linear.attachments(&issue.identifier).len(), 1);
     let plan = h.flow(&issue).await.plan.unwrap();
-    assert_eq!(h.linear.write_count("issueCreate"), plan.phases.len());
+    // One per phase, and the application's two ("Update application queries and ORM models").
+    assert_eq!(h.linear.write_count("issueCreate"), plan.phases.len() + 2);
 }
 
 #[tokio::test]
@@ -458,7 +464,7 @@ async fn a_repository_cutover_cannot_read_is_reported_and_the_rollout_goes_on() 
         "I could not read the GitHub repository `acme/missing` to open the pull request, so the plan's sub-issues are created without one. GitHub says:\n\n```text\nnot found on GitHub: Not Found\n```\n\nCheck `[github] repository` in cutover.toml and the token's access (GITHUB_TOKEN, or the GitHub App's installation), then reply here to try again."
     );
     let parent = h.linear.issue(&issue.identifier).unwrap();
-    assert_eq!(parent.children.len(), 4);
+    assert_eq!(parent.children.len(), 4 + 2, "the phases and the application's sub-issues");
     assert!(h.github.pulls(REPO).is_empty());
     assert_eq!(h.linear.agent_session(&session).unwrap().status, "complete");
 }
@@ -538,5 +544,5 @@ async fn a_branch_someone_else_pushed_to_is_left_alone_and_reported() {
     );
     assert!(errors[1].contains("does not hold Cutover's commit; no pull request is opened from it"), "{}", errors[1]);
     // The rollout itself goes on.
-    assert_eq!(h.linear.issue(&issue.identifier).unwrap().children.len(), 4);
+    assert_eq!(h.linear.issue(&issue.identifier).unwrap().children.len(), 4 + 2);
 }

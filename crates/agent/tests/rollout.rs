@@ -84,6 +84,7 @@ impl Harness {
         rollout.apply.backfill.limits.max_batch = 1000;
         rollout.apply.backfill.wait_query = Some("SELECT false FROM pg_catalog.pg_sleep(0.03)".into());
         let ctx = FlowContext {
+            llm: None,
             rollout: Some(rollout),
             client: LinearClient::new(config).unwrap(),
             store: store.clone(),

@@ -61,6 +61,7 @@ async fn measure(n: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>, Stri
     let store = Store::open(&format!("sqlite://{}", dir.path().join("cutover.db").display())).await?;
     let linear = LinearClient::new(ClientConfig::new(fake.url(), Credentials::OAuthToken(fake.oauth_token())))?;
     let ctx = FlowContext {
+        llm: None,
         rollout: None,
         client: linear.clone(),
         store: store.clone(),

@@ -91,6 +91,7 @@ async fn one_run(rows: u64) -> anyhow::Result<(Duration, Vec<Duration>, String)>
     let target = Target::parse(&url)?;
     let ctx = FlowContext {
         rollout: Some(RolloutConfig::new(target.clone(), target)),
+        llm: None,
         client: linear.clone(),
         store: store.clone(),
         planning: PlanningConfig::new(url.clone(), dev.clone(), ".".into()),
@@ -167,12 +168,8 @@ async fn one_run(rows: u64) -> anyhow::Result<(Duration, Vec<Duration>, String)>
     let deadline = Instant::now() + Duration::from_secs(600);
     while comment_at[10].is_none() {
         anyhow::ensure!(Instant::now() < deadline, "the backfill's checkpoint did not reach 100% in 10 minutes");
-        let done: Option<i64> = db
-            .query_opt("SELECT rows_done FROM cutover.backfills", &[])
-            .await
-            .ok()
-            .flatten()
-            .map(|r| r.get(0));
+        let done: Option<i64> =
+            db.query_opt("SELECT rows_done FROM cutover.backfills", &[]).await.ok().flatten().map(|r| r.get(0));
         let now = Instant::now();
         if let Some(done) = done {
             let decile = ((done as u64).saturating_mul(10) / rows).min(10) as usize;
@@ -180,12 +177,10 @@ async fn one_run(rows: u64) -> anyhow::Result<(Duration, Vec<Duration>, String)>
                 slot.get_or_insert(now);
             }
         }
-        let shown = fake
-            .comments(&sub.identifier)
-            .into_iter()
-            .filter(|c| c.user_id == app)
-            .find_map(|c| percent_in(&c.body))
-            .unwrap_or(0);
+        let bodies: Vec<String> =
+            fake.comments(&sub.identifier).into_iter().filter(|c| c.user_id == app).map(|c| c.body).collect();
+        let ended = bodies.iter().any(|b| b.contains("**Done.**"));
+        let shown = if ended { 100 } else { bodies.iter().find_map(|b| percent_in(b)).unwrap_or(0) };
         for slot in comment_at.iter_mut().take(shown as usize / 10 + 1) {
             slot.get_or_insert(now);
         }

@@ -341,10 +341,6 @@ pub struct AgentConfig {
     /// `[lint]`: the rules that review a request's change, and `[lint.naming]`.
     pub lint: cutover_lint::RuleSettings,
     /// The drafter's model; `None` without one.
-    #[allow(
-        dead_code,
-        reason = "read by the agent flow's drafting stage once it is wired; `cutover draft` reads [llm] itself"
-    )]
     pub llm: Option<LlmConfig>,
 }
 

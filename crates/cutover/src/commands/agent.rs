@@ -85,7 +85,14 @@ async fn wire(args: &AgentArgs, store_override: Option<&str>) -> anyhow::Result<
         }
         None => None,
     };
-    let ctx = FlowContext { client, store, planning, outbox_wakeup: Wakeup::default(), github, rollout };
+    let llm = match &config.llm {
+        Some(llm) => Some(cutover_agent::drafting::Drafter {
+            client: cutover_llm::Client::new(llm.client.clone()).context("could not set up the model client")?,
+            config: llm.draft.clone(),
+        }),
+        None => None,
+    };
+    let ctx = FlowContext { client, store, planning, outbox_wakeup: Wakeup::default(), github, rollout, llm };
     Ok(Wired { config, ctx })
 }
 

@@ -103,6 +103,7 @@ async fn run_flow(dev: &DevServer, database_url: String) -> anyhow::Result<Outco
     rollout.soak = std::time::Duration::ZERO;
     let ctx = FlowContext {
         rollout: Some(rollout),
+        llm: None,
         client: client.clone(),
         store: store.clone(),
         planning: PlanningConfig::new(database_url.clone(), dev.clone(), ".".into()),
