@@ -189,6 +189,7 @@ fn problems_are_one_sentence() {
         sql: "DROP TABLE t".into(),
         message: "m".into(),
         options: vec![],
+        hazards: vec![],
     });
     let err = write(&MemoryRepo::default(), &blocked, &options()).unwrap_err();
     assert_eq!(err.to_string(), "the plan has 1 blocker(s): resolve them and plan again before writing migrations");

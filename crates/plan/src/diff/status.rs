@@ -28,16 +28,23 @@ pub fn table_needs_replace(old: &Table, new: &Table) -> bool {
     old.kind != new.kind || old.partition_key != new.partition_key
 }
 
+/// A constraint is dropped and added again when its definition changes, and when a valid one
+/// becomes NOT VALID: PostgreSQL has no statement that un-validates a constraint.
 pub fn constraint_changed(old: &Constraint, new: &Constraint) -> bool {
-    old.kind != new.kind || old.definition != new.definition
+    old.kind != new.kind || old.definition != new.definition || (old.validated && !new.validated)
 }
 
 pub fn index_changed(old: &Index, new: &Index) -> bool {
     !old.same_definition(new) || (!old.valid && new.valid)
 }
 
+/// A policy is created again when its command or kind changes, and when it loses its USING
+/// or WITH CHECK clause: ALTER POLICY can replace a clause but not remove one.
 pub fn policy_needs_replace(old: &Policy, new: &Policy) -> bool {
-    old.command != new.command || old.permissive != new.permissive
+    old.command != new.command
+        || old.permissive != new.permissive
+        || (old.using.is_some() && new.using.is_none())
+        || (old.with_check.is_some() && new.with_check.is_none())
 }
 
 /// A generated column whose expression changes, or a plain column that becomes generated,

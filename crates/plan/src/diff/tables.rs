@@ -35,8 +35,23 @@ pub fn tables(ctx: &mut Ctx) {
             format!("drops table {name} and all of its rows")
         };
         node.hazards.push(Hazard::new(HazardCode::DataLoss, message));
+        if let Some(h) = indexes_dropped_with(name, o) {
+            node.hazards.push(h);
+        }
         ctx.push(node);
     }
+}
+
+/// The indexes a dropped table takes with it (its own and those of its keys), which queries
+/// of other code paths may rely on.
+fn indexes_dropped_with(name: &QualName, table: &Table) -> Option<Hazard> {
+    let mut indexes: Vec<String> =
+        table.indexes.keys().map(|i| QualName::new(name.schema.clone(), i.clone()).to_string()).collect();
+    indexes.extend(constraint_index_names(name, table.constraints.iter()).map(|i| i.to_string()));
+    indexes.sort();
+    indexes.dedup();
+    (!indexes.is_empty())
+        .then(|| Hazard::new(HazardCode::IndexDropped, format!("drops with {name} its indexes {}", indexes.join(", "))))
 }
 
 /// Sequences owned by a column of `table` (or by `column` only) that the new catalog no
@@ -215,8 +230,10 @@ pub(super) fn create_index(ctx: &mut Ctx, relation: &QualName, iname: &str, inde
 
 pub(super) fn drop_index(ctx: &mut Ctx, relation: &QualName, iname: &str) {
     let qualified = QualName::new(relation.schema.clone(), iname.to_string());
+    let message = format!("drops index {qualified}; queries that use it lose it");
     let stmt = Stmt::DropIndex { name: qualified, concurrently: false };
-    let node = ctx.drop(stmt, Rank::DropConstraintsIndexes, vec![index_id(relation, iname)]);
+    let mut node = ctx.drop(stmt, Rank::DropConstraintsIndexes, vec![index_id(relation, iname)]);
+    node.hazards.push(Hazard::new(HazardCode::IndexDropped, message));
     ctx.push(node);
 }
 
@@ -354,6 +371,12 @@ fn alter_table(ctx: &mut Ctx, name: &QualName, o: &Table, n: &Table) {
                 vec![constraint_id(name, cname)],
             );
             node.frees_names = constraint_index_names(name, std::iter::once((cname, oc))).collect();
+            for index in &node.frees_names {
+                node.hazards.push(Hazard::new(
+                    HazardCode::IndexDropped,
+                    format!("drops index {index} with constraint {cname}; queries that use it lose it"),
+                ));
+            }
             ctx.push(node);
         }
     }

@@ -168,6 +168,8 @@ fn outside_window(plan: &Plan, window: std::time::Duration) -> Vec<Blocker> {
                 "ask for zero downtime, so the change is planned online where a recipe exists".into(),
                 "make the change in smaller parts (one table, or one partition, at a time)".into(),
             ],
+            // The step stays in its phase with its hazards.
+            hazards: Vec::new(),
         });
     }
     out
@@ -219,6 +221,7 @@ fn plan_with_renames(current: &Catalog, desired: &Catalog, options: &PlanOptions
                     rename.target()
                 ),
                 options: vec!["check the names of the rename".into()],
+                hazards: vec![],
             });
             continue;
         }
@@ -304,6 +307,13 @@ pub fn plan_diff(current: &Catalog, desired: &Catalog, diff: &Diff, options: &Pl
             });
             if early {
                 let phase = list.iter().map(|d| d.phase).min().unwrap_or(PhaseName::Expand);
+                // The steps are taken out of the plan; their hazards stay with the blocker.
+                let mut hazards: Vec<crate::Hazard> = Vec::new();
+                for h in list.iter().flat_map(|d| &d.step.hazards) {
+                    if !hazards.iter().any(|x| x.code == h.code) {
+                        hazards.push(h.clone());
+                    }
+                }
                 blockers.push(Blocker {
                     code: BlockerCode::DestructiveStepNeededEarly,
                     sql: format!("{};", diff.changes[i].stmt),
@@ -315,6 +325,7 @@ pub fn plan_diff(current: &Catalog, desired: &Catalog, diff: &Diff, options: &Pl
                         "ship it as two migrations: first the removal (after the application stops using it), then the addition".into(),
                         "accept that the running version breaks: plan again with --allow-downtime".into(),
                     ],
+                    hazards,
                 });
                 list.clear();
             }
@@ -436,6 +447,7 @@ mod tests {
                     "ask for zero downtime, so the change is planned online where a recipe exists".into(),
                     "make the change in smaller parts (one table, or one partition, at a time)".into(),
                 ],
+                hazards: vec![],
             }]
         );
         // The step stays, so the reviewer sees what the blocker is about.

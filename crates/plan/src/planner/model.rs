@@ -355,4 +355,9 @@ pub struct Blocker {
     pub sql: String,
     pub message: String,
     pub options: Vec<String>,
+    /// The hazards the statement would have if it ran as asked (the options say the way out).
+    /// Empty for blockers that are not about one statement, and in plans made before the
+    /// field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hazards: Vec<Hazard>,
 }

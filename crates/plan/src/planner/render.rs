@@ -171,6 +171,10 @@ fn render_blockers(out: &mut String, blockers: &[Blocker], d: Dialect) {
             .unwrap();
             for b in blockers {
                 writeln!(out, "\n  [{}] {}\n    {}", b.code, b.message, b.sql).unwrap();
+                if !b.hazards.is_empty() {
+                    let codes: Vec<&str> = b.hazards.iter().map(|h| h.code.as_str()).collect();
+                    writeln!(out, "    hazards if run as asked: {}", codes.join(", ")).unwrap();
+                }
                 for o in &b.options {
                     writeln!(out, "    - option: {o}").unwrap();
                 }
@@ -182,6 +186,10 @@ fn render_blockers(out: &mut String, blockers: &[Blocker], d: Dialect) {
                 let fence = markdown::fence_for(&b.sql);
                 writeln!(out, "\n**`{}`** — {}\n\n{fence}sql\n{}\n{fence}", b.code, markdown::text(&b.message), b.sql)
                     .unwrap();
+                if !b.hazards.is_empty() {
+                    let codes: Vec<&str> = b.hazards.iter().map(|h| h.code.as_str()).collect();
+                    writeln!(out, "Hazards if run as asked: `{}`\n", codes.join("`, `")).unwrap();
+                }
                 for o in &b.options {
                     writeln!(out, "- Option: {}", markdown::text(o)).unwrap();
                 }

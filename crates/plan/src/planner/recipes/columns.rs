@@ -3,8 +3,8 @@
 //! column (a type change that would rewrite a large table, a rename) are in `column_swaps`.
 
 use super::{
-    Recipe, app_change, backfill_step, blocker, carry, column_exists, column_not_null, column_swaps, constraint, draft,
-    hazard, leaves, object_name, rollback, size_phrase, small_or_window, step, why, with_estimate,
+    Recipe, app_change, backfill_step, blocked, blocker, carry, column_exists, column_not_null, column_swaps,
+    constraint, draft, hazard, leaves, object_name, rollback, size_phrase, small_or_window, step, why, with_estimate,
 };
 use crate::diff::{Change, Diff};
 use crate::hazard::{BlockerCode, HazardCode};
@@ -59,6 +59,7 @@ pub(in crate::planner) fn unmatched_renames(ctx: &PlanCtx, diff: &Diff) -> Vec<B
                     r.table, r.from, r.to, r.to, r.from
                 ),
                 options: vec!["check the table and column names of the rename".into()],
+                hazards: vec![],
             });
         }
     }
@@ -164,7 +165,8 @@ pub(super) fn add_column(ctx: &PlanCtx, change: &Change, table: &QualName, col: 
         let s = leaves(step(ctx, sql, op, table, None), added);
         let s = rollback(with_estimate(s, estimate::rewrite(size)), drop_back);
         if !ctx.is_small(table) && !ctx.options.allow_downtime {
-            return Err(blocker(
+            return Err(blocked(
+                s.clone(),
                 change,
                 BlockerCode::AddColumnRewrite,
                 format!(
@@ -439,7 +441,8 @@ pub(super) fn alter_column_type(ctx: &PlanCtx, change: &Change, table: &QualName
     let s = with_estimate(s, estimate::rewrite(size));
     if !ctx.is_small(table) && !ctx.options.allow_downtime {
         let obstacles = column_swaps::swap_obstacles(ctx, table, c);
-        return Err(blocker(
+        return Err(blocked(
+            s.clone(),
             change,
             BlockerCode::ColumnTypeRewrite,
             format!(

@@ -2,7 +2,7 @@
 //! concurrently built index, dropped with a NOT VALID restore as their rollback.
 
 use super::{
-    Recipe, blocker, builds_index, carry, constraint, draft, hazard, index_exists, index_name, leaves, rollback,
+    Recipe, blocked, builds_index, carry, constraint, draft, hazard, index_exists, index_name, leaves, rollback,
     size_phrase, small_or_window, step, why, with_estimate,
 };
 use crate::diff::Change;
@@ -74,7 +74,8 @@ pub(super) fn add_constraint(
                 if !new && !not_valid {
                     let s = with_estimate(s, if fk { estimate::fk_validation(size) } else { estimate::scan(size) });
                     if !ctx.is_small(table) && !ctx.options.allow_downtime {
-                        return Err(blocker(
+                        return Err(blocked(
+                            s.clone(),
                             change,
                             BlockerCode::ConstraintValidationUnderLock,
                             format!(
@@ -167,8 +168,14 @@ pub(super) fn add_constraint(
             if partitioned {
                 let s = step(ctx, change.stmt.to_string(), Operation::AddUniqueOrPrimaryKey, table, None);
                 let s = with_estimate(rollback(s, drop_back), estimate::index_build(size, false));
+                let s = hazard(
+                    s,
+                    HazardCode::IndexBuild,
+                    format!("builds the unique index for {name} on every partition of {table}"),
+                );
                 if !ctx.is_small(table) && !ctx.options.allow_downtime {
-                    return Err(blocker(
+                    return Err(blocked(
+                        s.clone(),
                         change,
                         BlockerCode::UniqueOnPartitionedTable,
                         format!("{table} is partitioned: its unique index cannot be built concurrently, so adding {name} blocks the table while it builds{}.", size_phrase(size)),
@@ -229,8 +236,14 @@ pub(super) fn add_constraint(
         ConstraintKind::Exclusion => {
             let s = step(ctx, change.stmt.to_string(), Operation::AddExclusion, table, None);
             let s = with_estimate(rollback(s, drop_back), estimate::index_build(size, false));
+            let s = if new {
+                s
+            } else {
+                hazard(s, HazardCode::IndexBuild, format!("builds the exclusion index for {name} on {table}"))
+            };
             if !ctx.is_small(table) && !ctx.options.allow_downtime {
-                return Err(blocker(
+                return Err(blocked(
+                    s.clone(),
                     change,
                     BlockerCode::ExclusionConstraintUnderLock,
                     format!(

@@ -2,7 +2,7 @@
 //! concurrently once nothing needs them.
 
 use super::{
-    Recipe, blocker, builds_index, carry, draft, effect, hazard, index_exists, leaves, object_name, rollback, step,
+    Recipe, blocked, builds_index, carry, draft, effect, hazard, index_exists, leaves, object_name, rollback, step,
     why, with_estimate,
 };
 use crate::diff::{Change, Diff};
@@ -48,7 +48,28 @@ pub(super) fn index_name(table: &QualName, name: &str) -> QualName {
 /// An index built concurrently on a live table (and swapped in when it replaces one).
 pub(super) fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &QualName, index: &Index) -> Recipe {
     let size = ctx.size(table);
-    if ctx.is_new_table(table) {
+    // A materialized view is not in `tables`, so `is_new_table` says yes for it, but it holds
+    // the rows its query returned: an existing one is built on like a live table, a new one
+    // plainly (nobody reads it yet), and both are index builds.
+    let matview = |c: &cutover_schema::Catalog| c.views.get(table).is_some_and(|v| v.materialized);
+    if matview(ctx.desired) && !matview(ctx.current) {
+        let s = step(ctx, change.stmt.to_string(), Operation::CreateIndex, table, None);
+        let s = rollback(
+            s,
+            Some(IfExists(&Stmt::DropIndex { name: index_name(table, name), concurrently: false }).to_string()),
+        );
+        let s = leaves(s, index_exists(table, index_name(table, name), true));
+        let s = hazard(
+            s,
+            HazardCode::IndexBuild,
+            format!("builds index {name} on materialized view {table}, over every row its query returned"),
+        );
+        return Ok(vec![draft(
+            Expand,
+            carry(why(s, "The materialized view is new: nobody reads it yet, so a plain build blocks no one."), change),
+        )]);
+    }
+    if ctx.is_new_table(table) && !matview(ctx.current) {
         let s = step(ctx, change.stmt.to_string(), Operation::CreateIndex, table, None);
         let s = rollback(
             s,
@@ -72,7 +93,8 @@ pub(super) fn create_index(ctx: &PlanCtx, change: &Change, name: &str, table: &Q
         let s = hazard(s, HazardCode::IndexBuild, format!("builds index {name} on every partition of {table}"));
         let s = leaves(s, index_exists(table, index_name(table, name), true));
         if !ctx.is_small(table) && !ctx.options.allow_downtime {
-            return Err(blocker(
+            return Err(blocked(
+                s.clone(),
                 change,
                 BlockerCode::IndexOnPartitionedTable,
                 format!(
@@ -163,10 +185,15 @@ pub(super) fn drop_index(ctx: &PlanCtx, change: &Change, name: &QualName) -> Rec
         return Ok(Vec::new()); // the create builds the new one and swaps it in
     }
     let owner = ctx.current.index_owner(name).cloned();
-    let old = owner.as_ref().and_then(|t| ctx.current.tables.get(t)).and_then(|t| t.indexes.get(&name.name));
+    let old = owner.as_ref().and_then(|t| {
+        let on_table = ctx.current.tables.get(t).and_then(|t| t.indexes.get(&name.name));
+        on_table.or_else(|| ctx.current.views.get(t).and_then(|v| v.indexes.get(&name.name)))
+    });
     let table = owner.clone().unwrap_or_else(|| name.clone());
     let partitioned = owner.as_ref().and_then(|t| ctx.current.tables.get(t)).is_some_and(|t| t.partition_key.is_some());
-    let concurrently = !partitioned && !ctx.is_new_table(&table);
+    // An existing materialized view is read by the application like a live table.
+    let live_matview = ctx.current.views.get(&table).is_some_and(|v| v.materialized);
+    let concurrently = !partitioned && (!ctx.is_new_table(&table) || live_matview);
     let stmt = Stmt::DropIndex { name: name.clone(), concurrently };
     let op = if concurrently { Operation::DropIndexConcurrently } else { Operation::DropIndex };
     let s = step(ctx, IfExists(&stmt).to_string(), op, &table, None);

@@ -213,8 +213,23 @@ pub(super) fn carry(mut s: Step, change: &Change) -> Step {
     s
 }
 
+/// A refusal of the change, with the diff's own hazards (data loss, privileges...).
 pub(super) fn blocker(change: &Change, code: BlockerCode, message: String, options: Vec<String>) -> Box<Blocker> {
-    Box::new(Blocker { code, sql: format!("{};", change.stmt), message, options })
+    Box::new(Blocker { code, sql: format!("{};", change.stmt), message, options, hazards: change.hazards.clone() })
+}
+
+/// A refusal of the change that `would` makes as asked: the blocker keeps that step's
+/// hazards (its locks, rewrite, index build...), so a blocked plan still says what the
+/// statement risks.
+pub(super) fn blocked(
+    would: Step,
+    change: &Change,
+    code: BlockerCode,
+    message: String,
+    options: Vec<String>,
+) -> Box<Blocker> {
+    let hazards = carry(would, change).hazards;
+    Box::new(Blocker { code, sql: format!("{};", change.stmt), message, options, hazards })
 }
 
 /// A constraint or index name built from parts, cut to PostgreSQL's 63 bytes.

@@ -2,7 +2,7 @@
 //! to the recipe of its kind.
 
 use super::{
-    Recipe, app_change, blocker, carry, column_swaps, columns, constraints, draft, hazard, leaves, partitions,
+    Recipe, app_change, blocked, carry, column_swaps, columns, constraints, draft, hazard, leaves, partitions,
     rollback, size_phrase, small_or_window, step, why, with_estimate,
 };
 use crate::diff::Change;
@@ -66,7 +66,8 @@ pub(super) fn alter_table(ctx: &PlanCtx, change: &Change, table: &QualName, acti
             let s = step(ctx, sql, Operation::SetLoggedOrUnlogged, table, None);
             let s = with_estimate(s, estimate::rewrite(size));
             if !ctx.is_small(table) && !ctx.options.allow_downtime {
-                return Err(blocker(
+                return Err(blocked(
+                    s.clone(),
                     change,
                     BlockerCode::PersistenceRewrite,
                     format!(
