@@ -1,5 +1,6 @@
-//! `cutover-bench lint`: `cutover lint` and squawk on the same 20,000-statement migration in
-//! the same run; wall time and peak memory, median of several runs, and the ratio.
+//! `cutover-bench lint`: `cutover lint` and squawk on the same inputs in the same run (a
+//! 20,000-statement migration, many short statements one per line, the same on one line);
+//! wall time and peak memory, median of several runs, and the ratios.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -41,13 +42,33 @@ pub fn migration(n: usize) -> String {
     s
 }
 
+/// `n` copies of `SELECT 1;`, one per line or all on one line.
+pub fn short_statements(n: usize, one_line: bool) -> String {
+    let mut s = "SELECT 1;".repeat(n);
+    if !one_line {
+        s = s.replace(';', ";\n");
+    }
+    s.push('\n');
+    s
+}
+
+/// One input shape and its measurements.
+struct Shape {
+    name: String,
+    file: String,
+    cutover: measure::Sample,
+    squawk: measure::Sample,
+    diagnostics: usize,
+}
+
 pub fn main(args: &[String]) -> anyhow::Result<()> {
-    let (mut statements, mut runs, mut squawk, mut write) = (20_000usize, 5usize, None, None);
+    let (mut statements, mut short, mut runs, mut squawk, mut write) = (20_000usize, 200_000usize, 5usize, None, None);
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().context("missing value").cloned();
         match arg.as_str() {
             "--statements" => statements = value()?.parse()?,
+            "--short" => short = value()?.parse()?,
             "--runs" => runs = value()?.parse()?,
             "--squawk" => squawk = Some(value()?),
             "--write" => write = Some(PathBuf::from(value()?)),
@@ -62,55 +83,85 @@ pub fn main(args: &[String]) -> anyhow::Result<()> {
         bail!("{} not found; build it with `cargo build --release -p cutover`", cutover.display());
     }
     let dir = tempfile::tempdir()?;
-    let file = dir.path().join("migration.sql");
-    std::fs::write(&file, migration(statements))?;
-    let file = file.to_string_lossy().into_owned();
     let version = std::process::Command::new(&squawk).arg("--version").output()?;
     let squawk_version = String::from_utf8_lossy(&version.stdout).trim().to_string();
-
-    let mut samples: [Vec<measure::Sample>; 2] = [Vec::new(), Vec::new()];
+    let inputs = [
+        (format!("mixed DDL/DML, {statements} statements"), "mixed.sql", migration(statements)),
+        (format!("{short} × `SELECT 1;`, one per line"), "lines.sql", short_statements(short, false)),
+        (format!("{short} × `SELECT 1;`, all on one line"), "one-line.sql", short_statements(short, true)),
+    ];
     let out = dir.path().join("out.txt").to_string_lossy().into_owned();
-    // Alternate the tools, one unmeasured warm-up run each.
-    for run in 0..=runs {
-        let c = measure::run(&out, &[0, 1], &cutover.to_string_lossy(), &["lint".into(), file.clone()])?;
-        let diagnostics_c = std::fs::read_to_string(&out)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| l.starts_with("error[") || l.starts_with("warning["))
-            .count();
-        let s = measure::run(&out, &[0, 1], &squawk, std::slice::from_ref(&file))?;
-        eprintln!("run {run}: cutover {:.0} ms ({diagnostics_c} diagnostics), squawk {:.0} ms", c.wall_ms, s.wall_ms);
-        if run > 0 {
-            samples[0].push(c);
-            samples[1].push(s);
+    let mut shapes = Vec::new();
+    for (name, file_name, text) in inputs {
+        let file = dir.path().join(file_name);
+        std::fs::write(&file, text)?;
+        let file = file.to_string_lossy().into_owned();
+        let mut samples: [Vec<measure::Sample>; 2] = [Vec::new(), Vec::new()];
+        let mut diagnostics = 0;
+        // Alternate the tools, one unmeasured warm-up run each.
+        for run in 0..=runs {
+            let c = measure::run(&out, &[0, 1], &cutover.to_string_lossy(), &["lint".into(), file.clone()])?;
+            diagnostics = std::fs::read_to_string(&out)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| l.starts_with("error[") || l.starts_with("warning["))
+                .count();
+            let s = measure::run(&out, &[0, 1], &squawk, std::slice::from_ref(&file))?;
+            eprintln!(
+                "{name}, run {run}: cutover {:.0} ms ({diagnostics} diagnostics), squawk {:.0} ms",
+                c.wall_ms, s.wall_ms
+            );
+            if run > 0 {
+                samples[0].push(c);
+                samples[1].push(s);
+            }
         }
+        let (cutover, squawk) = (measure::median(&mut samples[0]), measure::median(&mut samples[1]));
+        shapes.push(Shape { name, file: file_name.to_string(), cutover, squawk, diagnostics });
     }
-    let c = measure::median(&mut samples[0]);
-    let s = measure::median(&mut samples[1]);
     let mut body = String::new();
-    writeln!(body, "## Linter: {statements} statements, Cutover and squawk side by side\n")?;
+    writeln!(body, "## Linter: Cutover and squawk side by side on three input shapes\n")?;
     writeln!(body, "- Date: {} · Machine: {}", report::today(), report::machine())?;
     writeln!(
         body,
-        "- One migration file of {statements} statements (new tables and their indexes, columns, indexes and foreign keys on existing tables, SET NOT NULL, batched updates, type changes, PL/pgSQL functions, concurrent drops), generated by `cutover-bench lint`."
+        "- Inputs, generated by `cutover-bench lint`: a migration of {statements} statements mixing the DDL and DML of real migrations (new tables and their indexes, columns, indexes and foreign keys on existing tables, SET NOT NULL, batched updates, type changes, PL/pgSQL functions, concurrent drops); {short} short statements one per line; the same {short} statements on one line."
     )?;
     writeln!(
         body,
-        "- `cutover lint FILE` (all rules, human output) and `squawk FILE` ({squawk_version}, default rules and output), alternating, median of {runs} runs after one warm-up each; wall time of the whole process, peak resident memory."
+        "- `cutover lint FILE` (all rules, human output) and `squawk FILE` ({squawk_version}, default rules and output), alternating, median of {runs} runs after one warm-up each; wall time of the whole process, peak resident memory. Cutover parses on as many threads as the machine has cores."
     )?;
     writeln!(
         body,
-        "- Reproduce: `pip install squawk-cli && cargo build --release -p cutover -p cutover-bench && target/release/cutover-bench lint --write docs/benchmarks.md`\n"
+        "- Reproduce: `pip install squawk-cli==2.70.0 && cargo build --release -p cutover -p cutover-bench && target/release/cutover-bench lint --write docs/benchmarks.md`\n"
     )?;
-    writeln!(body, "| tool | wall time | peak memory |\n| --- | ---: | ---: |")?;
-    writeln!(body, "| Cutover | {:.0} ms | {:.0} MiB |", c.wall_ms, c.max_rss_kb as f64 / 1024.0)?;
-    writeln!(body, "| squawk | {:.0} ms | {:.0} MiB |\n", s.wall_ms, s.max_rss_kb as f64 / 1024.0)?;
-    let ratio = s.wall_ms / c.wall_ms;
     writeln!(
         body,
-        "Cutover takes {:.2}x squawk's time ({}; target: at least as fast).",
-        c.wall_ms / s.wall_ms,
-        if ratio >= 1.0 { format!("{ratio:.2}x faster") } else { format!("{:.2}x slower", 1.0 / ratio) }
+        "| input | Cutover | squawk | Cutover's speed | Cutover's memory | Cutover's diagnostics |\n| --- | ---: | ---: | ---: | ---: | ---: |"
+    )?;
+    for s in &shapes {
+        writeln!(
+            body,
+            "| {} (`{}`) | {:.0} ms, {:.0} MiB | {:.0} ms, {:.0} MiB | {:.2}x squawk's | {:.2}x squawk's | {} |",
+            s.name,
+            s.file,
+            s.cutover.wall_ms,
+            s.cutover.max_rss_kb as f64 / 1024.0,
+            s.squawk.wall_ms,
+            s.squawk.max_rss_kb as f64 / 1024.0,
+            s.squawk.wall_ms / s.cutover.wall_ms,
+            s.cutover.max_rss_kb as f64 / s.squawk.max_rss_kb as f64,
+            s.diagnostics,
+        )?;
+    }
+    writeln!(
+        body,
+        "\nTargets: at least 2x squawk's speed on every shape, memory at most 1.5x squawk's. Met on {} of {} shapes.",
+        shapes
+            .iter()
+            .filter(|s| s.squawk.wall_ms / s.cutover.wall_ms >= 2.0
+                && s.cutover.max_rss_kb as f64 <= 1.5 * s.squawk.max_rss_kb as f64)
+            .count(),
+        shapes.len()
     )?;
     println!("{body}");
     if let Some(path) = write {

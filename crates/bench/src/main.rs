@@ -5,7 +5,7 @@
 //! cargo build --release -p cutover -p cutover-bench
 //! target/release/cutover-bench schema-engine [--tables 5000] [--runs 3] [--migra PATH] [--write docs/benchmarks.md]
 //! target/release/cutover-bench agent-latency [--deliveries 100] [--write docs/benchmarks.md]
-//! target/release/cutover-bench lint [--statements 20000] [--squawk PATH] [--write docs/benchmarks.md]
+//! target/release/cutover-bench lint [--statements 20000] [--short 200000] [--squawk PATH] [--write docs/benchmarks.md]
 //! target/release/cutover-bench backfill [--rows 10000000] [--rate 300] [--connections 4] [--no-load] [--write docs/benchmarks.md]
 //! ```
 //!
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Some("backfill") => backfill_bench::main(&args[1..]),
         Some("rollout-latency") => rollout_latency::main(&args[1..]),
         _ => Err(anyhow::anyhow!(
-            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]\n       cutover-bench lint [--statements N] [--runs N] [--squawk PATH] [--write FILE]\n       cutover-bench backfill [--rows N] [--rate N] [--connections N] [--insert-percent N] [--no-load] [--database URL] [--write FILE]\n       cutover-bench rollout-latency [--runs N] [--rows N] [--write FILE]"
+            "usage: cutover-bench schema-engine [--tables N] [--runs N] [--migra PATH] [--write FILE]\n       cutover-bench agent-latency [--deliveries N] [--write FILE]\n       cutover-bench lint [--statements N] [--short N] [--runs N] [--squawk PATH] [--write FILE]\n       cutover-bench backfill [--rows N] [--rate N] [--connections N] [--insert-percent N] [--no-load] [--database URL] [--write FILE]\n       cutover-bench rollout-latency [--runs N] [--rows N] [--write FILE]"
         )),
     };
     match result {

@@ -18,6 +18,7 @@ pub mod rules;
 
 pub use config::RuleSettings;
 use context::Ctx;
+use cutover_sql::split::Statement;
 pub use diagnostic::{Diagnostic, Severity, Span};
 use rules::{Finding, Rule, StmtRef};
 
@@ -82,31 +83,28 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
                 l == "-- cutover:no-transaction" || l == "-- squawk-disable-assume-in-transaction"
             });
         let lines = LineIndex::new(&file.text);
+        let pieces = cutover_sql::split::split(&file.text);
         let mut end_of_previous = 0;
-        for piece in cutover_sql::split::split(&file.text) {
+        for_each_parsed(&pieces, |piece, parsed| {
             let span = Span { start: piece.offset, end: piece.offset + piece.text.len() };
             // Suppressions are read from the text since the previous statement only, so a long
             // line of statements is not rescanned from its start for each one.
             let before = &file.text[end_of_previous..piece.offset];
             end_of_previous = span.end;
-            let parsed = match pg_query::parse(piece.text, 0) {
-                Ok(parsed) => parsed,
-                Err(err) => {
-                    let message = match err {
-                        pg_query::Error::Parse(m) => m,
-                        other => other.to_string(),
-                    };
+            let stmts = match parsed {
+                Ok(parsed) => parsed.stmts,
+                Err(message) => {
                     let mut finding = Finding::new(format!("PostgreSQL cannot parse this statement: {message}."))
                         .help("Fix the syntax; no other rule checked this statement.");
                     finding.span = error_span(piece.text, piece.offset, &message);
                     let at = finding.span.unwrap_or(span);
                     push(&mut diagnostics, file, &lines, at, rules::PARSE_ERROR, finding, &options.rules);
-                    continue;
+                    return;
                 }
             };
-            for raw in &parsed.protobuf.stmts {
-                let Some(node) = raw.stmt.as_ref().and_then(|n| n.node.as_ref()) else { continue };
-                let stmt = StmtRef { node, text: piece.text, span };
+            for raw in stmts {
+                let Some(node) = raw.stmt.and_then(|n| n.node) else { continue };
+                let stmt = StmtRef { node: &node, text: piece.text, span };
                 let suppressed = suppressions(before);
                 for rule in &enabled {
                     let mut findings = Vec::new();
@@ -127,9 +125,10 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
                         );
                     }
                 }
-                ctx.observe(node, span);
+                // `observe` keeps a clone: cloned vectors are exactly sized, decoded ones are not.
+                ctx.observe(&node, span);
             }
-        }
+        });
         for rule in &enabled {
             let mut findings = Vec::new();
             rule.finish(&ctx, &mut findings);
@@ -144,6 +143,56 @@ pub fn lint(files: &[SourceFile], options: &LintOptions) -> Report {
         diagnostics[first_of_file..].sort_by_key(|d| d.span.start);
     }
     Report { diagnostics, files: files.len() }
+}
+
+/// What libpg_query made of one statement: its parse tree, or its error message.
+type Parsed = Result<pg_query::protobuf::ParseResult, String>;
+
+/// Statements per batch handed to a parsing thread.
+const BATCH: usize = 512;
+
+fn parse(text: &str) -> Parsed {
+    match pg_query::parse(text, 0) {
+        Ok(parsed) => Ok(parsed.protobuf),
+        Err(pg_query::Error::Parse(message)) => Err(message),
+        Err(other) => Err(other.to_string()),
+    }
+}
+
+/// Calls `f` with each statement and its parse, in order. Parsing is most of a lint's cost
+/// and libpg_query is thread-safe, so a file of many statements is parsed ahead on worker
+/// threads (one per core), batch `k` by worker `k % workers`, while this thread runs the rules;
+/// the channels are bounded, so only a few batches of trees are alive at a time.
+fn for_each_parsed<'a>(pieces: &[Statement<'a>], mut f: impl FnMut(&Statement<'a>, Parsed)) {
+    let workers = std::thread::available_parallelism().map_or(1, usize::from).min(pieces.len() / BATCH);
+    if workers <= 1 {
+        for piece in pieces {
+            f(piece, parse(piece.text));
+        }
+        return;
+    }
+    std::thread::scope(|scope| {
+        let receivers: Vec<_> = (0..workers)
+            .map(|w| {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Parsed>>(2);
+                scope.spawn(move || {
+                    for batch in pieces.chunks(BATCH).skip(w).step_by(workers) {
+                        if tx.send(batch.iter().map(|p| parse(p.text)).collect()).is_err() {
+                            return;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        for (k, batch) in pieces.chunks(BATCH).enumerate() {
+            // A worker that panicked drops its sender; its panic is re-raised by the scope.
+            let Ok(parsed) = receivers[k % workers].recv() else { return };
+            for (piece, parsed) in batch.iter().zip(parsed) {
+                f(piece, parsed);
+            }
+        }
+    });
 }
 
 fn push(
@@ -236,9 +285,59 @@ impl LineIndex {
             .then(|| text.get(last_offset..offset).map(|s| last_column + s.chars().count()))
             .flatten();
         let column = from_last.or_else(|| text.get(start..offset).map(|s| s.chars().count() + 1));
+        #[cfg(test)]
+        tests::scanned(offset - if from_last.is_some() { last_offset } else { start });
         if let Some(column) = column {
             self.last.set((offset, column));
         }
         (line, column.unwrap_or(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    thread_local!(static SCANNED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
+
+    /// Bytes `LineIndex` counted characters of to find columns.
+    pub fn scanned(n: usize) {
+        SCANNED.with(|s| s.set(s.get() + n));
+    }
+
+    #[test]
+    fn positions_on_one_long_line_cost_linear_work() {
+        // A diagnostic on each of many statements of one line: each column was counted from
+        // the start of the line (quadratic). The bytes counted must stay within a small
+        // multiple of the input however many statements the line has.
+        for n in [100, 5_000] {
+            let text: String = (0..n).map(|i| format!("DROP TABLE t{i};")).collect();
+            let file = SourceFile { path: "m.sql".into(), text };
+            SCANNED.with(|s| s.set(0));
+            let report = lint(std::slice::from_ref(&file), &LintOptions::default());
+            let scanned = SCANNED.with(|s| s.get());
+            let last = report.diagnostics.iter().rfind(|d| d.rule == "drop-table").unwrap();
+            assert_eq!((last.line, last.column), (1, file.text.rfind("DROP").unwrap() + 1));
+            assert!(scanned <= 2 * file.text.len(), "{n} statements: {scanned} bytes counted of {}", file.text.len());
+        }
+    }
+
+    #[test]
+    fn many_statements_are_parsed_on_worker_threads_in_order() {
+        // More than a batch per worker, with a parse error and a finding late in the file: the
+        // diagnostics come in file order and name the right statements.
+        let mut text = "SELECT 1;\n".repeat(4 * BATCH);
+        text.push_str("SELEC 2;\nDROP TABLE t;\n");
+        let file = SourceFile { path: "m.sql".into(), text };
+        let report = lint(std::slice::from_ref(&file), &LintOptions::default());
+        let found: Vec<(String, usize)> = report.diagnostics.iter().map(|d| (d.rule.clone(), d.line)).collect();
+        let line = 4 * BATCH + 1;
+        let expected = [
+            ("parse-error", line),
+            ("missing-lock-timeout", line + 1),
+            ("missing-statement-timeout", line + 1),
+            ("drop-table", line + 1),
+        ];
+        assert_eq!(found, expected.map(|(rule, line)| (rule.to_string(), line)));
     }
 }
