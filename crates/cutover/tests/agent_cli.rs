@@ -231,7 +231,11 @@ async fn demo_runs_on_its_own_private_server() {
     let out = cutover(&["demo"]).env("TMPDIR", tmp.path()).output().await.unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(stdout.contains("Agent session: 4 activities, status complete."), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("Agent session: ") && l.ends_with(" activities, status complete.")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ENG-1 is \"Done\""), "the rollout completed the issue: {stdout}");
     assert!(!stdout.contains("password=") && !stderr.contains("password="), "{stdout}\n{stderr}");
 }
 
@@ -245,8 +249,9 @@ async fn demo_runs_the_whole_loop_with_nothing_set_up() {
         "  ✓ comment on ENG-1: ## Migration plan: 4 phases, 14 steps for PostgreSQL 15",
         "  ✓ create sub-issue of ENG-1: \"ENG-1 · phase 2 of 4: backfill (1 step)\"",
         "  ✓ relate: ENG-4 blocks ENG-5",
-        "ENG-1 is \"In Progress\", labelled schema-change, zero-downtime, backfill, high-risk, data-integrity.",
-        "Agent session: 4 activities, status complete.",
+        "ENG-1 is \"Done\", labelled schema-change, zero-downtime, backfill, high-risk, data-integrity.",
+        "Cutover says (response): Done: every phase of ENG-1 ran and verification passed. Verified the phase's results and the validation plan: 12 check(s) passed.",
+        "customers.loyalty_points is bigint; 20,000 customers and 2,000 orders, none lost; orders.refunded_at exists; orders.legacy_ref is dropped.",
         "  ✓ open or update the pull request priya/eng-1-refunds-bigger-loyalty-balances-order-history-index → main in GitHub acme/shop: \"ENG-1: Refunds, bigger loyalty balances, order history index\"",
         "ENG-1 links the pull request https://github.com/acme/shop/pull/1 (ENG-1: Refunds, bigger loyalty balances, order history index).",
         "  link: Pull request acme/shop#1 https://github.com/acme/shop/pull/1",
@@ -341,8 +346,9 @@ async fn serve_killed_mid_flow_resumes_without_losing_or_doubling_anything() {
         .map(|a| a.kind)
         .collect();
     assert_eq!(kinds, ["thought", "elicitation", "response"]);
-    assert_eq!(s.fake.write_count("issueCreate"), 4);
-    assert_eq!(s.fake.relations().len(), 3);
+    // One sub-issue per phase and two for the application's work, in one chain.
+    assert_eq!(s.fake.write_count("issueCreate"), 6);
+    assert_eq!(s.fake.relations().len(), 5);
 }
 
 #[tokio::test]
