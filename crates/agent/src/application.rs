@@ -82,15 +82,16 @@ fn observability(identifier: &str, plan: &Plan) -> Option<AppIssue> {
     let phase = plan.phases.iter().find(|phase| phase.steps.iter().any(|s| long(&s)))?;
     let step = phase.steps.iter().find(long)?;
     let estimate = step.estimate.as_ref()?;
-    let table = step.backfill.as_ref().map(|b| b.table.clone()).unwrap_or_default();
+    // The table's name comes from the request: quoted, it stays a name.
+    let table = crate::markdown::inline_code(&step.backfill.as_ref().map(|b| b.table.clone()).unwrap_or_default());
     let minutes = (estimate.seconds / 60.0).round().max(1.0) as u64;
     let description = format!(
-        "Part of {identifier}. The backfill of `{table}` is estimated at about {} rows and {minutes} minute{}: have these in place before phase {} runs, so its effect is seen while it runs.\n\n\
+        "Part of {identifier}. The backfill of {table} is estimated at about {} rows and {minutes} minute{}: have these in place before phase {} runs, so its effect is seen while it runs.\n\n\
          - [ ] A dashboard or query for its progress (`cutover backfill status`, or the checkpoint on the phase's sub-issue)\n\
          - [ ] Replication lag of every replica, with an alert\n\
-         - [ ] Lock waits and blocked sessions on `{table}` (`pg_locks`, `pg_stat_activity`)\n\
-         - [ ] Error rate and latency of the endpoints that write `{table}`\n\
-         - [ ] Dead tuples and autovacuum on `{table}` (`pg_stat_user_tables`)\n\
+         - [ ] Lock waits and blocked sessions on {table} (`pg_locks`, `pg_stat_activity`)\n\
+         - [ ] Error rate and latency of the endpoints that write {table}\n\
+         - [ ] Dead tuples and autovacuum on {table} (`pg_stat_user_tables`)\n\
          - [ ] Who can pause it (`pause` in the agent session, or `cutover backfill pause`), and when they should\n",
         thousands(estimate.rows),
         if minutes == 1 { "" } else { "s" },
@@ -101,4 +102,30 @@ fn observability(identifier: &str, plan: &Plan) -> Option<AppIssue> {
         description,
         before: phase.name,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_table_name_stays_quoted_in_the_observability_issue() {
+        let mut plan: Plan = serde_json::from_value(serde_json::json!({
+            "version": 1, "server_version_num": 150000, "phases": []
+        }))
+        .unwrap();
+        let step = serde_json::json!({
+            "sql": "UPDATE x SET y = z", "transactional": true, "locks": [], "rewrites_table": false,
+            "scans_table": false, "lock_timeout_ms": 1000, "statement_timeout_ms": 1000, "hazards": [],
+            "rollback_sql": null, "estimate": { "rows": 9000000, "seconds": 900.0 }, "why": "",
+            "backfill": { "table": "public.\"x` [click](https://evil.example) #\"", "batch_size": 1000 }
+        });
+        plan.phases.push(serde_json::from_value(serde_json::json!({ "name": "backfill", "steps": [step] })).unwrap());
+        let issues = sub_issues("ENG-1", &plan, Some(&Impact::default()));
+        let text = &issues[0].description;
+        assert!(issues[0].title.ends_with("Add observability for migration health (before backfill)"));
+        let quoted = crate::markdown::inline_code("public.\"x` [click](https://evil.example) #\"");
+        assert!(text.contains(&format!("The backfill of {quoted} is estimated")), "{text}");
+        assert_eq!(text.matches(&quoted).count(), 4, "{text}");
+    }
 }

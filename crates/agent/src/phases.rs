@@ -411,12 +411,7 @@ async fn status(flow: &FlowState, rollout: &Rollout, config: &RolloutConfig) -> 
         && let Ok(backfills) = rollout::backfill_status(config, plan).await
     {
         for b in backfills {
-            let progress = crate::checkpoint::Progress {
-                rows_done: b.progress.rows_done,
-                rows_total: b.progress.rows_total_estimate,
-                rate: b.progress.rate,
-                eta_s: b.progress.eta_s,
-            };
+            let progress = rollout::owned(&b.progress);
             body.push_str(&format!(
                 "\nBackfill of {} ({}): {}",
                 inline_code(&b.table),

@@ -304,7 +304,7 @@ async fn run_engine(
     if let Ok(client) = config.migrate.connect().await {
         let _ = backfill::control(&client, backfill::Control::Resume, Some(file.checksum), None).await;
     }
-    let (sender, mut receiver) = mpsc::unbounded_channel::<checkpoint::Event>();
+    let (sender, receiver) = mpsc::unbounded_channel::<checkpoint::Event>();
     let table_of = |at_step: usize| {
         file.plan
             .phase(phase)
@@ -317,45 +317,7 @@ async fn run_engine(
     let engine_run = async {
         let mut step = 0;
         let mut observe = |event: apply::Event<'_>| {
-            let converted = match event {
-                apply::Event::Step { at, sql } => {
-                    step = at.step_number;
-                    Some(checkpoint::Event::Step { number: at.step_number, sql: sql.to_string() })
-                }
-                apply::Event::AlreadyDone | apply::Event::IndexAlreadyBuilt(_) | apply::Event::AlreadyApplied(_) => {
-                    Some(checkpoint::Event::AlreadyDone)
-                }
-                apply::Event::LockRetry { tried, tries, lock_timeout_ms, wait } => {
-                    Some(checkpoint::Event::LockRetry { tried, tries, lock_timeout_ms, wait })
-                }
-                apply::Event::Backfill(event) => match event {
-                    backfill::Event::Started { resumed, progress } => {
-                        Some(checkpoint::Event::Backfill { table: table_of(step), resumed, progress: owned(progress) })
-                    }
-                    backfill::Event::Batch(progress) => Some(checkpoint::Event::Backfill {
-                        table: table_of(step),
-                        resumed: false,
-                        progress: owned(progress),
-                    }),
-                    backfill::Event::Waiting { reason, .. } => {
-                        Some(checkpoint::Event::Throttled { reason: reason.to_string() })
-                    }
-                    backfill::Event::WritersWaited { writers, longest, next, .. } => {
-                        Some(checkpoint::Event::Throttled {
-                            reason: format!(
-                                "{writers} write(s) waited on a batch's row locks (the longest {} ms); batches now take {next} rows",
-                                longest.as_millis()
-                            ),
-                        })
-                    }
-                    backfill::Event::Paused => Some(checkpoint::Event::Paused),
-                    backfill::Event::Resumed => Some(checkpoint::Event::Resumed),
-                    _ => None,
-                },
-                apply::Event::Done { elapsed, rows, .. } => Some(checkpoint::Event::StepDone { elapsed, rows }),
-                _ => None,
-            };
-            if let Some(event) = converted {
+            if let Some(event) = converted(event, &mut step, &table_of) {
                 let _ = sender.send(event);
             }
         };
@@ -363,16 +325,7 @@ async fn run_engine(
         drop(sender);
         result
     };
-    let posting = async {
-        let mut seq = 0u64;
-        while let Some(event) = receiver.recv().await {
-            if let Some(posting) = checkpoint.on(event, started.elapsed()) {
-                seq += 1;
-                poster.post(&format!("a{}:{seq}", poster.attempt), posting).await?;
-            }
-        }
-        Ok::<(), JobError>(())
-    };
+    let posting = post_events(receiver, checkpoint, poster, started);
     let (result, posted) = tokio::join!(engine_run, posting);
     posted?;
     Ok(match result {
@@ -390,20 +343,11 @@ async fn roll_back(
     poster: &Poster,
     started: Instant,
 ) -> Result<Result<apply::Report, Outcome>, JobError> {
-    let (sender, mut receiver) = mpsc::unbounded_channel::<checkpoint::Event>();
+    let (sender, receiver) = mpsc::unbounded_channel::<checkpoint::Event>();
     let engine_run = async {
+        let mut step = 0;
         let mut observe = |event: apply::Event<'_>| {
-            let converted = match event {
-                apply::Event::Step { at, sql } => {
-                    Some(checkpoint::Event::Step { number: at.step_number, sql: sql.to_string() })
-                }
-                apply::Event::LockRetry { tried, tries, lock_timeout_ms, wait } => {
-                    Some(checkpoint::Event::LockRetry { tried, tries, lock_timeout_ms, wait })
-                }
-                apply::Event::Done { elapsed, rows, .. } => Some(checkpoint::Event::StepDone { elapsed, rows }),
-                _ => None,
-            };
-            if let Some(event) = converted {
+            if let Some(event) = converted(event, &mut step, &|_| String::new()) {
                 let _ = sender.send(event);
             }
         };
@@ -411,16 +355,7 @@ async fn roll_back(
         drop(sender);
         result
     };
-    let posting = async {
-        let mut seq = 0u64;
-        while let Some(event) = receiver.recv().await {
-            if let Some(posting) = checkpoint.on(event, started.elapsed()) {
-                seq += 1;
-                poster.post(&format!("a{}:{seq}", poster.attempt), posting).await?;
-            }
-        }
-        Ok::<(), JobError>(())
-    };
+    let posting = post_events(receiver, checkpoint, poster, started);
     let (result, posted) = tokio::join!(engine_run, posting);
     posted?;
     Ok(result.map_err(failure))
@@ -435,7 +370,65 @@ pub async fn rollback_refusal(config: &RolloutConfig, plan: &Plan, phase: PhaseN
     }
 }
 
-fn owned(progress: &backfill::Progress) -> checkpoint::Progress {
+/// An engine event as the checkpoint takes it (`step`: the step running now, for the table
+/// its backfill fills).
+fn converted(
+    event: apply::Event<'_>,
+    step: &mut usize,
+    table_of: &dyn Fn(usize) -> String,
+) -> Option<checkpoint::Event> {
+    Some(match event {
+        apply::Event::Step { at, sql } => {
+            *step = at.step_number;
+            checkpoint::Event::Step { number: at.step_number, sql: sql.to_string() }
+        }
+        apply::Event::AlreadyDone | apply::Event::IndexAlreadyBuilt(_) | apply::Event::AlreadyApplied(_) => {
+            checkpoint::Event::AlreadyDone
+        }
+        apply::Event::LockRetry { tried, tries, lock_timeout_ms, wait } => {
+            checkpoint::Event::LockRetry { tried, tries, lock_timeout_ms, wait }
+        }
+        apply::Event::Backfill(event) => match event {
+            backfill::Event::Started { resumed, progress } => {
+                checkpoint::Event::Backfill { table: table_of(*step), resumed, progress: owned(progress) }
+            }
+            backfill::Event::Batch(progress) => {
+                checkpoint::Event::Backfill { table: table_of(*step), resumed: false, progress: owned(progress) }
+            }
+            backfill::Event::Waiting { reason, .. } => checkpoint::Event::Throttled { reason: reason.to_string() },
+            backfill::Event::WritersWaited { writers, longest, next, .. } => checkpoint::Event::Throttled {
+                reason: format!(
+                    "{writers} write(s) waited on a batch's row locks (the longest {} ms); batches now take {next} rows",
+                    longest.as_millis()
+                ),
+            },
+            backfill::Event::Paused => checkpoint::Event::Paused,
+            backfill::Event::Resumed => checkpoint::Event::Resumed,
+            _ => return None,
+        },
+        apply::Event::Done { elapsed, rows, .. } => checkpoint::Event::StepDone { elapsed, rows },
+        _ => return None,
+    })
+}
+
+/// Posts the checkpoint as the engine's events arrive, until the engine is done with them.
+async fn post_events(
+    mut receiver: mpsc::UnboundedReceiver<checkpoint::Event>,
+    checkpoint: &mut Checkpoint,
+    poster: &Poster,
+    started: Instant,
+) -> Result<(), JobError> {
+    let mut seq = 0u64;
+    while let Some(event) = receiver.recv().await {
+        if let Some(posting) = checkpoint.on(event, started.elapsed()) {
+            seq += 1;
+            poster.post(&format!("a{}:{seq}", poster.attempt), posting).await?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn owned(progress: &backfill::Progress) -> checkpoint::Progress {
     checkpoint::Progress {
         rows_done: progress.rows_done,
         rows_total: progress.rows_total_estimate,
